@@ -1,0 +1,244 @@
+/*
+ * Logging: one line per event, "time level role[pid]: message", built in a
+ * local buffer and written with one write(2) so that threads and processes
+ * sharing the error log never interleave within a line.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pooled.h"
+
+#define LOG_LINE_MAX	2048
+
+static const char *const level_names[] = {
+	"error", "warning", "notice", "info", "debug"
+};
+
+static int		 log_level = POOLED_LOG_INFO;
+static int		 log_out = STDERR_FILENO;
+static char		 log_path[4096];	/* "" while logging to stderr */
+static char		 log_role[64] = "pooled";
+
+/* Start logging to stderr at the given level, as role. */
+void
+log_init(const char *role, int level)
+{
+	log_set_role(role);
+	log_level = level;
+}
+
+/* Name this process in every line it logs ("master", "app" ...). */
+void
+log_set_role(const char *role)
+{
+	snprintf(log_role, sizeof(log_role), "%s", role);
+}
+
+/* Change the level of messages that are written. */
+void
+log_set_level(int level)
+{
+	log_level = level;
+}
+
+/* Send the log to error_log: a file path, or "stderr". */
+int
+log_open(const char *error_log)
+{
+	int	 fd;
+
+	if (error_log == NULL || strcmp(error_log, "stderr") == 0) {
+		log_path[0] = '\0';
+		if (log_out != STDERR_FILENO)
+			close(log_out);
+		log_out = STDERR_FILENO;
+		return 0;
+	}
+	fd = open(error_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (fd == -1) {
+		log_warn("log_open: %s", error_log);
+		return -1;
+	}
+	if (log_out != STDERR_FILENO)
+		close(log_out);
+	log_out = fd;
+	snprintf(log_path, sizeof(log_path), "%s", error_log);
+	return 0;
+}
+
+/*
+ * Reopen the log file after rotation (USR1).  The new file is opened
+ * first and moved onto the old descriptor with dup2, so other threads
+ * never see a closed log fd.
+ */
+int
+log_reopen(void)
+{
+	int	 fd;
+
+	if (log_path[0] == '\0')
+		return 0;
+	fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (fd == -1) {
+		log_warn("log_reopen: %s", log_path);
+		return -1;
+	}
+	if (dup3(fd, log_out, O_CLOEXEC) == -1) {
+		log_warn("log_reopen: dup3");
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+/* The descriptor log lines go to. */
+int
+log_fd(void)
+{
+	return log_out;
+}
+
+/* Format and write one line; prefix (may be NULL) follows the role. */
+void
+log_vmsg(int level, const char *prefix, const char *fmt, va_list ap)
+{
+	char		 line[LOG_LINE_MAX];
+	struct timeval	 tv;
+	struct tm	 tm;
+	size_t		 len;
+	int		 n, saved_errno = errno;
+
+	if (level > log_level)
+		return;
+	if (level < 0)
+		level = 0;
+	if (level > POOLED_LOG_DEBUG)
+		level = POOLED_LOG_DEBUG;
+	gettimeofday(&tv, NULL);
+	localtime_r(&tv.tv_sec, &tm);
+	len = strftime(line, sizeof(line), "%Y-%m-%d %H:%M:%S", &tm);
+	n = snprintf(line + len, sizeof(line) - len, ".%03ld %s %s[%ld]: %s%s",
+	    (long)tv.tv_usec / 1000, level_names[level], log_role,
+	    (long)getpid(), prefix ? prefix : "", prefix ? " " : "");
+	if (n > 0)
+		len += (size_t)n < sizeof(line) - len ? (size_t)n :
+		    sizeof(line) - len - 1;
+	n = vsnprintf(line + len, sizeof(line) - len, fmt, ap);
+	if (n > 0)
+		len += (size_t)n < sizeof(line) - len ? (size_t)n :
+		    sizeof(line) - len - 1;
+	/* Control characters from requests must not forge log lines. */
+	for (size_t i = 0; i < len; i++)
+		if (line[i] == '\n' || line[i] == '\r')
+			line[i] = ' ';
+	line[len++] = '\n';
+	(void)write(log_out, line, len);
+	errno = saved_errno;
+}
+
+/* Log a message at level. */
+void
+log_msg(int level, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	log_vmsg(level, NULL, fmt, ap);
+	va_end(ap);
+}
+
+/* Log an error with ": strerror(errno)" appended. */
+void
+log_warn(const char *fmt, ...)
+{
+	char	 buf[LOG_LINE_MAX];
+	va_list	 ap;
+	int	 saved_errno = errno;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	log_msg(POOLED_LOG_ERROR, "%s: %s", buf, strerror(saved_errno));
+	errno = saved_errno;
+}
+
+/* Log an error without errno. */
+void
+log_warnx(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	log_vmsg(POOLED_LOG_ERROR, NULL, fmt, ap);
+	va_end(ap);
+}
+
+/* Log a notable, normal event. */
+void
+log_notice(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	log_vmsg(POOLED_LOG_NOTICE, NULL, fmt, ap);
+	va_end(ap);
+}
+
+/* Log an informational message. */
+void
+log_info(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	log_vmsg(POOLED_LOG_INFO, NULL, fmt, ap);
+	va_end(ap);
+}
+
+/* Log a debugging message. */
+void
+log_debug(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	log_vmsg(POOLED_LOG_DEBUG, NULL, fmt, ap);
+	va_end(ap);
+}
+
+/* Log an error with strerror(errno) and exit. */
+void
+fatal(const char *fmt, ...)
+{
+	char	 buf[LOG_LINE_MAX];
+	va_list	 ap;
+	int	 saved_errno = errno;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	log_msg(POOLED_LOG_ERROR, "%s: %s", buf, strerror(saved_errno));
+	exit(1);
+}
+
+/* Log an error and exit. */
+void
+fatalx(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	log_vmsg(POOLED_LOG_ERROR, NULL, fmt, ap);
+	va_end(ap);
+	exit(1);
+}
