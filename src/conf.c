@@ -1,0 +1,1082 @@
+/*
+ * The config file: libconfuse's option table, validation, and conversion
+ * into the plain, immutable struct conf the rest of pooled uses.  This is
+ * the only file that sees libconfuse; its cfg_ namespace stays here.
+ *
+ * Values are checked while libconfuse parses, by validate callbacks, so
+ * that every error names the line it is on: an option's callback runs
+ * right after its value is read, the pool section's callback after its
+ * closing brace.  The first error stops the parse.  Comments are blanked
+ * out before libconfuse reads the text (see blank_comments()).
+ *
+ * libconfuse's lexer is global, so conf_load() is for one thread only:
+ * the master's.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <confuse.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pooled.h"
+
+#define POOL_NAME_MAX	32
+#define CONF_MSG_MAX	1024
+#define PREFIX_MAX	256	/* "pool \"name\": " */
+#define CONF_FILE_MAX	(1024 * 1024)
+
+/*
+ * A hidden option of every pool section that records the line the
+ * section starts on.  libconfuse remembers only the line a section ends
+ * on, but it parses the default of a list option when it creates the
+ * section, with the section's line counter still at the opening brace,
+ * and it hands that parse to the option's callback.  Its name cannot be
+ * written as a bare word, since the lexer splits at parentheses; a file
+ * that sets it in quotes only moves the line its pool is reported at.
+ */
+#define POOL_LINE_OPT	"(line)"
+
+struct int_range {
+	const char	*name;
+	long		 min;
+	long		 max;
+};
+
+static const struct int_range int_ranges[] = {
+	{ "graceful_timeout",		1, 86400 },
+	{ "kill_timeout",		1, 86400 },
+	{ "listen_backlog",		1, 65535 },
+	{ "processes",			1, 1024 },
+	{ "threads",			1, 4096 },
+	{ "read_timeout",		1, 3600 },
+	{ "write_timeout",		1, 3600 },
+	{ "keepalive_timeout",		1, 3600 },
+	{ "max_kept_connections",	0, 65536 },
+};
+
+static const char *const log_level_names[] = {
+	"error", "warning", "notice", "info", "debug"
+};
+
+static void	 conf_vwarnx(const char *, int, const char *, va_list)
+		    POOLED_PRINTFLIKE(3, 0);
+static void	 conf_warnx(cfg_t *, int, const char *, ...)
+		    POOLED_PRINTFLIKE(3, 4);
+static void	 file_warnx(const char *, int, const char *, ...)
+		    POOLED_PRINTFLIKE(3, 4);
+static char	*read_file(const char *, size_t *);
+static char	*env_end(char *, char *);
+static int	 blank_comments(const char *, char *, size_t);
+static void	 confuse_error(cfg_t *, const char *, va_list)
+		    POOLED_PRINTFLIKE(2, 0);
+static int	 parse_int(cfg_t *, cfg_opt_t *, const char *, void *);
+static int	 parse_line(cfg_t *, cfg_opt_t *, const char *, void *);
+static int	 listen_error(char *, size_t, const char *, const char *, ...)
+		    POOLED_PRINTFLIKE(4, 5);
+static int	 listen_port(const char *, const char *, in_port_t *, char *,
+		    size_t);
+static int	 listen_unix(const char *, struct listen_addr *, char *,
+		    size_t);
+static int	 listen_inet6(struct listen_addr *, char *, size_t);
+static int	 listen_inet(struct listen_addr *, char *, size_t);
+static int	 parse_mode(const char *, unsigned int *);
+static const char *pool_prefix(cfg_t *, char *, size_t);
+static int	 pool_line(cfg_t *);
+static int	 check_int(cfg_t *, cfg_opt_t *);
+static int	 check_error_log(cfg_t *, cfg_opt_t *);
+static int	 check_log_level(cfg_t *, cfg_opt_t *);
+static int	 check_pid_file(cfg_t *, cfg_opt_t *);
+static int	 check_listen(cfg_t *, cfg_opt_t *);
+static int	 check_listen_mode(cfg_t *, cfg_opt_t *);
+static int	 check_protocol(cfg_t *, cfg_opt_t *);
+static int	 check_handler(cfg_t *, cfg_opt_t *);
+static int	 check_module(cfg_t *, cfg_opt_t *);
+static int	 check_module_options(cfg_t *, cfg_opt_t *);
+static int	 check_pool_name(cfg_t *);
+static int	 check_pool(cfg_opt_t *, unsigned int);
+static int	 check_pool_section(cfg_t *, cfg_opt_t *);
+static bool	 listen_conflict(const struct listen_addr *,
+		    const struct listen_addr *);
+static int	 build_pool(cfg_t *, struct pool_conf *);
+
+static char	 pool_line_default[] = "{start}";
+
+static cfg_opt_t pool_opts[] = {
+	CFG_INT_LIST_CB(POOL_LINE_OPT, pool_line_default, CFGF_NONE,
+	    parse_line),
+	CFG_STR("listen", NULL, CFGF_NODEFAULT),
+	CFG_STR("listen_mode", "0660", CFGF_NONE),
+	CFG_INT_CB("listen_backlog", 1024, CFGF_NONE, parse_int),
+	CFG_STR("protocol", "fastcgi", CFGF_NONE),
+	CFG_INT_CB("processes", 1, CFGF_NONE, parse_int),
+	CFG_INT_CB("threads", 8, CFGF_NONE, parse_int),
+	CFG_STR("handler", "module", CFGF_NONE),
+	CFG_STR("module", NULL, CFGF_NODEFAULT),
+	CFG_STR_LIST("module_options", NULL, CFGF_NODEFAULT),
+	CFG_INT_CB("read_timeout", 30, CFGF_NONE, parse_int),
+	CFG_INT_CB("write_timeout", 30, CFGF_NONE, parse_int),
+	CFG_INT_CB("keepalive_timeout", 60, CFGF_NONE, parse_int),
+	CFG_INT_CB("max_kept_connections", 1024, CFGF_NONE, parse_int),
+	CFG_END()
+};
+
+static cfg_opt_t conf_opts[] = {
+	CFG_STR("error_log", "stderr", CFGF_NONE),
+	CFG_STR("log_level", "info", CFGF_NONE),
+	CFG_STR("pid_file", NULL, CFGF_NODEFAULT),
+	CFG_INT_CB("graceful_timeout", 30, CFGF_NONE, parse_int),
+	CFG_INT_CB("kill_timeout", 5, CFGF_NONE, parse_int),
+	CFG_SEC("pool", pool_opts, CFGF_MULTI | CFGF_TITLE |
+	    CFGF_NO_TITLE_DUPES),
+	CFG_END()
+};
+
+static const struct {
+	const char		*name;
+	cfg_validate_callback_t	 fn;
+} validators[] = {
+	{ "error_log",			check_error_log },
+	{ "log_level",			check_log_level },
+	{ "pid_file",			check_pid_file },
+	{ "graceful_timeout",		check_int },
+	{ "kill_timeout",		check_int },
+	{ "pool|listen",		check_listen },
+	{ "pool|listen_mode",		check_listen_mode },
+	{ "pool|listen_backlog",	check_int },
+	{ "pool|protocol",		check_protocol },
+	{ "pool|processes",		check_int },
+	{ "pool|threads",		check_int },
+	{ "pool|handler",		check_handler },
+	{ "pool|module",		check_module },
+	{ "pool|module_options",	check_module_options },
+	{ "pool|read_timeout",		check_int },
+	{ "pool|write_timeout",		check_int },
+	{ "pool|keepalive_timeout",	check_int },
+	{ "pool|max_kept_connections",	check_int },
+	{ "pool",			check_pool_section },
+};
+
+/* Log "file:line: message", or "file: message" without a line. */
+static void
+conf_vwarnx(const char *file, int line, const char *fmt, va_list ap)
+{
+	char		 msg[CONF_MSG_MAX];
+
+	if (file == NULL)
+		file = "(config)";
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (line > 0)
+		log_warnx("%s:%d: %s", file, line, msg);
+	else
+		log_warnx("%s: %s", file, msg);
+}
+
+static void
+conf_warnx(cfg_t *cfg, int line, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	conf_vwarnx(cfg->filename, line, fmt, ap);
+	va_end(ap);
+}
+
+static void
+file_warnx(const char *file, int line, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	conf_vwarnx(file, line, fmt, ap);
+	va_end(ap);
+}
+
+/* libconfuse's own errors: unknown options, syntax, duplicate titles. */
+static void
+confuse_error(cfg_t *cfg, const char *fmt, va_list ap)
+{
+	char	 msg[CONF_MSG_MAX];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (cfg == NULL)
+		log_warnx("%s", msg);
+	else if (cfg->title != NULL)
+		conf_warnx(cfg, cfg->line, "pool \"%s\": %s", cfg->title, msg);
+	else
+		conf_warnx(cfg, cfg->line, "%s", msg);
+}
+
+/* "pool \"name\": " inside a pool section, "" at the top level. */
+static const char *
+pool_prefix(cfg_t *cfg, char *buf, size_t len)
+{
+	if (cfg->title == NULL)
+		return "";
+	snprintf(buf, len, "pool \"%s\": ", cfg->title);
+	return buf;
+}
+
+/* The line a pool section starts on; see POOL_LINE_OPT. */
+static int
+pool_line(cfg_t *sec)
+{
+	return (int)cfg_getint(sec, POOL_LINE_OPT);
+}
+
+/* Record the line; called once, when libconfuse creates the section. */
+static int
+parse_line(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+	(void)opt;
+	(void)value;
+	*(long *)result = cfg->line;
+	return 0;
+}
+
+/*
+ * Integers are decimal only: libconfuse's own parser would read "010"
+ * as 8 and accept "0x10".
+ */
+static int
+parse_int(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+	char		 pfx[PREFIX_MAX];
+	char		*end;
+	long		 n;
+
+	if (value == NULL)
+		return -1;
+	errno = 0;
+	if (value[0] == '\0' || (value[0] != '-' && (value[0] < '0' ||
+	    value[0] > '9')))
+		goto bad;
+	n = strtol(value, &end, 10);
+	if (*end != '\0')
+		goto bad;
+	if (errno == ERANGE) {
+		conf_warnx(cfg, cfg->line, "%s%s: %s is out of range",
+		    pool_prefix(cfg, pfx, sizeof(pfx)), opt->name, value);
+		return -1;
+	}
+	*(long *)result = n;
+	return 0;
+bad:
+	conf_warnx(cfg, cfg->line, "%s%s: invalid integer \"%s\"",
+	    pool_prefix(cfg, pfx, sizeof(pfx)), opt->name, value);
+	return -1;
+}
+
+static int
+check_int(cfg_t *cfg, cfg_opt_t *opt)
+{
+	char	 pfx[PREFIX_MAX];
+	long	 n;
+	size_t	 i;
+
+	n = cfg_opt_getnint(opt, 0);
+	for (i = 0; i < sizeof(int_ranges) / sizeof(int_ranges[0]); i++) {
+		if (strcmp(int_ranges[i].name, opt->name) != 0)
+			continue;
+		if (n < int_ranges[i].min || n > int_ranges[i].max) {
+			conf_warnx(cfg, cfg->line,
+			    "%s%s: %ld is out of range (%ld..%ld)",
+			    pool_prefix(cfg, pfx, sizeof(pfx)), opt->name, n,
+			    int_ranges[i].min, int_ranges[i].max);
+			return -1;
+		}
+		return 0;
+	}
+	conf_warnx(cfg, cfg->line, "%s: no range known", opt->name);
+	return -1;
+}
+
+static int
+check_error_log(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char	*s = cfg_opt_getnstr(opt, 0);
+
+	if (strcmp(s, "stderr") == 0 || s[0] == '/')
+		return 0;
+	conf_warnx(cfg, cfg->line,
+	    "error_log: \"%s\" is neither \"stderr\" nor an absolute path", s);
+	return -1;
+}
+
+static int
+check_log_level(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char	*s = cfg_opt_getnstr(opt, 0);
+
+	if (conf_log_level(s) != -1)
+		return 0;
+	conf_warnx(cfg, cfg->line, "log_level: unknown level \"%s\" "
+	    "(debug, info, notice, warning, error)", s);
+	return -1;
+}
+
+static int
+check_pid_file(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char	*s = cfg_opt_getnstr(opt, 0);
+
+	if (s[0] == '/')
+		return 0;
+	conf_warnx(cfg, cfg->line, "pid_file: \"%s\" is not an absolute path",
+	    s);
+	return -1;
+}
+
+static int
+check_listen(cfg_t *cfg, cfg_opt_t *opt)
+{
+	struct listen_addr	 la;
+	char			 pfx[PREFIX_MAX], err[512];
+
+	if (conf_parse_listen(cfg_opt_getnstr(opt, 0), &la, err,
+	    sizeof(err)) == 0)
+		return 0;
+	conf_warnx(cfg, cfg->line, "%s%s", pool_prefix(cfg, pfx, sizeof(pfx)),
+	    err);
+	return -1;
+}
+
+/* An octal mode, at most 0777: "0660", "660". */
+static int
+parse_mode(const char *s, unsigned int *mode)
+{
+	unsigned int	 m = 0;
+
+	if (*s == '\0')
+		return -1;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '7')
+			return -1;
+		m = m * 8 + (unsigned int)(*s - '0');
+		if (m > 0777)
+			return -1;
+	}
+	*mode = m;
+	return 0;
+}
+
+static int
+check_listen_mode(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char	*s = cfg_opt_getnstr(opt, 0);
+	char		 pfx[PREFIX_MAX];
+	unsigned int	 mode;
+
+	if (parse_mode(s, &mode) == 0)
+		return 0;
+	conf_warnx(cfg, cfg->line,
+	    "%slisten_mode: invalid mode \"%s\" (octal, at most 0777)",
+	    pool_prefix(cfg, pfx, sizeof(pfx)), s);
+	return -1;
+}
+
+static int
+check_protocol(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char	*s = cfg_opt_getnstr(opt, 0);
+	char		 pfx[PREFIX_MAX];
+
+	if (strcmp(s, "fastcgi") == 0)
+		return 0;
+	if (strcmp(s, "scgi") == 0)
+		conf_warnx(cfg, cfg->line,
+		    "%sprotocol \"%s\" is not supported yet",
+		    pool_prefix(cfg, pfx, sizeof(pfx)), s);
+	else
+		conf_warnx(cfg, cfg->line, "%sunknown protocol \"%s\"",
+		    pool_prefix(cfg, pfx, sizeof(pfx)), s);
+	return -1;
+}
+
+static int
+check_handler(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char	*s = cfg_opt_getnstr(opt, 0);
+	char		 pfx[PREFIX_MAX];
+
+	if (strcmp(s, "module") == 0)
+		return 0;
+	if (strcmp(s, "cgi") == 0)
+		conf_warnx(cfg, cfg->line,
+		    "%shandler \"%s\" is not supported yet",
+		    pool_prefix(cfg, pfx, sizeof(pfx)), s);
+	else
+		conf_warnx(cfg, cfg->line, "%sunknown handler \"%s\"",
+		    pool_prefix(cfg, pfx, sizeof(pfx)), s);
+	return -1;
+}
+
+/*
+ * The module is opened only by the workers, after they drop privileges;
+ * checking it here turns a typo into a config error rather than a pool
+ * that never starts.
+ */
+static int
+check_module(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char	*s = cfg_opt_getnstr(opt, 0);
+	char		 pfx[PREFIX_MAX];
+	struct stat	 st;
+	int		 saved_errno;
+
+	if (s[0] != '/') {
+		conf_warnx(cfg, cfg->line,
+		    "%smodule \"%s\": not an absolute path",
+		    pool_prefix(cfg, pfx, sizeof(pfx)), s);
+		return -1;
+	}
+	if (stat(s, &st) == -1 || (S_ISREG(st.st_mode) &&
+	    access(s, R_OK) == -1)) {
+		saved_errno = errno;
+		conf_warnx(cfg, cfg->line, "%smodule \"%s\": %s",
+		    pool_prefix(cfg, pfx, sizeof(pfx)), s,
+		    strerror(saved_errno));
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		conf_warnx(cfg, cfg->line,
+		    "%smodule \"%s\": not a regular file",
+		    pool_prefix(cfg, pfx, sizeof(pfx)), s);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_module_options(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char	*s;
+	char		 pfx[PREFIX_MAX];
+	unsigned int	 i, n;
+
+	n = cfg_opt_size(opt);
+	for (i = 0; i < n; i++) {
+		s = cfg_opt_getnstr(opt, i);
+		if (s[0] == '\0') {
+			conf_warnx(cfg, cfg->line,
+			    "%smodule_options: empty option",
+			    pool_prefix(cfg, pfx, sizeof(pfx)));
+			return -1;
+		}
+		if (s[0] == '=') {
+			conf_warnx(cfg, cfg->line,
+			    "%smodule_options: \"%s\": empty key",
+			    pool_prefix(cfg, pfx, sizeof(pfx)), s);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+check_pool_name(cfg_t *sec)
+{
+	const char	*s = sec->title;
+	size_t		 len = strlen(s);
+
+	if (len == 0) {
+		conf_warnx(sec, pool_line(sec), "pool \"\": empty name");
+		return -1;
+	}
+	if (len > POOL_NAME_MAX) {
+		conf_warnx(sec, pool_line(sec),
+		    "pool \"%s\": name longer than %d characters", s,
+		    POOL_NAME_MAX);
+		return -1;
+	}
+	if (strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789_.-") != len) {
+		conf_warnx(sec, pool_line(sec), "pool \"%s\": invalid name "
+		    "(use letters, digits, \"_\", \".\" and \"-\")", s);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Two listen addresses that cannot both be bound: the same socket path,
+ * or the same port of one family where the addresses are equal or either
+ * is the wildcard.
+ */
+static bool
+listen_conflict(const struct listen_addr *a, const struct listen_addr *b)
+{
+	const struct sockaddr_in	*a4, *b4;
+	const struct sockaddr_in6	*a6, *b6;
+
+	if (a->kind != b->kind)
+		return false;
+	if (a->kind == LISTEN_UNIX)
+		return strcmp(a->path, b->path) == 0;
+	if (a->ss.ss_family != b->ss.ss_family)
+		return false;
+	if (a->ss.ss_family == AF_INET) {
+		a4 = (const struct sockaddr_in *)&a->ss;
+		b4 = (const struct sockaddr_in *)&b->ss;
+		if (a4->sin_port != b4->sin_port)
+			return false;
+		return a4->sin_addr.s_addr == b4->sin_addr.s_addr ||
+		    a4->sin_addr.s_addr == htonl(INADDR_ANY) ||
+		    b4->sin_addr.s_addr == htonl(INADDR_ANY);
+	}
+	a6 = (const struct sockaddr_in6 *)&a->ss;
+	b6 = (const struct sockaddr_in6 *)&b->ss;
+	if (a6->sin6_port != b6->sin6_port)
+		return false;
+	return IN6_ARE_ADDR_EQUAL(&a6->sin6_addr, &b6->sin6_addr) ||
+	    IN6_IS_ADDR_UNSPECIFIED(&a6->sin6_addr) ||
+	    IN6_IS_ADDR_UNSPECIFIED(&b6->sin6_addr);
+}
+
+/*
+ * What can only be checked once a section is complete: its name, the
+ * required options, and its listen address against the pools before it.
+ * Reported at the line the section starts on.
+ */
+static int
+check_pool(cfg_opt_t *opt, unsigned int idx)
+{
+	struct listen_addr	 la, prev;
+	cfg_t			*sec, *other;
+	char			 err[512];
+	unsigned int		 i;
+
+	sec = cfg_opt_getnsec(opt, idx);
+	if (check_pool_name(sec) == -1)
+		return -1;
+	if (cfg_size(sec, "listen") == 0) {
+		conf_warnx(sec, pool_line(sec), "pool \"%s\": missing listen",
+		    sec->title);
+		return -1;
+	}
+	if (strcmp(cfg_getstr(sec, "handler"), "module") == 0 &&
+	    cfg_size(sec, "module") == 0) {
+		conf_warnx(sec, pool_line(sec), "pool \"%s\": missing module "
+		    "(required by handler \"module\")", sec->title);
+		return -1;
+	}
+	if (conf_parse_listen(cfg_getstr(sec, "listen"), &la, err,
+	    sizeof(err)) == -1) {
+		conf_warnx(sec, pool_line(sec), "pool \"%s\": %s", sec->title,
+		    err);
+		return -1;
+	}
+	for (i = 0; i < idx; i++) {
+		other = cfg_opt_getnsec(opt, i);
+		if (conf_parse_listen(cfg_getstr(other, "listen"), &prev, err,
+		    sizeof(err)) == -1)
+			continue;	/* reported with its own pool */
+		if (listen_conflict(&la, &prev)) {
+			conf_warnx(sec, pool_line(sec), "pool \"%s\": listen "
+			    "\"%s\" conflicts with listen \"%s\" of pool "
+			    "\"%s\" (line %d)", sec->title, la.text, prev.text,
+			    other->title, pool_line(other));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Runs after each pool section's closing brace; the newest one is last. */
+static int
+check_pool_section(cfg_t *cfg, cfg_opt_t *opt)
+{
+	(void)cfg;
+	return check_pool(opt, cfg_opt_size(opt) - 1);
+}
+
+/* Copy one validated pool section into pc. */
+static int
+build_pool(cfg_t *sec, struct pool_conf *pc)
+{
+	const char	*s;
+	char		 err[512];
+	unsigned int	 i, n;
+
+	pc->name = xstrdup(sec->title);
+	pc->line = pool_line(sec);
+	/* Both were validated while parsing. */
+	if (conf_parse_listen(cfg_getstr(sec, "listen"), &pc->listen, err,
+	    sizeof(err)) == -1 || parse_mode(cfg_getstr(sec, "listen_mode"),
+	    &pc->listen_mode) == -1) {
+		log_warnx("build_pool: pool \"%s\" changed after validation",
+		    sec->title);
+		return -1;
+	}
+	pc->listen_backlog = (int)cfg_getint(sec, "listen_backlog");
+	pc->protocol = PROTO_FASTCGI;
+	pc->processes = (int)cfg_getint(sec, "processes");
+	pc->threads = (int)cfg_getint(sec, "threads");
+	pc->handler = HANDLER_MODULE;
+	if ((s = cfg_getstr(sec, "module")) != NULL)
+		pc->module = xstrdup(s);
+	n = cfg_size(sec, "module_options");
+	pc->module_options = xcalloc((size_t)n + 1, sizeof(char *));
+	for (i = 0; i < n; i++)
+		pc->module_options[i] =
+		    xstrdup(cfg_getnstr(sec, "module_options", i));
+	pc->nmodule_options = n;
+	pc->read_timeout = (int)cfg_getint(sec, "read_timeout");
+	pc->write_timeout = (int)cfg_getint(sec, "write_timeout");
+	pc->keepalive_timeout = (int)cfg_getint(sec, "keepalive_timeout");
+	pc->max_kept_connections = (int)cfg_getint(sec,
+	    "max_kept_connections");
+	return 0;
+}
+
+/* The whole file, NUL-terminated; logs and returns NULL on error. */
+static char *
+read_file(const char *path, size_t *lenp)
+{
+	FILE	*fp;
+	char	*buf;
+	size_t	 len;
+
+	if ((fp = fopen(path, "re")) == NULL) {
+		log_warn("%s", path);
+		return NULL;
+	}
+	buf = xmalloc(CONF_FILE_MAX + 1);
+	len = fread(buf, 1, CONF_FILE_MAX + 1, fp);
+	if (ferror(fp)) {
+		log_warn("%s", path);
+		goto fail;
+	}
+	if (len > CONF_FILE_MAX) {
+		log_warnx("%s: larger than %d bytes", path, CONF_FILE_MAX);
+		goto fail;
+	}
+	fclose(fp);
+	buf[len] = '\0';
+	*lenp = len;
+	return buf;
+fail:
+	free(buf);
+	fclose(fp);
+	return NULL;
+}
+
+/* The "}" that ends a "${...}" starting at p, as the lexer sees it. */
+static char *
+env_end(char *p, char *end)
+{
+	if (end - p < 2 || p[0] != '$' || p[1] != '{')
+		return NULL;
+	return memchr(p, '}', (size_t)(end - p));
+}
+
+/*
+ * Blank out the comments, keeping their newlines, before libconfuse sees
+ * the text.  libconfuse 3.3 counts two lines too many for every "#" or
+ * "//" comment and one for every block comment, and fails on a comment
+ * inside a list; without comments its line numbers are exact.
+ *
+ * This follows libconfuse's lexer: "#" starts a comment anywhere outside
+ * quotes, "//" and a block comment only where a token starts, and
+ * "${...}" is one token even across quotes.  It also rejects what that
+ * lexer would silently accept: NUL bytes, a "*" or "+" outside quotes
+ * (listen = *:9000 would read as ":9000"), and a missing "}" at the end.
+ */
+static int
+blank_comments(const char *file, char *buf, size_t len)
+{
+	char	*p, *e, *end = buf + len, q;
+	int	 line = 1, start, depth = 0, open_line = 0;
+	bool	 word = false;
+
+	if ((e = memchr(buf, '\0', len)) != NULL) {
+		for (p = buf; p < e; p++)
+			if (*p == '\n')
+				line++;
+		file_warnx(file, line, "NUL byte in the file");
+		return -1;
+	}
+	for (p = buf; p < end; p++) {
+		switch (*p) {
+		case '\n':
+			line++;
+			word = false;
+			break;
+		case '"':
+		case '\'':
+			q = *p;
+			start = line;
+			for (p++; p < end && *p != q; p++) {
+				if (*p == '\\' && p + 1 < end)
+					p++;
+				else if (q == '"' &&
+				    (e = env_end(p, end)) != NULL)
+					for (; p < e; p++)
+						if (*p == '\n')
+							line++;
+				if (*p == '\n')
+					line++;
+			}
+			if (p == end) {
+				file_warnx(file, start, "unterminated string");
+				return -1;
+			}
+			word = false;
+			break;
+		case '#':
+			for (; p < end && *p != '\n'; p++)
+				*p = ' ';
+			p--;
+			word = false;
+			break;
+		case '/':
+			if (!word && p[1] == '/') {
+				for (; p < end && *p != '\n'; p++)
+					*p = ' ';
+				p--;
+			} else if (!word && p[1] == '*') {
+				start = line;
+				p[0] = p[1] = ' ';
+				for (p += 2; p < end; p++) {
+					if (p[0] == '*' && p[1] == '/')
+						break;
+					if (*p == '\n')
+						line++;
+					else
+						*p = ' ';
+				}
+				if (p == end) {
+					file_warnx(file, start,
+					    "unterminated comment");
+					return -1;
+				}
+				p[0] = p[1] = ' ';
+				p++;
+				word = false;
+			} else
+				word = true;
+			break;
+		case '$':
+			if (!word && (e = env_end(p, end)) != NULL) {
+				for (; p < e; p++)
+					if (*p == '\n')
+						line++;
+				word = false;
+			} else
+				word = true;
+			break;
+		case '{':
+			if (depth++ == 0)
+				open_line = line;
+			word = false;
+			break;
+		case '}':
+			if (depth > 0)
+				depth--;	/* else libconfuse complains */
+			word = false;
+			break;
+		case '+':
+			if (p[1] == '=') {
+				p++;
+				word = false;
+				break;
+			}
+			/* FALLTHROUGH */
+		case '*':
+			file_warnx(file, line, "stray \"%c\" (put values "
+			    "containing it in double quotes)", *p);
+			return -1;
+		default:
+			word = strchr(" \t\r=(),", *p) == NULL;
+			break;
+		}
+	}
+	/* libconfuse would take the end of the file as the "}". */
+	if (depth > 0) {
+		file_warnx(file, open_line, "\"{\" is never closed");
+		return -1;
+	}
+	return 0;
+}
+
+/* Parse and validate path; on error log "file:line: reason", NULL. */
+struct conf *
+conf_load(const char *path)
+{
+	struct conf	*conf = NULL;
+	cfg_t		*cfg = NULL;
+	cfg_opt_t	*opt;
+	FILE		*fp = NULL;
+	char		*buf;
+	const char	*s;
+	size_t		 len;
+	unsigned int	 i, n;
+
+	if ((buf = read_file(path, &len)) == NULL)
+		return NULL;
+	if (blank_comments(path, buf, len) == -1)
+		goto fail;
+	if ((fp = fmemopen(buf, len, "r")) == NULL)
+		fatal("conf_load: fmemopen");
+
+	if ((cfg = cfg_init(conf_opts, CFGF_NONE)) == NULL)
+		fatal("conf_load: cfg_init");
+	cfg_set_error_function(cfg, confuse_error);
+	for (i = 0; i < sizeof(validators) / sizeof(validators[0]); i++)
+		cfg_set_validate_func(cfg, validators[i].name,
+		    validators[i].fn);
+	/* cfg_parse_fp() would name the file "FILE" in messages. */
+	free(cfg->filename);
+	cfg->filename = xstrdup(path);
+	if (cfg_parse_fp(cfg, fp) != CFG_SUCCESS)
+		goto fail;	/* reported by the callbacks */
+
+	opt = cfg_getopt(cfg, "pool");
+	n = cfg_opt_size(opt);
+	if (n == 0) {
+		conf_warnx(cfg, 0, "no pool defined");
+		goto fail;
+	}
+	/*
+	 * The section callback has checked every pool already; again here
+	 * because an option name like "pool=x|listen" lets libconfuse set a
+	 * pool's option from outside its section.
+	 */
+	for (i = 0; i < n; i++)
+		if (check_pool(opt, i) == -1)
+			goto fail;
+
+	conf = xcalloc(1, sizeof(*conf));
+	conf->path = xstrdup(path);
+	conf->error_log = xstrdup(cfg_getstr(cfg, "error_log"));
+	conf->log_level = conf_log_level(cfg_getstr(cfg, "log_level"));
+	if ((s = cfg_getstr(cfg, "pid_file")) != NULL)
+		conf->pid_file = xstrdup(s);
+	conf->graceful_timeout = (int)cfg_getint(cfg, "graceful_timeout");
+	conf->kill_timeout = (int)cfg_getint(cfg, "kill_timeout");
+	conf->pools = xcalloc(n, sizeof(*conf->pools));
+	conf->npools = n;
+	for (i = 0; i < n; i++) {
+		if (build_pool(cfg_opt_getnsec(opt, i), &conf->pools[i]) != 0) {
+			conf_free(conf);
+			conf = NULL;
+			break;
+		}
+	}
+fail:
+	if (cfg != NULL)
+		cfg_free(cfg);
+	if (fp != NULL)
+		fclose(fp);
+	free(buf);
+	return conf;
+}
+
+/* Free a struct conf from conf_load(); NULL is ignored. */
+void
+conf_free(struct conf *conf)
+{
+	struct pool_conf	*pc;
+	size_t			 i, j;
+
+	if (conf == NULL)
+		return;
+	for (i = 0; i < conf->npools; i++) {
+		pc = &conf->pools[i];
+		free(pc->name);
+		free(pc->module);
+		for (j = 0; j < pc->nmodule_options; j++)
+			free(pc->module_options[j]);
+		free(pc->module_options);
+	}
+	free(conf->pools);
+	free(conf->path);
+	free(conf->error_log);
+	free(conf->pid_file);
+	free(conf);
+}
+
+/* Fill err with "listen \"text\": " and the reason; returns -1. */
+static int
+listen_error(char *err, size_t errlen, const char *text, const char *fmt,
+    ...)
+{
+	va_list	 ap;
+	int	 n;
+
+	n = snprintf(err, errlen, "listen \"%s\": ", text);
+	if (n >= 0 && (size_t)n < errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+/* The ":PORT" part: decimal digits only, 1..65535. */
+static int
+listen_port(const char *text, const char *s, in_port_t *port, char *err,
+    size_t errlen)
+{
+	unsigned long	 n = 0;
+	const char	*p;
+
+	if (*s == '\0')
+		return listen_error(err, errlen, text, "missing port");
+	for (p = s; *p != '\0'; p++) {
+		if (*p < '0' || *p > '9')
+			return listen_error(err, errlen, text,
+			    "invalid port \"%s\"", s);
+		if (n <= 65535)
+			n = n * 10 + (unsigned long)(*p - '0');
+	}
+	if (n < 1 || n > 65535)
+		return listen_error(err, errlen, text,
+		    "port out of range (1..65535)");
+	*port = htons((in_port_t)n);
+	return 0;
+}
+
+/* "unix:/path" or "/path". */
+static int
+listen_unix(const char *path, struct listen_addr *la, char *err,
+    size_t errlen)
+{
+	struct sockaddr_un	*sun = (struct sockaddr_un *)&la->ss;
+	size_t			 len = strlen(path);
+
+	if (path[0] != '/')
+		return listen_error(err, errlen, la->text,
+		    "unix socket path must be absolute");
+	if (len >= sizeof(sun->sun_path) || len >= sizeof(la->path))
+		return listen_error(err, errlen, la->text,
+		    "unix socket path too long (at most %zu bytes)",
+		    sizeof(sun->sun_path) - 1);
+	la->kind = LISTEN_UNIX;
+	memcpy(la->path, path, len + 1);
+	sun->sun_family = AF_UNIX;
+	memcpy(sun->sun_path, path, len + 1);
+	la->sslen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
+	    len + 1);
+	return 0;
+}
+
+/* "[v6addr]:port". */
+static int
+listen_inet6(struct listen_addr *la, char *err, size_t errlen)
+{
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&la->ss;
+	const char		*text = la->text, *end;
+	char			 host[INET6_ADDRSTRLEN];
+	size_t			 len;
+
+	if ((end = strchr(text, ']')) == NULL)
+		return listen_error(err, errlen, text, "missing \"]\"");
+	if (end[1] == '\0')
+		return listen_error(err, errlen, text, "missing port");
+	if (end[1] != ':')
+		return listen_error(err, errlen, text,
+		    "expected \":\" after \"]\"");
+	len = (size_t)(end - (text + 1));
+	if (len >= sizeof(host))
+		return listen_error(err, errlen, text, "invalid IPv6 address");
+	memcpy(host, text + 1, len);
+	host[len] = '\0';
+	if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1)
+		return listen_error(err, errlen, text, "invalid IPv6 address");
+	la->kind = LISTEN_TCP;
+	sin6->sin6_family = AF_INET6;
+	la->sslen = sizeof(*sin6);
+	return listen_port(text, end + 2, &sin6->sin6_port, err, errlen);
+}
+
+/* "a.b.c.d:port", "*:port", "localhost:port". */
+static int
+listen_inet(struct listen_addr *la, char *err, size_t errlen)
+{
+	struct sockaddr_in	*sin = (struct sockaddr_in *)&la->ss;
+	const char		*text = la->text, *colon;
+	char			 host[INET_ADDRSTRLEN];
+	size_t			 len;
+
+	if ((colon = strrchr(text, ':')) == NULL) {
+		if (strspn(text, "0123456789") == strlen(text))
+			return listen_error(err, errlen, text, "missing "
+			    "address (write \"*:%s\" or \"127.0.0.1:%s\")",
+			    text, text);
+		return listen_error(err, errlen, text, "missing port");
+	}
+	if (colon == text)
+		return listen_error(err, errlen, text, "missing address");
+	len = (size_t)(colon - text);
+	if (memchr(text, ':', len) != NULL)
+		return listen_error(err, errlen, text, "IPv6 addresses must "
+		    "be in brackets, as in \"[::1]:9000\"");
+	if (len >= sizeof(host))
+		return listen_error(err, errlen, text, "invalid IPv4 address "
+		    "\"%.*s\" (host names are not looked up)", (int)len, text);
+	memcpy(host, text, len);
+	host[len] = '\0';
+	if (strcmp(host, "*") == 0)
+		sin->sin_addr.s_addr = htonl(INADDR_ANY);
+	else if (strcmp(host, "localhost") == 0)
+		sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	else if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
+		return listen_error(err, errlen, text, "invalid IPv4 address "
+		    "\"%s\" (host names are not looked up)", host);
+	la->kind = LISTEN_TCP;
+	sin->sin_family = AF_INET;
+	la->sslen = sizeof(*sin);
+	return listen_port(text, colon + 1, &sin->sin_port, err, errlen);
+}
+
+/* Parse a listen address; on error fill err and return -1. */
+int
+conf_parse_listen(const char *text, struct listen_addr *la, char *err,
+    size_t errlen)
+{
+	char	 head[40];
+	size_t	 len = strlen(text);
+
+	memset(la, 0, sizeof(*la));
+	if (len >= sizeof(la->text)) {
+		snprintf(head, sizeof(head), "%.32s...", text);
+		return listen_error(err, errlen, head, "too long (%zu bytes, "
+		    "at most %zu)", len, sizeof(la->text) - 1);
+	}
+	memcpy(la->text, text, len + 1);
+
+	if (text[0] == '\0')
+		return listen_error(err, errlen, text, "empty address");
+	if (strncmp(text, "unix:", 5) == 0)
+		return listen_unix(text + 5, la, err, errlen);
+	if (text[0] == '/' ||
+	    (strchr(text, ':') == NULL && strchr(text, '/') != NULL))
+		return listen_unix(text, la, err, errlen);
+	if (text[0] == '[')
+		return listen_inet6(la, err, errlen);
+	return listen_inet(la, err, errlen);
+}
+
+/* Parse a log level name; -1 when unknown. */
+int
+conf_log_level(const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(log_level_names) / sizeof(log_level_names[0]);
+	    i++)
+		if (strcmp(name, log_level_names[i]) == 0)
+			return (int)i;
+	return -1;
+}

@@ -1,0 +1,972 @@
+/*
+ * Unit tests for conf.c: config files written to /tmp, loaded, and either
+ * checked value by value or expected to fail with a "file:line: message"
+ * on stderr, which each test captures by pointing fd 2 at a temp file.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+/*
+ * By path: the public include/pooled.h has the same name and comes
+ * first in the -I list.
+ */
+#include "../../src/pooled.h"
+
+/* A pool that is valid on its own: four lines. */
+#define POOL_A	"pool a {\n" \
+		"\tlisten = \"127.0.0.1:9000\"\n" \
+		"\tmodule = \"@MOD@\"\n" \
+		"}\n"
+
+/* The start of pool a, for cases that add a line to it: two lines. */
+#define POOL_A_OPEN \
+		"pool a {\n" \
+		"\tmodule = \"@MOD@\"\n"
+
+#define ERR_MAX	8192
+
+struct error_case {
+	const char	*name;
+	const char	*text;		/* "@MOD@" is replaced */
+	int		 line;		/* 0: "file: message" */
+	const char	*message;
+};
+
+static char	 module_path[64];	/* an empty regular file */
+static char	 unreadable_path[64];	/* mode 000 */
+
+static int
+setup(void **state)
+{
+	int	 fd;
+
+	(void)state;
+	snprintf(module_path, sizeof(module_path), "/tmp/test_conf.so.XXXXXX");
+	if ((fd = mkstemp(module_path)) == -1)
+		return -1;
+	close(fd);
+	snprintf(unreadable_path, sizeof(unreadable_path),
+	    "/tmp/test_conf.so.XXXXXX");
+	if ((fd = mkstemp(unreadable_path)) == -1)
+		return -1;
+	fchmod(fd, 0);
+	close(fd);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	unlink(module_path);
+	unlink(unreadable_path);
+	return 0;
+}
+
+/* Write text, with "@MOD@" replaced, to a new temp file named in path. */
+static void
+write_conf(char *path, size_t pathlen, const char *text)
+{
+	const char	*p, *mark;
+	FILE		*fp;
+	int		 fd;
+
+	snprintf(path, pathlen, "/tmp/test_conf.XXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd != -1);
+	fp = fdopen(fd, "w");
+	assert_non_null(fp);
+	for (p = text; (mark = strstr(p, "@MOD@")) != NULL; p = mark + 5) {
+		fwrite(p, 1, (size_t)(mark - p), fp);
+		fputs(module_path, fp);
+	}
+	fputs(p, fp);
+	assert_int_equal(fclose(fp), 0);
+}
+
+/* conf_load(path) with everything it logs collected into err. */
+static struct conf *
+load_path(const char *path, char *err, size_t errlen)
+{
+	struct conf	*conf;
+	char		 capture[] = "/tmp/test_conf.err.XXXXXX";
+	ssize_t		 n;
+	int		 fd, saved;
+
+	fd = mkstemp(capture);
+	assert_true(fd != -1);
+	unlink(capture);
+	saved = dup(STDERR_FILENO);
+	assert_true(saved != -1);
+	assert_true(dup2(fd, STDERR_FILENO) != -1);
+	conf = conf_load(path);
+	assert_true(dup2(saved, STDERR_FILENO) != -1);
+	close(saved);
+	assert_true(lseek(fd, 0, SEEK_SET) == 0);
+	n = read(fd, err, errlen - 1);
+	assert_true(n >= 0);
+	err[n] = '\0';
+	close(fd);
+	return conf;
+}
+
+/* Write text to a temp file and load it; path names the file. */
+static struct conf *
+load_text(const char *text, char *path, size_t pathlen, char *err,
+    size_t errlen)
+{
+	struct conf	*conf;
+
+	write_conf(path, pathlen, text);
+	conf = load_path(path, err, errlen);
+	unlink(path);
+	return conf;
+}
+
+/* Load text that must be valid. */
+static struct conf *
+load_ok(const char *text)
+{
+	struct conf	*conf;
+	char		 path[64], err[ERR_MAX];
+
+	conf = load_text(text, path, sizeof(path), err, sizeof(err));
+	if (conf == NULL)
+		fail_msg("valid config rejected: %s", err);
+	assert_string_equal(err, "");
+	return conf;
+}
+
+/* Load each case, expect NULL and "file:line: message" in the log. */
+static void
+run_error_cases(const struct error_case *cases, size_t n)
+{
+	struct conf	*conf;
+	char		 path[64], err[ERR_MAX], want[1024];
+	size_t		 i;
+
+	for (i = 0; i < n; i++) {
+		conf = load_text(cases[i].text, path, sizeof(path), err,
+		    sizeof(err));
+		if (conf != NULL) {
+			conf_free(conf);
+			fail_msg("%s: accepted", cases[i].name);
+		}
+		if (cases[i].line > 0)
+			snprintf(want, sizeof(want), "%s:%d: %s", path,
+			    cases[i].line, cases[i].message);
+		else
+			snprintf(want, sizeof(want), "%s: %s", path,
+			    cases[i].message);
+		if (strstr(err, want) == NULL)
+			fail_msg("%s: want \"%s\", got \"%s\"", cases[i].name,
+			    want, err);
+	}
+}
+
+static void
+test_full(void **state)
+{
+	const char		 text[] =
+	    "# every key, none at its default\n"
+	    "error_log = \"/var/log/pooled/error.log\"\n"
+	    "log_level = debug\n"
+	    "pid_file = \"/run/pooled.pid\"\n"
+	    "graceful_timeout = 45\n"
+	    "kill_timeout = 7\n"
+	    "\n"
+	    "pool app {\n"
+	    "\tlisten = \"unix:/run/pooled/app.sock\"\n"
+	    "\tlisten_mode = \"0600\"\n"
+	    "\tlisten_backlog = 512\n"
+	    "\tprotocol = fastcgi\n"
+	    "\tprocesses = 3\n"
+	    "\tthreads = 16\n"
+	    "\thandler = module\n"
+	    "\tmodule = \"@MOD@\"\n"
+	    "\tmodule_options = { \"greeting=hello world\", verbose,\n"
+	    "\t    \"empty=\" }\n"
+	    "\tread_timeout = 10\n"
+	    "\twrite_timeout = 20\n"
+	    "\tkeepalive_timeout = 120\n"
+	    "\tmax_kept_connections = 0\n"
+	    "}\n"
+	    "\n"
+	    "pool api.v2 {\n"
+	    "\tlisten = \"[::1]:9001\"\n"
+	    "\tmodule = @MOD@\n"
+	    "}\n";
+	struct conf		*conf;
+	struct pool_conf	*pc;
+	struct sockaddr_un	*sun;
+	struct sockaddr_in6	*sin6;
+	struct in6_addr		 lo6 = IN6ADDR_LOOPBACK_INIT;
+
+	(void)state;
+	conf = load_ok(text);
+	assert_non_null(conf->path);
+	assert_string_equal(conf->error_log, "/var/log/pooled/error.log");
+	assert_int_equal(conf->log_level, POOLED_LOG_DEBUG);
+	assert_string_equal(conf->pid_file, "/run/pooled.pid");
+	assert_int_equal(conf->graceful_timeout, 45);
+	assert_int_equal(conf->kill_timeout, 7);
+	assert_int_equal(conf->npools, 2);
+
+	pc = &conf->pools[0];
+	assert_string_equal(pc->name, "app");
+	assert_int_equal(pc->line, 8);
+	assert_int_equal(pc->listen.kind, LISTEN_UNIX);
+	assert_string_equal(pc->listen.text, "unix:/run/pooled/app.sock");
+	assert_string_equal(pc->listen.path, "/run/pooled/app.sock");
+	sun = (struct sockaddr_un *)&pc->listen.ss;
+	assert_int_equal(sun->sun_family, AF_UNIX);
+	assert_string_equal(sun->sun_path, "/run/pooled/app.sock");
+	assert_int_equal(pc->listen.sslen, offsetof(struct sockaddr_un,
+	    sun_path) + strlen("/run/pooled/app.sock") + 1);
+	assert_int_equal(pc->listen_mode, 0600);
+	assert_int_equal(pc->listen_backlog, 512);
+	assert_int_equal(pc->protocol, PROTO_FASTCGI);
+	assert_int_equal(pc->processes, 3);
+	assert_int_equal(pc->threads, 16);
+	assert_int_equal(pc->handler, HANDLER_MODULE);
+	assert_string_equal(pc->module, module_path);
+	assert_int_equal(pc->nmodule_options, 3);
+	assert_string_equal(pc->module_options[0], "greeting=hello world");
+	assert_string_equal(pc->module_options[1], "verbose");
+	assert_string_equal(pc->module_options[2], "empty=");
+	assert_null(pc->module_options[3]);
+	assert_int_equal(pc->read_timeout, 10);
+	assert_int_equal(pc->write_timeout, 20);
+	assert_int_equal(pc->keepalive_timeout, 120);
+	assert_int_equal(pc->max_kept_connections, 0);
+
+	pc = &conf->pools[1];
+	assert_string_equal(pc->name, "api.v2");
+	assert_int_equal(pc->line, 25);
+	assert_int_equal(pc->listen.kind, LISTEN_TCP);
+	assert_string_equal(pc->listen.text, "[::1]:9001");
+	sin6 = (struct sockaddr_in6 *)&pc->listen.ss;
+	assert_int_equal(sin6->sin6_family, AF_INET6);
+	assert_int_equal(ntohs(sin6->sin6_port), 9001);
+	assert_memory_equal(&sin6->sin6_addr, &lo6, sizeof(lo6));
+	assert_int_equal(pc->listen.sslen, sizeof(struct sockaddr_in6));
+	assert_string_equal(pc->module, module_path);
+	conf_free(conf);
+}
+
+static void
+test_defaults(void **state)
+{
+	struct conf		*conf;
+	struct pool_conf	*pc;
+	struct sockaddr_in	*sin;
+
+	(void)state;
+	conf = load_ok(POOL_A);
+	assert_string_equal(conf->error_log, "stderr");
+	assert_int_equal(conf->log_level, POOLED_LOG_INFO);
+	assert_null(conf->pid_file);
+	assert_int_equal(conf->graceful_timeout, 30);
+	assert_int_equal(conf->kill_timeout, 5);
+	assert_int_equal(conf->npools, 1);
+
+	pc = &conf->pools[0];
+	assert_string_equal(pc->name, "a");
+	assert_int_equal(pc->line, 1);
+	assert_int_equal(pc->listen.kind, LISTEN_TCP);
+	sin = (struct sockaddr_in *)&pc->listen.ss;
+	assert_int_equal(sin->sin_family, AF_INET);
+	assert_int_equal(ntohs(sin->sin_port), 9000);
+	assert_int_equal(ntohl(sin->sin_addr.s_addr), INADDR_LOOPBACK);
+	assert_int_equal(pc->listen_mode, 0660);
+	assert_int_equal(pc->listen_backlog, 1024);
+	assert_int_equal(pc->protocol, PROTO_FASTCGI);
+	assert_int_equal(pc->processes, 1);
+	assert_int_equal(pc->threads, 8);
+	assert_int_equal(pc->handler, HANDLER_MODULE);
+	assert_string_equal(pc->module, module_path);
+	assert_int_equal(pc->nmodule_options, 0);
+	assert_non_null(pc->module_options);
+	assert_null(pc->module_options[0]);
+	assert_int_equal(pc->read_timeout, 30);
+	assert_int_equal(pc->write_timeout, 30);
+	assert_int_equal(pc->keepalive_timeout, 60);
+	assert_int_equal(pc->max_kept_connections, 1024);
+	conf_free(conf);
+}
+
+/* Range limits themselves are accepted. */
+static void
+test_limits(void **state)
+{
+	struct conf		*conf;
+	struct pool_conf	*pc;
+
+	(void)state;
+	conf = load_ok(
+	    "graceful_timeout = 1\n"
+	    "kill_timeout = 86400\n"
+	    "pool lo {\n"
+	    "\tlisten = \"/tmp/lo.sock\"\n"
+	    "\tlisten_mode = 0\n"
+	    "\tlisten_backlog = 1\n"
+	    "\tprocesses = 1\n"
+	    "\tthreads = 1\n"
+	    "\tmodule = \"@MOD@\"\n"
+	    "\tread_timeout = 1\n"
+	    "\twrite_timeout = 1\n"
+	    "\tkeepalive_timeout = 1\n"
+	    "\tmax_kept_connections = 0\n"
+	    "}\n"
+	    "pool hi {\n"
+	    "\tlisten = \"/tmp/hi.sock\"\n"
+	    "\tlisten_mode = \"777\"\n"
+	    "\tlisten_backlog = 65535\n"
+	    "\tprocesses = 1024\n"
+	    "\tthreads = 4096\n"
+	    "\tmodule = \"@MOD@\"\n"
+	    "\tread_timeout = 3600\n"
+	    "\twrite_timeout = 3600\n"
+	    "\tkeepalive_timeout = 3600\n"
+	    "\tmax_kept_connections = 65536\n"
+	    "}\n");
+	assert_int_equal(conf->graceful_timeout, 1);
+	assert_int_equal(conf->kill_timeout, 86400);
+	pc = &conf->pools[0];
+	assert_int_equal(pc->listen_mode, 0);
+	assert_int_equal(pc->listen_backlog, 1);
+	assert_int_equal(pc->threads, 1);
+	assert_int_equal(pc->max_kept_connections, 0);
+	pc = &conf->pools[1];
+	assert_int_equal(pc->line, 15);
+	assert_int_equal(pc->listen_mode, 0777);
+	assert_int_equal(pc->listen_backlog, 65535);
+	assert_int_equal(pc->processes, 1024);
+	assert_int_equal(pc->threads, 4096);
+	assert_int_equal(pc->read_timeout, 3600);
+	assert_int_equal(pc->write_timeout, 3600);
+	assert_int_equal(pc->keepalive_timeout, 3600);
+	assert_int_equal(pc->max_kept_connections, 65536);
+	conf_free(conf);
+}
+
+/*
+ * Comments anywhere, including where libconfuse 3.3 alone would fail or
+ * miscount lines; values that look like comments stay values.
+ */
+static void
+test_comments(void **state)
+{
+	struct conf		*conf;
+	struct pool_conf	*pc;
+	char			 path[64], err[ERR_MAX], want[256];
+
+	(void)state;
+	conf = load_ok(
+	    "# hash\n"
+	    "// slashes\n"
+	    "/* block\n"
+	    "   comment */\n"
+	    "log_level = /* inline */ debug # trailing\n"
+	    "pool 'a' { // after the brace\n"
+	    "\tlisten = \"127.0.0.1:9000\" # after a value\n"
+	    "\tmodule = \"@MOD@\"\n"
+	    "\tmodule_options = {\n"
+	    "\t\t# inside a list\n"
+	    "\t\t\"path=/x//y\", // after an element\n"
+	    "\t\t\"tag=#1\",\n"
+	    "\t\tplain//word\n"
+	    "\t}\n"
+	    "\tthreads = # before a value\n"
+	    "\t\t4\n"
+	    "}\n");
+	assert_int_equal(conf->log_level, POOLED_LOG_DEBUG);
+	pc = &conf->pools[0];
+	assert_int_equal(pc->line, 6);
+	assert_int_equal(pc->threads, 4);
+	assert_int_equal(pc->nmodule_options, 3);
+	assert_string_equal(pc->module_options[0], "path=/x//y");
+	assert_string_equal(pc->module_options[1], "tag=#1");
+	assert_string_equal(pc->module_options[2], "plain//word");
+	conf_free(conf);
+
+	/* The line numbers after comments are exact. */
+	conf = load_text(
+	    "# one\n"
+	    "# two\n"
+	    "/* three\n"
+	    "   four */ // four\n"
+	    POOL_A_OPEN		/* 5, 6 */
+	    "\t# seven\n"
+	    "\tthreads = 0\n"
+	    "}\n", path, sizeof(path), err, sizeof(err));
+	assert_null(conf);
+	snprintf(want, sizeof(want), "%s:8: pool \"a\": threads: 0 is out of "
+	    "range (1..4096)", path);
+	if (strstr(err, want) == NULL)
+		fail_msg("want \"%s\", got \"%s\"", want, err);
+}
+
+static void
+test_errors_global(void **state)
+{
+	static const struct error_case cases[] = {
+		{ "unknown key", "bogus = 1\n" POOL_A, 1,
+		    "no such option 'bogus'" },
+		{ "unknown key after pools", POOL_A "threads = 4\n", 5,
+		    "no such option 'threads'" },
+		{ "log_level", "log_level = loud\n" POOL_A, 1,
+		    "log_level: unknown level \"loud\"" },
+		{ "error_log relative", "\nerror_log = pooled.log\n" POOL_A, 2,
+		    "error_log: \"pooled.log\" is neither \"stderr\" nor an "
+		    "absolute path" },
+		{ "pid_file relative", "pid_file = \"run/p.pid\"\n" POOL_A, 1,
+		    "pid_file: \"run/p.pid\" is not an absolute path" },
+		{ "graceful_timeout 0", "graceful_timeout = 0\n" POOL_A, 1,
+		    "graceful_timeout: 0 is out of range (1..86400)" },
+		{ "kill_timeout 0", "kill_timeout = 0\n" POOL_A, 1,
+		    "kill_timeout: 0 is out of range (1..86400)" },
+		{ "kill_timeout negative", "kill_timeout = -5\n" POOL_A, 1,
+		    "kill_timeout: -5 is out of range (1..86400)" },
+		{ "graceful_timeout word", "graceful_timeout = soon\n" POOL_A,
+		    1, "graceful_timeout: invalid integer \"soon\"" },
+		{ "graceful_timeout hex", "graceful_timeout = 0x10\n" POOL_A,
+		    1, "graceful_timeout: invalid integer \"0x10\"" },
+		{ "graceful_timeout unit", "graceful_timeout = 30s\n" POOL_A,
+		    1, "graceful_timeout: invalid integer \"30s\"" },
+		{ "graceful_timeout huge",
+		    "graceful_timeout = 99999999999999999999999\n" POOL_A, 1,
+		    "graceful_timeout: 99999999999999999999999 is out of "
+		    "range" },
+		{ "no pool", "log_level = info\n", 0, "no pool defined" },
+		{ "empty file", "", 0, "no pool defined" },
+		{ "only comments", "# nothing\n", 0, "no pool defined" },
+	};
+
+	(void)state;
+	run_error_cases(cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+static void
+test_errors_syntax(void **state)
+{
+	static const struct error_case cases[] = {
+		{ "missing brace", "pool a {\n\tlisten = \"/tmp/s\"\n"
+		    "\tmodule = \"@MOD@\"\n", 1, "\"{\" is never closed" },
+		{ "missing brace in the middle", "pool b {\n"
+		    "\tlisten = \"/tmp/s\"\n\tmodule = \"@MOD@\"\n\n" POOL_A,
+		    1, "\"{\" is never closed" },
+		{ "missing list brace", POOL_A_OPEN "\tmodule_options = {\n"
+		    "\t\t\"a\"\n\tlisten = \"/tmp/s\"\n}\n", 1,
+		    "\"{\" is never closed" },
+		{ "premature end", POOL_A "log_level =\n", 6,
+		    "premature end of file" },
+		{ "extra brace", POOL_A "}\n", 5, "unexpected closing brace" },
+		{ "missing equal sign", POOL_A_OPEN "\tthreads 4\n}\n", 3,
+		    "pool \"a\": missing equal sign after option 'threads'" },
+		{ "list for scalar", POOL_A_OPEN "\tthreads = { 1, 2 }\n}\n",
+		    3, "pool \"a\": unexpected token '{'" },
+		{ "missing value", POOL_A_OPEN "\tthreads =\n}\n", 4,
+		    "pool \"a\": unexpected token '}'" },
+		{ "unterminated string",
+		    POOL_A_OPEN "\tlisten = \"/tmp/s\n}\n", 3,
+		    "unterminated string" },
+		{ "unterminated single-quoted string",
+		    POOL_A "\n\nlog_level = 'info\n", 7,
+		    "unterminated string" },
+		{ "unterminated comment", POOL_A "/* x\n\n", 5,
+		    "unterminated comment" },
+		{ "stray star", POOL_A_OPEN "\tlisten = *:9000\n}\n", 3,
+		    "stray \"*\" (put values containing it in double quotes)" },
+		{ "stray plus", POOL_A_OPEN "\tthreads = +4\n}\n", 3,
+		    "stray \"+\"" },
+		{ "missing title", "pool {\n}\n", 1,
+		    "missing title for section 'pool'" },
+		{ "nested pool", POOL_A_OPEN "\tpool b {\n\t}\n}\n", 3,
+		    "pool \"a\": no such option 'pool'" },
+		{ "include", "include(\"/etc/passwd\")\n" POOL_A, 1,
+		    "no such option 'include'" },
+	};
+
+	(void)state;
+	run_error_cases(cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+static void
+test_errors_pool(void **state)
+{
+	static const struct error_case cases[] = {
+		{ "unknown key", POOL_A_OPEN "\tlisten = \"/tmp/s\"\n"
+		    "\tbogus = 1\n}\n", 4, "pool \"a\": no such option "
+		    "'bogus'" },
+		{ "threads 0", POOL_A_OPEN "\tthreads = 0\n}\n", 3,
+		    "pool \"a\": threads: 0 is out of range (1..4096)" },
+		{ "threads 4097", POOL_A_OPEN "\tthreads = 4097\n}\n", 3,
+		    "pool \"a\": threads: 4097 is out of range (1..4096)" },
+		{ "threads word", POOL_A_OPEN "\tthreads = eight\n}\n", 3,
+		    "pool \"a\": threads: invalid integer \"eight\"" },
+		{ "threads empty", POOL_A_OPEN "\tthreads = \"\"\n}\n", 3,
+		    "pool \"a\": threads: invalid integer \"\"" },
+		{ "processes 0", POOL_A_OPEN "\tprocesses = 0\n}\n", 3,
+		    "pool \"a\": processes: 0 is out of range (1..1024)" },
+		{ "processes 1025", POOL_A_OPEN "\tprocesses = 1025\n}\n", 3,
+		    "pool \"a\": processes: 1025 is out of range (1..1024)" },
+		{ "listen_backlog 0", POOL_A_OPEN "\tlisten_backlog = 0\n}\n",
+		    3, "pool \"a\": listen_backlog: 0 is out of range "
+		    "(1..65535)" },
+		{ "listen_backlog 65536",
+		    POOL_A_OPEN "\tlisten_backlog = 65536\n}\n", 3,
+		    "pool \"a\": listen_backlog: 65536 is out of range" },
+		{ "read_timeout 0", POOL_A_OPEN "\tread_timeout = 0\n}\n", 3,
+		    "pool \"a\": read_timeout: 0 is out of range (1..3600)" },
+		{ "write_timeout 3601",
+		    POOL_A_OPEN "\twrite_timeout = 3601\n}\n", 3,
+		    "pool \"a\": write_timeout: 3601 is out of range "
+		    "(1..3600)" },
+		{ "keepalive_timeout 0",
+		    POOL_A_OPEN "\tkeepalive_timeout = 0\n}\n", 3,
+		    "pool \"a\": keepalive_timeout: 0 is out of range "
+		    "(1..3600)" },
+		{ "max_kept_connections -1",
+		    POOL_A_OPEN "\tmax_kept_connections = -1\n}\n", 3,
+		    "pool \"a\": max_kept_connections: -1 is out of range "
+		    "(0..65536)" },
+		{ "max_kept_connections 65537",
+		    POOL_A_OPEN "\tmax_kept_connections = 65537\n}\n", 3,
+		    "pool \"a\": max_kept_connections: 65537 is out of "
+		    "range" },
+		{ "protocol scgi", POOL_A_OPEN "\tprotocol = scgi\n}\n", 3,
+		    "pool \"a\": protocol \"scgi\" is not supported yet" },
+		{ "protocol http", POOL_A_OPEN "\tprotocol = http\n}\n", 3,
+		    "pool \"a\": unknown protocol \"http\"" },
+		{ "handler cgi", POOL_A_OPEN "\thandler = cgi\n}\n", 3,
+		    "pool \"a\": handler \"cgi\" is not supported yet" },
+		{ "handler other", POOL_A_OPEN "\thandler = lua\n}\n", 3,
+		    "pool \"a\": unknown handler \"lua\"" },
+		{ "listen_mode 8", POOL_A_OPEN "\tlisten_mode = \"0680\"\n}\n",
+		    3, "pool \"a\": listen_mode: invalid mode \"0680\" (octal, "
+		    "at most 0777)" },
+		{ "listen_mode too big",
+		    POOL_A_OPEN "\tlisten_mode = \"01000\"\n}\n", 3,
+		    "pool \"a\": listen_mode: invalid mode \"01000\"" },
+		{ "listen_mode symbolic",
+		    POOL_A_OPEN "\tlisten_mode = \"rw-rw----\"\n}\n", 3,
+		    "pool \"a\": listen_mode: invalid mode \"rw-rw----\"" },
+		{ "listen_mode empty", POOL_A_OPEN "\tlisten_mode = \"\"\n}\n",
+		    3, "pool \"a\": listen_mode: invalid mode \"\"" },
+		{ "bad listen", POOL_A_OPEN "\tlisten = foo\n}\n", 3,
+		    "pool \"a\": listen \"foo\": missing port" },
+		{ "listen port 0", POOL_A_OPEN "\tlisten = \"*:0\"\n}\n", 3,
+		    "pool \"a\": listen \"*:0\": port out of range" },
+		{ "listen relative", POOL_A_OPEN "\tlisten = \"unix:s\"\n}\n",
+		    3, "pool \"a\": listen \"unix:s\": unix socket path must "
+		    "be absolute" },
+		{ "missing listen", "\n" POOL_A_OPEN "\tthreads = 2\n}\n", 2,
+		    "pool \"a\": missing listen" },
+		{ "missing module", "pool a {\n\tlisten = \"/tmp/s\"\n}\n", 1,
+		    "pool \"a\": missing module (required by handler "
+		    "\"module\")" },
+		{ "module relative", "pool a {\n\tlisten = \"/tmp/s\"\n"
+		    "\tmodule = \"lib/hello.so\"\n}\n", 3,
+		    "pool \"a\": module \"lib/hello.so\": not an absolute "
+		    "path" },
+		{ "module missing file", "pool a {\n\tlisten = \"/tmp/s\"\n"
+		    "\tmodule = \"/nonexistent/hello.so\"\n}\n", 3,
+		    "pool \"a\": module \"/nonexistent/hello.so\": No such "
+		    "file or directory" },
+		{ "module directory", "pool a {\n\tlisten = \"/tmp/s\"\n"
+		    "\tmodule = \"/tmp\"\n}\n", 3,
+		    "pool \"a\": module \"/tmp\": not a regular file" },
+		{ "module_options empty", POOL_A_OPEN
+		    "\tmodule_options = { \"a=1\",\n\t\t\"\" }\n}\n", 4,
+		    "pool \"a\": module_options: empty option" },
+		{ "module_options empty key", POOL_A_OPEN
+		    "\tmodule_options = \"=1\"\n}\n", 3,
+		    "pool \"a\": module_options: \"=1\": empty key" },
+		{ "module_options appended", POOL_A_OPEN
+		    "\tmodule_options += \"a\"\n\tmodule_options += \"\"\n}\n",
+		    4, "pool \"a\": module_options: empty option" },
+	};
+
+	(void)state;
+	run_error_cases(cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+static void
+test_errors_module_unreadable(void **state)
+{
+	struct error_case	 c;
+	char			 text[256], msg[256];
+
+	(void)state;
+	snprintf(text, sizeof(text), "pool a {\n\tlisten = \"/tmp/s\"\n"
+	    "\tmodule = \"%s\"\n}\n", unreadable_path);
+	snprintf(msg, sizeof(msg), "pool \"a\": module \"%s\": Permission "
+	    "denied", unreadable_path);
+	c.name = "module unreadable";
+	c.text = text;
+	c.line = 3;
+	c.message = msg;
+	run_error_cases(&c, 1);
+}
+
+static void
+test_errors_pool_name(void **state)
+{
+	static const struct error_case cases[] = {
+		{ "empty", "\npool \"\" {\n\tlisten = \"/tmp/s\"\n"
+		    "\tmodule = \"@MOD@\"\n}\n", 2, "pool \"\": empty name" },
+		{ "space", "pool \"a b\" {\n\tlisten = \"/tmp/s\"\n"
+		    "\tmodule = \"@MOD@\"\n}\n", 1,
+		    "pool \"a b\": invalid name (use letters, digits, \"_\", "
+		    "\".\" and \"-\")" },
+		{ "slash", "pool \"../x\" {\n\tlisten = \"/tmp/s\"\n"
+		    "\tmodule = \"@MOD@\"\n}\n", 1, "pool \"../x\": invalid "
+		    "name" },
+		{ "too long", "pool a23456789012345678901234567890123 {\n"
+		    "\tlisten = \"/tmp/s\"\n\tmodule = \"@MOD@\"\n}\n", 1,
+		    "pool \"a23456789012345678901234567890123\": name longer "
+		    "than 32 characters" },
+		{ "duplicate", POOL_A "\npool a {\n\tlisten = \"/tmp/s\"\n"
+		    "\tmodule = \"@MOD@\"\n}\n", 6,
+		    "found duplicate title 'a'" },
+	};
+	struct conf	*conf;
+
+	(void)state;
+	run_error_cases(cases, sizeof(cases) / sizeof(cases[0]));
+	conf = load_ok("pool a2345678901234567890123456789012 {\n"
+	    "\tlisten = \"/tmp/s\"\n\tmodule = \"@MOD@\"\n}\n"
+	    "pool A-Z_a.z-0.9 {\n"
+	    "\tlisten = \"/tmp/t\"\n\tmodule = \"@MOD@\"\n}\n");
+	assert_string_equal(conf->pools[1].name, "A-Z_a.z-0.9");
+	conf_free(conf);
+}
+
+static void
+test_errors_duplicate_listen(void **state)
+{
+	static const struct error_case cases[] = {
+		{ "same tcp", POOL_A "pool b {\n"
+		    "\tlisten = \"127.0.0.1:9000\"\n\tmodule = \"@MOD@\"\n}\n",
+		    5, "pool \"b\": listen \"127.0.0.1:9000\" conflicts with "
+		    "listen \"127.0.0.1:9000\" of pool \"a\" (line 1)" },
+		{ "localhost", POOL_A "pool b {\n"
+		    "\tlisten = \"localhost:9000\"\n\tmodule = \"@MOD@\"\n}\n",
+		    5, "pool \"b\": listen \"localhost:9000\" conflicts with "
+		    "listen \"127.0.0.1:9000\" of pool \"a\" (line 1)" },
+		{ "wildcard after", POOL_A "pool b {\n"
+		    "\tlisten = \"*:9000\"\n\tmodule = \"@MOD@\"\n}\n",
+		    5, "pool \"b\": listen \"*:9000\" conflicts with "
+		    "listen \"127.0.0.1:9000\" of pool \"a\" (line 1)" },
+		{ "wildcard before", "pool w {\n\tlisten = \"0.0.0.0:9000\"\n"
+		    "\tmodule = \"@MOD@\"\n}\n" POOL_A, 5,
+		    "pool \"a\": listen \"127.0.0.1:9000\" conflicts with "
+		    "listen \"0.0.0.0:9000\" of pool \"w\" (line 1)" },
+		{ "ipv6", "pool a {\n\tlisten = \"[::1]:80\"\n"
+		    "\tmodule = \"@MOD@\"\n}\n"
+		    "pool b {\n\tlisten = \"[0:0::1]:80\"\n"
+		    "\tmodule = \"@MOD@\"\n}\n", 5,
+		    "pool \"b\": listen \"[0:0::1]:80\" conflicts with "
+		    "listen \"[::1]:80\" of pool \"a\" (line 1)" },
+		{ "ipv6 wildcard", "pool a {\n\tlisten = \"[::1]:80\"\n"
+		    "\tmodule = \"@MOD@\"\n}\n"
+		    "pool b {\n\tlisten = \"[::]:80\"\n"
+		    "\tmodule = \"@MOD@\"\n}\n", 5,
+		    "pool \"b\": listen \"[::]:80\" conflicts with "
+		    "listen \"[::1]:80\" of pool \"a\" (line 1)" },
+		{ "unix", "pool a {\n\tlisten = \"/run/p.sock\"\n"
+		    "\tmodule = \"@MOD@\"\n}\n"
+		    "pool b {\n\tlisten = \"/run/q.sock\"\n"
+		    "\tmodule = \"@MOD@\"\n}\n"
+		    "pool c {\n\tlisten = \"unix:/run/p.sock\"\n"
+		    "\tmodule = \"@MOD@\"\n}\n", 9,
+		    "pool \"c\": listen \"unix:/run/p.sock\" conflicts with "
+		    "listen \"/run/p.sock\" of pool \"a\" (line 1)" },
+		{ "set from outside", POOL_A "pool b {\n"
+		    "\tlisten = \"127.0.0.1:9001\"\n\tmodule = \"@MOD@\"\n}\n"
+		    "\"pool=b|listen\" = \"127.0.0.1:9000\"\n", 5,
+		    "pool \"b\": listen \"127.0.0.1:9000\" conflicts with" },
+	};
+	struct conf	*conf;
+
+	(void)state;
+	run_error_cases(cases, sizeof(cases) / sizeof(cases[0]));
+
+	/* Other ports, other families, other paths do not conflict. */
+	conf = load_ok(POOL_A
+	    "pool b {\n\tlisten = \"127.0.0.1:9001\"\n\tmodule = \"@MOD@\"\n}\n"
+	    "pool c {\n\tlisten = \"127.0.0.2:9000\"\n\tmodule = \"@MOD@\"\n}\n"
+	    "pool d {\n\tlisten = \"[::]:9000\"\n\tmodule = \"@MOD@\"\n}\n"
+	    "pool e {\n\tlisten = \"/tmp/9000\"\n\tmodule = \"@MOD@\"\n}\n"
+	    "pool f {\n\tlisten = \"/tmp/9001\"\n\tmodule = \"@MOD@\"\n}\n");
+	assert_int_equal(conf->npools, 6);
+	assert_int_equal(conf->pools[5].line, 21);
+	conf_free(conf);
+}
+
+static void
+test_errors_file(void **state)
+{
+	struct conf	*conf;
+	char		 err[ERR_MAX];
+
+	(void)state;
+	conf = load_path("/nonexistent/pooled.conf", err, sizeof(err));
+	assert_null(conf);
+	assert_non_null(strstr(err, "/nonexistent/pooled.conf: No such file "
+	    "or directory"));
+
+	conf = load_path("/tmp", err, sizeof(err));
+	assert_null(conf);
+	assert_non_null(strstr(err, "/tmp: Is a directory"));
+}
+
+/* A failed parse leaves no state behind for the next one (reload). */
+static void
+test_reload_after_error(void **state)
+{
+	static const char *const bad[] = {
+		POOL_A_OPEN "\tlisten = \"/tmp/s\n",
+		POOL_A_OPEN "\tlisten = '/tmp/s\n",
+		POOL_A_OPEN "\tlisten = \"/tmp/s\"\n",
+		POOL_A_OPEN "\tthreads = 0\n}\n",
+		"pool a {\n\tpool b {\n",
+		"/* x",
+	};
+	struct conf	*conf;
+	char		 path[64], err[ERR_MAX];
+	size_t		 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		conf = load_text(bad[i], path, sizeof(path), err, sizeof(err));
+		assert_null(conf);
+		conf = load_ok("# ok\n" POOL_A);
+		assert_int_equal(conf->pools[0].line, 2);
+		conf_free(conf);
+	}
+}
+
+struct listen_case {
+	const char	*text;
+	int		 family;	/* 0: must fail */
+	const char	*addr;		/* address, or path, or error */
+	int		 port;
+};
+
+static void
+test_listen(void **state)
+{
+	static const struct listen_case cases[] = {
+		{ "127.0.0.1:9000", AF_INET, "127.0.0.1", 9000 },
+		{ "*:80", AF_INET, "0.0.0.0", 80 },
+		{ "0.0.0.0:1", AF_INET, "0.0.0.0", 1 },
+		{ "localhost:65535", AF_INET, "127.0.0.1", 65535 },
+		{ "10.1.2.3:00080", AF_INET, "10.1.2.3", 80 },
+		{ "[::1]:9000", AF_INET6, "::1", 9000 },
+		{ "[::]:9000", AF_INET6, "::", 9000 },
+		{ "[2001:db8::1]:443", AF_INET6, "2001:db8::1", 443 },
+		{ "[::ffff:127.0.0.1]:8080", AF_INET6, "::ffff:127.0.0.1",
+		    8080 },
+		{ "unix:/run/pooled.sock", AF_UNIX, "/run/pooled.sock", 0 },
+		{ "/run/pooled.sock", AF_UNIX, "/run/pooled.sock", 0 },
+		{ "/tmp/with:colon", AF_UNIX, "/tmp/with:colon", 0 },
+
+		{ "", 0, "empty address", 0 },
+		{ "foo", 0, "missing port", 0 },
+		{ "127.0.0.1", 0, "missing port", 0 },
+		{ "127.0.0.1:", 0, "missing port", 0 },
+		{ "9000", 0, "missing address (write \"*:9000\" or "
+		    "\"127.0.0.1:9000\")", 0 },
+		{ ":9000", 0, "missing address", 0 },
+		{ "127.0.0.1:0", 0, "port out of range (1..65535)", 0 },
+		{ "127.0.0.1:65536", 0, "port out of range (1..65535)", 0 },
+		{ "127.0.0.1:99999999999999999999", 0, "port out of range",
+		    0 },
+		{ "127.0.0.1:abc", 0, "invalid port \"abc\"", 0 },
+		{ "127.0.0.1:80x", 0, "invalid port \"80x\"", 0 },
+		{ "127.0.0.1:-1", 0, "invalid port \"-1\"", 0 },
+		{ "127.0.0.1:+80", 0, "invalid port \"+80\"", 0 },
+		{ "127.0.0.1: 80", 0, "invalid port \" 80\"", 0 },
+		{ "127.0.0.1:0x50", 0, "invalid port \"0x50\"", 0 },
+		{ "example.com:80", 0, "invalid IPv4 address \"example.com\" "
+		    "(host names are not looked up)", 0 },
+		{ "127.1:80", 0, "invalid IPv4 address \"127.1\"", 0 },
+		{ "256.0.0.1:80", 0, "invalid IPv4 address", 0 },
+		{ "::1:9000", 0, "IPv6 addresses must be in brackets", 0 },
+		{ "[::1]", 0, "missing port", 0 },
+		{ "[::1]:", 0, "missing port", 0 },
+		{ "[::1]9000", 0, "expected \":\" after \"]\"", 0 },
+		{ "[::1:9000", 0, "missing \"]\"", 0 },
+		{ "[127.0.0.1]:80", 0, "invalid IPv6 address", 0 },
+		{ "[fe80::1%eth0]:80", 0, "invalid IPv6 address", 0 },
+		{ "[::1]:0", 0, "port out of range", 0 },
+		{ "[1111:2222:3333:4444:5555:6666:7777:8888:9999:aaaa]:80", 0,
+		    "invalid IPv6 address", 0 },
+		{ "255.255.255.255.255:80", 0, "invalid IPv4 address "
+		    "\"255.255.255.255.255\"", 0 },
+		{ "unix:", 0, "unix socket path must be absolute", 0 },
+		{ "unix:run/p.sock", 0, "unix socket path must be absolute",
+		    0 },
+		{ "run/p.sock", 0, "unix socket path must be absolute", 0 },
+	};
+	struct listen_addr	 la;
+	struct sockaddr_in	*sin;
+	struct sockaddr_in6	*sin6;
+	struct sockaddr_un	*sun;
+	char			 err[512], want[512], addr[INET6_ADDRSTRLEN];
+	size_t			 i;
+	int			 rc;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		err[0] = '\0';
+		rc = conf_parse_listen(cases[i].text, &la, err, sizeof(err));
+		if (cases[i].family == 0) {
+			if (rc != -1)
+				fail_msg("\"%s\": accepted", cases[i].text);
+			snprintf(want, sizeof(want), "listen \"%s\": %s",
+			    cases[i].text, cases[i].addr);
+			if (strncmp(err, want, strlen(want)) != 0)
+				fail_msg("\"%s\": want \"%s\", got \"%s\"",
+				    cases[i].text, want, err);
+			continue;
+		}
+		if (rc != 0)
+			fail_msg("\"%s\": rejected: %s", cases[i].text, err);
+		assert_string_equal(la.text, cases[i].text);
+		assert_int_equal(la.ss.ss_family, cases[i].family);
+		switch (cases[i].family) {
+		case AF_INET:
+			sin = (struct sockaddr_in *)&la.ss;
+			assert_int_equal(la.kind, LISTEN_TCP);
+			assert_int_equal(la.sslen, sizeof(*sin));
+			assert_non_null(inet_ntop(AF_INET, &sin->sin_addr,
+			    addr, sizeof(addr)));
+			assert_string_equal(addr, cases[i].addr);
+			assert_int_equal(ntohs(sin->sin_port), cases[i].port);
+			break;
+		case AF_INET6:
+			sin6 = (struct sockaddr_in6 *)&la.ss;
+			assert_int_equal(la.kind, LISTEN_TCP);
+			assert_int_equal(la.sslen, sizeof(*sin6));
+			assert_non_null(inet_ntop(AF_INET6, &sin6->sin6_addr,
+			    addr, sizeof(addr)));
+			assert_string_equal(addr, cases[i].addr);
+			assert_int_equal(ntohs(sin6->sin6_port),
+			    cases[i].port);
+			break;
+		case AF_UNIX:
+			sun = (struct sockaddr_un *)&la.ss;
+			assert_int_equal(la.kind, LISTEN_UNIX);
+			assert_string_equal(la.path, cases[i].addr);
+			assert_string_equal(sun->sun_path, cases[i].addr);
+			assert_int_equal(la.sslen, offsetof(struct sockaddr_un,
+			    sun_path) + strlen(cases[i].addr) + 1);
+			break;
+		}
+	}
+}
+
+/* sun_path holds 107 bytes and a NUL; text holds 255 and a NUL. */
+static void
+test_listen_lengths(void **state)
+{
+	struct listen_addr	 la;
+	char			 text[400], err[512];
+
+	(void)state;
+	memset(text, 0, sizeof(text));
+	text[0] = '/';
+	memset(text + 1, 'p', 106);
+	assert_int_equal(conf_parse_listen(text, &la, err, sizeof(err)), 0);
+	assert_int_equal(strlen(la.path), 107);
+
+	text[107] = 'p';
+	assert_int_equal(conf_parse_listen(text, &la, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "unix socket path too long (at most 107 "
+	    "bytes)"));
+
+	memcpy(text, "unix:", 5);
+	memset(text + 5, 'p', 102);
+	text[5] = '/';
+	text[107] = '\0';
+	assert_int_equal(conf_parse_listen(text, &la, err, sizeof(err)), 0);
+	assert_int_equal(strlen(la.path), 102);
+
+	memset(text, 'x', 300);
+	text[0] = '/';
+	text[300] = '\0';
+	assert_int_equal(conf_parse_listen(text, &la, err, sizeof(err)), -1);
+	assert_string_equal(err,
+	    "listen \"/xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...\": too long "
+	    "(300 bytes, at most 255)");
+
+	/* A short error buffer truncates the message, nothing else. */
+	assert_int_equal(conf_parse_listen("foo", &la, err, 8), -1);
+	assert_string_equal(err, "listen ");
+}
+
+static void
+test_log_level(void **state)
+{
+	(void)state;
+	assert_int_equal(conf_log_level("error"), POOLED_LOG_ERROR);
+	assert_int_equal(conf_log_level("warning"), POOLED_LOG_WARNING);
+	assert_int_equal(conf_log_level("notice"), POOLED_LOG_NOTICE);
+	assert_int_equal(conf_log_level("info"), POOLED_LOG_INFO);
+	assert_int_equal(conf_log_level("debug"), POOLED_LOG_DEBUG);
+	assert_int_equal(conf_log_level("DEBUG"), -1);
+	assert_int_equal(conf_log_level("warn"), -1);
+	assert_int_equal(conf_log_level(""), -1);
+	conf_free(NULL);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_full),
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_comments),
+		cmocka_unit_test(test_errors_global),
+		cmocka_unit_test(test_errors_syntax),
+		cmocka_unit_test(test_errors_pool),
+		cmocka_unit_test(test_errors_pool_name),
+		cmocka_unit_test(test_errors_duplicate_listen),
+		cmocka_unit_test(test_errors_file),
+		cmocka_unit_test(test_reload_after_error),
+		cmocka_unit_test(test_listen),
+		cmocka_unit_test(test_listen_lengths),
+		cmocka_unit_test(test_log_level),
+		/* Last: root reads any file, so it cannot run as root. */
+		cmocka_unit_test(test_errors_module_unreadable),
+	};
+	size_t	 n = sizeof(tests) / sizeof(tests[0]);
+
+	if (geteuid() == 0) {
+		fprintf(stderr, "# test_errors_module_unreadable not run: "
+		    "root reads any file\n");
+		n--;
+	}
+	return _cmocka_run_group_tests("test_conf", tests, n, setup,
+	    teardown);
+}
