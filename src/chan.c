@@ -1,0 +1,88 @@
+/*
+ * The channel between the master and one worker: a SOCK_SEQPACKET
+ * socketpair carrying one message per datagram, a {type, len} header and a
+ * bounded payload.  The master knows who sent a message by the channel it
+ * arrived on, never by its contents, and checks every field it reads.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "pooled.h"
+
+#define CHAN_HEADER	(2 * sizeof(uint32_t))
+
+/* Create a channel; fds[0] is the master's end, fds[1] the worker's. */
+int
+chan_pair(int fds[2])
+{
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) == -1) {
+		log_warn("chan_pair: socketpair");
+		return -1;
+	}
+	return 0;
+}
+
+/* Send one message; never blocks for long, the peer reads promptly. */
+int
+chan_send(int fd, enum chan_type type, const void *payload, size_t len)
+{
+	struct chan_msg	 msg;
+	ssize_t		 n;
+
+	if (len > CHAN_MAX_PAYLOAD) {
+		log_warnx("chan_send: payload of %zu bytes too long", len);
+		return -1;
+	}
+	memset(&msg, 0, sizeof(msg));
+	msg.type = type;
+	msg.len = (uint32_t)len;
+	if (len > 0)
+		memcpy(msg.payload, payload, len);
+	do {
+		n = send(fd, &msg, CHAN_HEADER + len, MSG_NOSIGNAL);
+	} while (n == -1 && errno == EINTR);
+	if (n == -1) {
+		log_warn("chan_send: type %d", (int)type);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Receive one message.  Sets *eof when the peer closed its end.  A message
+ * whose length field disagrees with the datagram size is rejected.
+ */
+int
+chan_recv(int fd, struct chan_msg *msg, bool *eof)
+{
+	ssize_t	 n;
+
+	*eof = false;
+	do {
+		n = recv(fd, msg, sizeof(*msg), MSG_DONTWAIT | MSG_TRUNC);
+	} while (n == -1 && errno == EINTR);
+	if (n == 0) {
+		*eof = true;
+		return -1;
+	}
+	if (n == -1) {
+		if (errno == ECONNRESET)
+			*eof = true;
+		else if (errno != EAGAIN)
+			log_warn("chan_recv");
+		return -1;
+	}
+	if ((size_t)n < CHAN_HEADER || (size_t)n > sizeof(*msg)) {
+		log_warnx("chan_recv: message of %zd bytes", n);
+		return -1;
+	}
+	if (msg->len > CHAN_MAX_PAYLOAD || msg->len != (size_t)n - CHAN_HEADER) {
+		log_warnx("chan_recv: bad length field %u", msg->len);
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,218 @@
+/*
+ * pooled: command line, config test, daemonizing.  Policy lives in the
+ * master; this file only gets it started.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "pooled.h"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: pooled [-Fhtv] [-c file]\n"
+	    "  -c file  configuration file (default %s)\n"
+	    "  -F       stay in the foreground, log to stderr\n"
+	    "  -t       test the configuration and the modules, then exit\n"
+	    "  -v       print the version and exit\n"
+	    "  -h       print this help and exit\n"
+	    "signals: TERM/INT stop now, QUIT stop gracefully, "
+	    "USR1 reopen logs\n", POOLED_DEFAULT_CONF);
+}
+
+/*
+ * Load each pool's module in a throwaway child, as a worker would, so
+ * `pooled -t` reports a module that will not load (missing symbol, wrong
+ * ABI, dlopen error) without loading user code into this process.
+ */
+static int
+probe_modules(const struct conf *conf)
+{
+	size_t	 i;
+	pid_t	 pid;
+	int	 status, failed = 0;
+
+	for (i = 0; i < conf->npools; i++) {
+		const struct pool_conf *pc = &conf->pools[i];
+
+		if (pc->handler != HANDLER_MODULE)
+			continue;
+		if ((pid = fork()) == -1) {
+			log_warn("fork");
+			return -1;
+		}
+		if (pid == 0) {
+			handler_so_set_options(pc);
+			_exit(handler_so_open(pc) == NULL ? EX_CONFIG : 0);
+		}
+		while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+			;
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+			log_warnx("%s:%d: pool %s: module %s cannot be used",
+			    conf->path, pc->line, pc->name, pc->module);
+			failed = 1;
+		}
+	}
+	return failed ? -1 : 0;
+}
+
+static int
+write_pid_file(const char *path)
+{
+	char	 buf[32];
+	int	 fd, n;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd == -1) {
+		log_warn("pid_file %s", path);
+		return -1;
+	}
+	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (write(fd, buf, (size_t)n) != n) {
+		log_warn("pid_file %s: write", path);
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+/*
+ * Detach from the terminal.  The parent waits until the master reports
+ * that every pool started (a byte on the pipe) or gave up (EOF), so the
+ * exit status of `pooled` says whether it runs.  Returns the write end of
+ * that pipe in the daemon; never returns in the parent.
+ */
+static int
+daemonize(const struct conf *conf)
+{
+	int	 p[2], fd;
+	char	 c;
+	pid_t	 pid;
+	ssize_t	 n;
+
+	if (pipe2(p, O_CLOEXEC) == -1)
+		fatal("pipe2");
+	if ((pid = fork()) == -1)
+		fatal("fork");
+	if (pid > 0) {
+		close(p[1]);
+		do {
+			n = read(p[0], &c, 1);
+		} while (n == -1 && errno == EINTR);
+		if (n == 1)
+			exit(0);
+		fprintf(stderr, "pooled: failed to start; see %s\n",
+		    strcmp(conf->error_log, "stderr") == 0 ? "the log above" :
+		    conf->error_log);
+		exit(1);
+	}
+	close(p[0]);
+	if (setsid() == -1)
+		fatal("setsid");
+	if (chdir("/") == -1)
+		fatal("chdir /");
+	if ((fd = open("/dev/null", O_RDWR)) != -1) {
+		dup2(fd, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		/* Keep stderr when it is the configured log. */
+		if (strcmp(conf->error_log, "stderr") != 0)
+			dup2(fd, STDERR_FILENO);
+		if (fd > STDERR_FILENO)
+			close(fd);
+	}
+	return p[1];
+}
+
+int
+main(int argc, char *argv[])
+{
+	const char	*path = POOLED_DEFAULT_CONF;
+	struct conf	*conf;
+	bool		 foreground = false, test = false;
+	int		*listen_fds, ready_fd = -1, ch, rc;
+	size_t		 i;
+
+	log_init("pooled", POOLED_LOG_INFO);
+	while ((ch = getopt(argc, argv, "c:Fhtv")) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'F':
+			foreground = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 't':
+			test = true;
+			break;
+		case 'v':
+			printf("pooled %s\n", PACKAGE_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return EX_USAGE;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+
+	if ((conf = conf_load(path)) == NULL)
+		return 1;
+	if (test) {
+		if (probe_modules(conf) == -1) {
+			conf_free(conf);
+			return 1;
+		}
+		printf("pooled: configuration file %s test is successful\n",
+		    path);
+		conf_free(conf);
+		return 0;
+	}
+
+	log_set_level(conf->log_level);
+	log_set_role("master");
+	if (sig_init() == -1)
+		return 1;
+	listen_fds = xcalloc(conf->npools, sizeof(*listen_fds));
+	for (i = 0; i < conf->npools; i++) {
+		if ((listen_fds[i] = sock_open(&conf->pools[i])) == -1) {
+			while (i-- > 0) {
+				close(listen_fds[i]);
+				sock_unlink(&conf->pools[i]);
+			}
+			return 1;
+		}
+	}
+	if (!foreground) {
+		/* Open the log first, so a bad error_log is reported here. */
+		if (log_open(conf->error_log) == -1)
+			return 1;
+		ready_fd = daemonize(conf);
+	}
+	if (conf->pid_file != NULL && write_pid_file(conf->pid_file) == -1)
+		return 1;
+	log_notice("master: pooled %s starting with %zu pools", PACKAGE_VERSION,
+	    conf->npools);
+	rc = master_run(conf, listen_fds, ready_fd);
+	if (conf->pid_file != NULL)
+		unlink(conf->pid_file);
+	free(listen_fds);
+	conf_free(conf);
+	return rc;
+}

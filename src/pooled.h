@@ -1,0 +1,296 @@
+/*
+ * Internal interfaces of pooled, grouped by the file that implements them.
+ * The public module API is include/pooled.h; this header includes it.
+ */
+#ifndef POOLED_INTERNAL_H
+#define POOLED_INTERNAL_H
+
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <pthread.h>
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../include/pooled.h"
+
+#define POOLED_PRINTFLIKE(f, a)	__attribute__((format(printf, f, a)))
+#define POOLED_NORETURN		__attribute__((noreturn))
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR		"/etc"
+#endif
+#define POOLED_DEFAULT_CONF	SYSCONFDIR "/pooled/pooled.conf"
+
+/* conf.c */
+
+enum listen_kind {
+	LISTEN_UNIX,
+	LISTEN_TCP
+};
+
+/* A parsed listen address: "unix:/p", "/p", "host:port", "[v6]:port". */
+struct listen_addr {
+	enum listen_kind	 kind;
+	char			 text[256];	/* as written, for logs */
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	char			 path[108];	/* LISTEN_UNIX only */
+};
+
+enum pool_protocol {
+	PROTO_FASTCGI
+};
+
+enum pool_handler {
+	HANDLER_MODULE
+};
+
+/* One "pool NAME { ... }" section, validated and immutable. */
+struct pool_conf {
+	char			*name;
+	int			 line;		/* where the section starts */
+	struct listen_addr	 listen;
+	unsigned int		 listen_mode;	/* unix sockets, default 0660 */
+	int			 listen_backlog;
+	enum pool_protocol	 protocol;
+	int			 processes;
+	int			 threads;
+	enum pool_handler	 handler;
+	char			*module;	/* absolute path to the .so */
+	char		       **module_options; /* "key=value", NULL-ended */
+	size_t			 nmodule_options;
+	int			 read_timeout;	/* seconds, per read and for params */
+	int			 write_timeout;	/* seconds, per write */
+	int			 keepalive_timeout; /* seconds an idle kept conn waits */
+	int			 max_kept_connections; /* per worker process */
+};
+
+/* The whole config file, validated and immutable. */
+struct conf {
+	char			*path;
+	char			*error_log;	/* path, or "stderr" */
+	int			 log_level;	/* enum pooled_log_level */
+	char			*pid_file;	/* NULL: none */
+	int			 graceful_timeout; /* seconds, QUIT */
+	int			 kill_timeout;	/* seconds, TERM before KILL */
+	struct pool_conf	*pools;
+	size_t			 npools;
+};
+
+/* Parse and validate path; on error log "file:line: reason", NULL. */
+struct conf	*conf_load(const char *path);
+void		 conf_free(struct conf *);
+/* Parse a listen address; on error fill err and return -1. */
+int		 conf_parse_listen(const char *text, struct listen_addr *,
+		    char *err, size_t errlen);
+/* Parse a log level name; -1 when unknown. */
+int		 conf_log_level(const char *name);
+
+/* log.c */
+void		 log_init(const char *role, int level);
+void		 log_set_role(const char *role);
+int		 log_open(const char *error_log);
+int		 log_reopen(void);
+int		 log_fd(void);
+void		 log_set_level(int level);
+void		 log_msg(int level, const char *fmt, ...)
+		    POOLED_PRINTFLIKE(2, 3);
+void		 log_vmsg(int level, const char *prefix, const char *fmt,
+		    va_list ap) POOLED_PRINTFLIKE(3, 0);
+void		 log_warn(const char *fmt, ...) POOLED_PRINTFLIKE(1, 2);
+void		 log_warnx(const char *fmt, ...) POOLED_PRINTFLIKE(1, 2);
+void		 log_notice(const char *fmt, ...) POOLED_PRINTFLIKE(1, 2);
+void		 log_info(const char *fmt, ...) POOLED_PRINTFLIKE(1, 2);
+void		 log_debug(const char *fmt, ...) POOLED_PRINTFLIKE(1, 2);
+void		 fatal(const char *fmt, ...) POOLED_PRINTFLIKE(1, 2)
+		    POOLED_NORETURN;
+void		 fatalx(const char *fmt, ...) POOLED_PRINTFLIKE(1, 2)
+		    POOLED_NORETURN;
+
+/* xmalloc.c */
+void		*xmalloc(size_t);
+void		*xcalloc(size_t, size_t);
+char		*xstrdup(const char *);
+
+/* clock.c */
+int64_t		 clock_ms(void);
+
+/* sock.c */
+int		 sock_open(const struct pool_conf *);
+void		 sock_unlink(const struct pool_conf *);
+
+/* sig.c */
+int		 sig_init(void);
+int		 sig_fd(void);
+uint32_t	 sig_drain(void);
+#define SIG_BIT(s)	(1U << (s))
+
+/* chan.c */
+enum chan_type {
+	CHAN_READY = 1,		/* worker -> master: accepting requests */
+	CHAN_STOP_GRACEFUL,	/* master -> worker: finish in-flight, exit */
+	CHAN_STOP_NOW,		/* master -> worker: exit now */
+	CHAN_REOPEN_LOG		/* master -> worker: reopen the error log */
+};
+#define CHAN_MAX_PAYLOAD	256
+
+struct chan_msg {
+	uint32_t	 type;
+	uint32_t	 len;
+	uint8_t		 payload[CHAN_MAX_PAYLOAD];
+};
+
+int		 chan_pair(int fds[2]);
+int		 chan_send(int fd, enum chan_type, const void *payload,
+		    size_t len);
+int		 chan_recv(int fd, struct chan_msg *, bool *eof);
+
+/* slot.c */
+enum slot_state {
+	SLOT_EMPTY,		/* no process, none scheduled */
+	SLOT_WAITING,		/* respawn scheduled at due_ms */
+	SLOT_RUNNING,		/* process alive */
+	SLOT_BROKEN		/* pool broken: not respawned */
+};
+
+/* How long a worker must live for its exit not to count as a crash loop. */
+#define SLOT_YOUNG_MS		10000
+#define SLOT_MIN_INTERVAL_MS	1000	/* between two starts of a slot */
+#define SLOT_BACKOFF_MAX_MS	60000
+#define SLOT_LOOP_COUNT		5	/* early deaths ... */
+#define SLOT_LOOP_WINDOW_MS	60000	/* ... in this window: crash loop */
+
+struct slot {
+	enum slot_state	 state;
+	size_t		 pool;		/* index into conf->pools */
+	pid_t		 pid;
+	int		 chan;		/* master's channel end, or -1 */
+	bool		 ready;		/* sent CHAN_READY */
+	bool		 stopping;	/* asked to stop, exit is expected */
+	int64_t		 started_ms;
+	int64_t		 due_ms;	/* SLOT_WAITING: when to respawn */
+	int64_t		 backoff_ms;
+	int64_t		 loop_start_ms;	/* first early death in the window */
+	unsigned int	 early_deaths;	/* within the window */
+};
+
+struct slot_table {
+	struct slot	*v;
+	size_t		 n;
+};
+
+void		 slot_table_init(struct slot_table *, const struct conf *);
+void		 slot_table_free(struct slot_table *);
+struct slot	*slot_by_pid(struct slot_table *, pid_t);
+void		 slot_started(struct slot *, pid_t, int chan, int64_t now);
+bool		 slot_exited(struct slot *, bool abnormal, int64_t now);
+int		 slot_next_deadline(const struct slot_table *, int64_t now);
+size_t		 slot_count_live(const struct slot_table *);
+
+/* proc.c */
+void		 proc_describe_status(int status, char *buf, size_t len);
+int		 proc_close_fds_except(const int *keep, size_t nkeep);
+pid_t		 proc_spawn_worker(const struct conf *, size_t pool,
+		    int listen_fd, int *chan);
+
+/* handler_so.c */
+struct backend;
+const struct backend *handler_so_open(const struct pool_conf *);
+void		 handler_so_set_options(const struct pool_conf *);
+
+/* req.c: the protocol side of a request, one implementation per protocol */
+struct req_io {
+	ssize_t	(*read)(void *ctx, void *buf, size_t len);
+	int	(*write)(void *ctx, const void *buf, size_t len);
+};
+
+/* What every request carries, whatever the protocol. */
+struct pooled_req {
+	const struct req_io	*io;
+	void			*ctx;
+	char		       **envp;	/* "NAME=VALUE", NULL-ended */
+	uint64_t		 id;
+	size_t			 bytes_out;
+	bool			 write_failed;
+	void			*thread_data;
+	char			 log_prefix[48];
+};
+
+void		 req_init(struct pooled_req *, const struct req_io *,
+		    void *ctx, char **envp, uint64_t id, void *thread_data);
+int		 req_respond_error(struct pooled_req *, int status,
+		    const char *reason);
+
+/* backend: what a pool's handler does, in the worker */
+struct backend {
+	const char	*name;
+	int		(*process_init)(void);
+	void		(*process_fini)(void);
+	int		(*thread_init)(void **thread_data);
+	void		(*thread_fini)(void *thread_data);
+	int		(*handle)(struct pooled_req *);
+};
+
+/* fcgi_ready.c */
+enum conn_readiness {
+	CONN_EMPTY,		/* nothing to read yet */
+	CONN_PARTIAL,		/* part of a request header */
+	CONN_READY,		/* a whole header: a thread can take it */
+	CONN_CLOSED		/* EOF or error */
+};
+enum conn_readiness fcgi_params_complete(const uint8_t *, size_t);
+enum conn_readiness fcgi_request_ready(int fd);
+
+/* park.c */
+#define PARK_LISTEN_TOKEN	UINT64_MAX	/* epoll data of the listen fd */
+typedef enum conn_readiness park_ready_fn(int fd);
+struct park;
+struct park	*park_new(int epfd, int max_kept, park_ready_fn *);
+void		 park_free(struct park *);
+void		 park_waiting(struct park *, int fd, int64_t deadline);
+void		 park_kept(struct park *, int fd, int64_t deadline);
+void		 park_partial(struct park *, int fd, int64_t deadline);
+int		 park_take(struct park *, uint64_t token);
+void		 park_tick(struct park *, int64_t now);
+size_t		 park_count(struct park *);
+
+/* acceptor.c */
+struct worker;
+struct acceptor;
+struct acceptor	*acceptor_start(struct worker *, size_t index);
+void		 acceptor_wake(struct acceptor *);
+bool		 acceptor_try_join(struct acceptor *, int ms);
+void		 acceptor_init_process(void);
+int		 acceptor_wake_signal(void);
+
+/* worker.c */
+struct worker {
+	const struct conf	*conf;
+	const struct pool_conf	*pool;
+	const struct backend	*backend;
+	int			 listen_fd;
+	int			 chan_fd;
+	int			 epfd;
+	struct park		*park;
+	struct acceptor	       **acceptors;
+	size_t			 nacceptors;
+	_Atomic bool		 stopping;
+	_Atomic uint64_t	 next_req_id;
+	pthread_mutex_t		 gate_mtx;	/* thread start-up gate */
+	pthread_cond_t		 gate_cond;
+	size_t			 threads_inited;
+	size_t			 threads_failed;
+	int			 gate;		/* 0 wait, 1 serve, -1 quit */
+};
+void		 worker_main(const struct conf *, size_t pool, int listen_fd,
+		    int chan_fd) POOLED_NORETURN;
+bool		 worker_thread_inited(struct worker *, bool ok);
+
+/* master.c */
+int		 master_run(struct conf *, int *listen_fds, int ready_fd);
+
+#endif /* POOLED_INTERNAL_H */

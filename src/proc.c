@@ -1,0 +1,116 @@
+/*
+ * Worker processes, seen from the master: forking one for a pool slot, and
+ * describing how one ended.  The master is single-threaded, so fork() here
+ * is always safe; the child never returns into master code.
+ */
+#include "config.h"
+
+#include <sys/wait.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "pooled.h"
+
+/* "exited 0", "killed by signal 11 (Segmentation fault)", ... */
+void
+proc_describe_status(int status, char *buf, size_t len)
+{
+	if (WIFEXITED(status)) {
+		snprintf(buf, len, "exited %d%s", WEXITSTATUS(status),
+		    WEXITSTATUS(status) == EX_CONFIG ? " (configuration error)"
+		    : "");
+	} else if (WIFSIGNALED(status)) {
+		snprintf(buf, len, "killed by signal %d (%s)%s",
+		    WTERMSIG(status), strsignal(WTERMSIG(status)),
+		    WCOREDUMP(status) ? ", core dumped" : "");
+	} else
+		snprintf(buf, len, "ended with status 0x%x", status);
+}
+
+static int
+cmp_int(const void *a, const void *b)
+{
+	int	 x = *(const int *)a, y = *(const int *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * Close every descriptor above 2 except those in keep, so a worker holds
+ * only its own listen socket, channel and log: nothing of other pools or
+ * other workers leaks into it (or, later, into a CGI program).
+ */
+int
+proc_close_fds_except(const int *keep, size_t nkeep)
+{
+	int	 sorted[16];
+	int	 lo = 3;
+	size_t	 i;
+
+	if (nkeep > sizeof(sorted) / sizeof(sorted[0])) {
+		log_warnx("proc_close_fds_except: too many descriptors");
+		return -1;
+	}
+	memcpy(sorted, keep, nkeep * sizeof(*keep));
+	qsort(sorted, nkeep, sizeof(*sorted), cmp_int);
+	for (i = 0; i < nkeep; i++) {
+		if (sorted[i] < lo)
+			continue;
+		if (sorted[i] > lo && close_range((unsigned int)lo,
+		    (unsigned int)sorted[i] - 1, 0) == -1) {
+			log_warn("close_range");
+			return -1;
+		}
+		lo = sorted[i] + 1;
+	}
+	if (close_range((unsigned int)lo, ~0U, 0) == -1) {
+		log_warn("close_range");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Fork a worker for pool index `pool`.  Returns the child's pid and the
+ * master's channel end in *chan, or -1.  The child closes every
+ * descriptor but its pool's listen socket, its channel end and the log,
+ * then runs worker_main and never returns.
+ */
+pid_t
+proc_spawn_worker(const struct conf *conf, size_t pool, int listen_fd,
+    int *chan)
+{
+	int	 fds[2], keep[3];
+	pid_t	 pid;
+
+	if (chan_pair(fds) == -1)
+		return -1;
+	switch (pid = fork()) {
+	case -1:
+		log_warn("pool %s: fork", conf->pools[pool].name);
+		close(fds[0]);
+		close(fds[1]);
+		return -1;
+	case 0:
+		keep[0] = listen_fd;
+		keep[1] = fds[1];
+		keep[2] = log_fd();
+		if (proc_close_fds_except(keep, 3) == -1)
+			_exit(EX_OSERR);
+		log_set_role(conf->pools[pool].name);
+		worker_main(conf, pool, listen_fd, fds[1]);
+		/* NOTREACHED */
+	default:
+		break;
+	}
+	close(fds[1]);
+	*chan = fds[0];
+	return pid;
+}
