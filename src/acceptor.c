@@ -1,0 +1,349 @@
+/*
+ * Acceptor threads: the only code that sees libfcgi.
+ *
+ * pooled owns the connection and lets libfcgi only parse.  Each acceptor
+ * waits in the worker's epoll set for either the shared listen socket or a
+ * parked connection that has bytes to read.  A new connection is
+ * accept4()ed here (close-on-exec, with SO_RCVTIMEO/SO_SNDTIMEO so no read
+ * or write blocks forever).  A connection goes to libfcgi only once its
+ * whole request header is in the socket buffer (fcgi_ready.c); until then
+ * it waits in the parking lot (park.c), without a thread, so silent and
+ * slow peers cannot hold the pool's threads.
+ *
+ * The request is initialised with FCGX_InitRequest(r, -1, 0), so libfcgi
+ * never accepts by itself: with r.ipcFd set and r.keepConnection = 1,
+ * FCGX_Accept_r only reads the begin record and the params.  When that
+ * fails libfcgi closes the connection and returns -EBADF from its attempt
+ * to accept on fd -1.  After FCGX_Finish_r, a connection the web server
+ * keeps goes back to the parking lot.
+ *
+ * Acceptors keep the wake-up signal blocked except inside epoll_pwait, so
+ * a stop request never interrupts a request's I/O and cannot be lost
+ * between the flag check and the wait.
+ */
+#include "config.h"
+
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <fcgiapp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pooled.h"
+
+#define ACCEPTOR_WAKE_SIGNAL	SIGUSR2
+
+struct acceptor {
+	struct worker		*w;
+	size_t			 index;
+	pthread_t		 tid;
+	FCGX_Request		 fcgi;
+	void			*thread_data;
+	sigset_t		 wait_mask;	/* mask inside epoll_pwait */
+};
+
+static void
+wake_handler(int signo)
+{
+	(void)signo;
+}
+
+/*
+ * Prepare the process for acceptor threads: initialise libfcgi, then take
+ * back the signal dispositions libfcgi installs in FCGX_Init.
+ */
+void
+acceptor_init_process(void)
+{
+	struct sigaction	 sa;
+
+	if (FCGX_Init() != 0)
+		fatalx("acceptor: FCGX_Init failed");
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = wake_handler;
+	sa.sa_flags = 0;	/* no SA_RESTART: the wait must return */
+	if (sigaction(ACCEPTOR_WAKE_SIGNAL, &sa, NULL) == -1)
+		fatal("acceptor: sigaction");
+}
+
+/* The signal that interrupts an acceptor's wait. */
+int
+acceptor_wake_signal(void)
+{
+	return ACCEPTOR_WAKE_SIGNAL;
+}
+
+/* req_io for FastCGI: the body is FCGI_STDIN, the response FCGI_STDOUT. */
+static ssize_t
+fcgi_read(void *ctx, void *buf, size_t len)
+{
+	FCGX_Request	*r = ctx;
+	int		 n;
+
+	if (len > INT32_MAX)
+		len = INT32_MAX;
+	n = FCGX_GetStr(buf, (int)len, r->in);
+	if (n == 0 && FCGX_GetError(r->in) != 0)
+		return -1;
+	return n;
+}
+
+static int
+fcgi_write(void *ctx, const void *buf, size_t len)
+{
+	FCGX_Request	*r = ctx;
+	const char	*p = buf;
+	int		 chunk;
+
+	while (len > 0) {
+		chunk = len > INT32_MAX ? INT32_MAX : (int)len;
+		if (FCGX_PutStr(p, chunk, r->out) != chunk)
+			return -1;
+		p += chunk;
+		len -= (size_t)chunk;
+	}
+	return 0;
+}
+
+static const struct req_io fcgi_io = {
+	.read = fcgi_read,
+	.write = fcgi_write
+};
+
+static void
+set_timeouts(const struct pool_conf *pc, int fd)
+{
+	struct timeval	 rtv = { .tv_sec = pc->read_timeout };
+	struct timeval	 wtv = { .tv_sec = pc->write_timeout };
+
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &rtv, sizeof(rtv)) == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &wtv, sizeof(wtv)) == -1)
+		log_warn("acceptor: setsockopt timeouts");
+}
+
+/* Accept one connection from the listen socket; -1 if none. */
+static int
+accept_new(struct acceptor *a)
+{
+	struct timespec	 pause = { 0, 100 * 1000 * 1000 };
+	int		 fd;
+
+	fd = accept4(a->w->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd != -1) {
+		set_timeouts(a->w->pool, fd);
+		return fd;
+	}
+	switch (errno) {
+	case EAGAIN:
+	case EINTR:
+	case ECONNABORTED:
+		/* Another acceptor won it, or the peer gave up. */
+		break;
+	default:
+		/* EMFILE, ENFILE, ENOBUFS...: back off rather than spin. */
+		log_warn("acceptor: accept4");
+		nanosleep(&pause, NULL);
+		break;
+	}
+	return -1;
+}
+
+/*
+ * Wait for the next connection with a whole request header to read;
+ * returns its fd, or -1 when the worker stops.  Connections that are not
+ * ready yet are parked on the way.
+ */
+static int
+next_connection(struct acceptor *a)
+{
+	struct worker		*w = a->w;
+	const struct pool_conf	*pc = w->pool;
+	struct epoll_event	 ev;
+	int			 n, fd;
+
+	for (;;) {
+		if (atomic_load(&w->stopping))
+			return -1;
+		n = epoll_pwait(w->epfd, &ev, 1, -1, &a->wait_mask);
+		if (n == -1 && errno != EINTR)
+			fatal("acceptor: epoll_pwait");
+		if (n <= 0)
+			continue;
+		if (ev.data.u64 == PARK_LISTEN_TOKEN) {
+			if (atomic_load(&w->stopping))
+				return -1;
+			fd = accept_new(a);
+		} else
+			fd = park_take(w->park, ev.data.u64);
+		if (fd == -1)
+			continue;
+		switch (fcgi_request_ready(fd)) {
+		case CONN_READY:
+			return fd;
+		case CONN_EMPTY:
+			park_waiting(w->park, fd,
+			    clock_ms() + pc->read_timeout * 1000LL);
+			break;
+		case CONN_PARTIAL:
+			park_partial(w->park, fd,
+			    clock_ms() + pc->read_timeout * 1000LL);
+			break;
+		case CONN_CLOSED:
+			close(fd);
+			break;
+		}
+	}
+}
+
+/*
+ * Read what the handler left of the body, so the connection can carry the
+ * next request and a close does not reset the response away.
+ */
+static void
+drain_body(FCGX_Request *r)
+{
+	char	 buf[8192];
+
+	while (FCGX_GetStr(buf, sizeof(buf), r->in) > 0)
+		;
+}
+
+static void
+serve(struct acceptor *a, int fd)
+{
+	struct worker		*w = a->w;
+	const struct pool_conf	*pc = w->pool;
+	struct pooled_req	 req;
+	int			 rc;
+
+	a->fcgi.ipcFd = fd;
+	a->fcgi.keepConnection = 1;
+	/* Plain close(2): pooled drains the body itself, see drain_body. */
+	a->fcgi.detached = 1;
+	if ((rc = FCGX_Accept_r(&a->fcgi)) < 0) {
+		/* libfcgi closed the connection: bad record, EOF, timeout. */
+		log_debug("acceptor %zu: connection ended before a request "
+		    "(%d)", a->index, rc);
+		a->fcgi.ipcFd = -1;
+		return;
+	}
+
+	req_init(&req, &fcgi_io, &a->fcgi, a->fcgi.envp,
+	    atomic_fetch_add(&w->next_req_id, 1) + 1, a->thread_data);
+	rc = w->backend->handle(&req);
+	if (rc != 0 && req.bytes_out == 0)
+		req_respond_error(&req, 500, "the handler failed");
+	else if (rc != 0)
+		pooled_req_log(&req, POOLED_LOG_ERROR, "the handler failed "
+		    "after sending %zu bytes%s", req.bytes_out,
+		    req.write_failed ? " (writing to the client failed)" : "");
+	else if (req.bytes_out == 0)
+		req_respond_error(&req, 500, "the handler wrote no response");
+	if (!req.write_failed)
+		drain_body(&a->fcgi);
+
+	FCGX_Finish_r(&a->fcgi);
+	if (a->fcgi.ipcFd >= 0) {
+		fd = a->fcgi.ipcFd;
+		a->fcgi.ipcFd = -1;
+		if (atomic_load(&w->stopping))
+			close(fd);
+		else
+			park_kept(w->park, fd,
+			    clock_ms() + pc->keepalive_timeout * 1000LL);
+	}
+}
+
+static void *
+acceptor_main(void *arg)
+{
+	struct acceptor	*a = arg;
+	struct worker	*w = a->w;
+	bool		 ok;
+	int		 fd;
+
+	ok = w->backend->thread_init == NULL ||
+	    w->backend->thread_init(&a->thread_data) == 0;
+	if (!ok)
+		log_warnx("acceptor %zu: thread_init failed", a->index);
+	if (!worker_thread_inited(w, ok))
+		return NULL;
+	while ((fd = next_connection(a)) != -1)
+		serve(a, fd);
+	if (w->backend->thread_fini != NULL)
+		w->backend->thread_fini(a->thread_data);
+	return NULL;
+}
+
+/*
+ * Start acceptor thread number index.  The caller has blocked the wake-up
+ * signal, so the thread starts with it blocked.
+ */
+struct acceptor *
+acceptor_start(struct worker *w, size_t index)
+{
+	struct acceptor	*a;
+	pthread_attr_t	 attr;
+	int		 rc;
+
+	if ((a = calloc(1, sizeof(*a))) == NULL) {
+		log_warn("acceptor_start");
+		return NULL;
+	}
+	a->w = w;
+	a->index = index;
+	FCGX_InitRequest(&a->fcgi, -1, 0);
+	pthread_sigmask(SIG_SETMASK, NULL, &a->wait_mask);
+	sigdelset(&a->wait_mask, ACCEPTOR_WAKE_SIGNAL);
+	pthread_attr_init(&attr);
+	rc = pthread_create(&a->tid, &attr, acceptor_main, a);
+	pthread_attr_destroy(&attr);
+	if (rc != 0) {
+		errno = rc;
+		log_warn("acceptor_start: pthread_create");
+		free(a);
+		return NULL;
+	}
+	return a;
+}
+
+/*
+ * Wake an acceptor so it sees w->stopping.  The signal is blocked while it
+ * runs a request, so the request is not disturbed; the acceptor sees the
+ * pending signal at its next epoll_pwait, which returns at once.
+ */
+void
+acceptor_wake(struct acceptor *a)
+{
+	pthread_kill(a->tid, ACCEPTOR_WAKE_SIGNAL);
+}
+
+/*
+ * Wait up to ms for an acceptor to finish; free it and return true if it
+ * did.
+ */
+bool
+acceptor_try_join(struct acceptor *a, int ms)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long)(ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	if (pthread_timedjoin_np(a->tid, NULL, &ts) != 0)
+		return false;
+	FCGX_Free(&a->fcgi, 1);
+	free(a);
+	return true;
+}

@@ -1,0 +1,201 @@
+/*
+ * The request object handlers see, whatever the protocol: params as a
+ * "NAME=VALUE" vector, the body as a stream, and a response writer.  The
+ * protocol side supplies a struct req_io (FastCGI in acceptor.c); nothing
+ * here knows which protocol it is.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pooled.h"
+
+/* Set up req for one request read through io. */
+void
+req_init(struct pooled_req *req, const struct req_io *io, void *ctx,
+    char **envp, uint64_t id, void *thread_data)
+{
+	memset(req, 0, sizeof(*req));
+	req->io = io;
+	req->ctx = ctx;
+	req->envp = envp;
+	req->id = id;
+	req->thread_data = thread_data;
+	snprintf(req->log_prefix, sizeof(req->log_prefix), "req %llu:",
+	    (unsigned long long)id);
+}
+
+/* The value of param name, or NULL. */
+const char *
+pooled_req_param(struct pooled_req *req, const char *name)
+{
+	size_t	 len = strlen(name);
+	char	**e;
+
+	if (req->envp == NULL)
+		return NULL;
+	for (e = req->envp; *e != NULL; e++)
+		if (strncmp(*e, name, len) == 0 && (*e)[len] == '=')
+			return *e + len + 1;
+	return NULL;
+}
+
+/*
+ * Walk the params.  The name is handed out from a small per-thread buffer
+ * because the vector stores "NAME=VALUE" in one string; it stays valid
+ * until the next call on the same thread.
+ */
+int
+pooled_req_param_next(struct pooled_req *req, size_t *iter,
+    const char **name, const char **value)
+{
+	static __thread char	 namebuf[1024];
+	const char		*e, *eq;
+	size_t			 len;
+
+	if (req->envp == NULL)
+		return 0;
+	for (;;) {
+		if ((e = req->envp[*iter]) == NULL)
+			return 0;
+		(*iter)++;
+		if ((eq = strchr(e, '=')) == NULL)
+			continue;
+		len = (size_t)(eq - e);
+		if (len >= sizeof(namebuf))
+			continue;	/* absurd name: not a CGI variable */
+		memcpy(namebuf, e, len);
+		namebuf[len] = '\0';
+		*name = namebuf;
+		*value = eq + 1;
+		return 1;
+	}
+}
+
+/* Read up to len bytes of the request body; 0 at its end, -1 on error. */
+ssize_t
+pooled_req_read(struct pooled_req *req, void *buf, size_t len)
+{
+	if (len == 0)
+		return 0;
+	return req->io->read(req->ctx, buf, len);
+}
+
+/* Write len bytes of response. */
+int
+pooled_req_write(struct pooled_req *req, const void *buf, size_t len)
+{
+	if (req->write_failed)
+		return -1;
+	if (len == 0)
+		return 0;
+	if (req->io->write(req->ctx, buf, len) == -1) {
+		req->write_failed = true;
+		return -1;
+	}
+	req->bytes_out += len;
+	return 0;
+}
+
+/* printf into the response. */
+int
+pooled_req_vprintf(struct pooled_req *req, const char *fmt, va_list ap)
+{
+	char	 small[1024], *big;
+	va_list	 ap2;
+	int	 n, rc;
+
+	va_copy(ap2, ap);
+	n = vsnprintf(small, sizeof(small), fmt, ap);
+	if (n < 0) {
+		va_end(ap2);
+		return -1;
+	}
+	if ((size_t)n < sizeof(small)) {
+		va_end(ap2);
+		return pooled_req_write(req, small, (size_t)n);
+	}
+	if ((big = malloc((size_t)n + 1)) == NULL) {
+		va_end(ap2);
+		pooled_req_log(req, POOLED_LOG_ERROR, "printf: out of memory");
+		return -1;
+	}
+	vsnprintf(big, (size_t)n + 1, fmt, ap2);
+	va_end(ap2);
+	rc = pooled_req_write(req, big, (size_t)n);
+	free(big);
+	return rc;
+}
+
+/* printf into the response. */
+int
+pooled_req_printf(struct pooled_req *req, const char *fmt, ...)
+{
+	va_list	 ap;
+	int	 rc;
+
+	va_start(ap, fmt);
+	rc = pooled_req_vprintf(req, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+/* The thread's data from thread_init. */
+void *
+pooled_req_thread_data(struct pooled_req *req)
+{
+	return req->thread_data;
+}
+
+/* Log a line tagged with the request id. */
+void
+pooled_req_log(struct pooled_req *req, enum pooled_log_level level,
+    const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	log_vmsg((int)level, req->log_prefix, fmt, ap);
+	va_end(ap);
+}
+
+static const char *
+status_text(int status)
+{
+	switch (status) {
+	case 400:
+		return "Bad Request";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 502:
+		return "Bad Gateway";
+	case 503:
+		return "Service Unavailable";
+	case 504:
+		return "Gateway Timeout";
+	default:
+		return "Internal Server Error";
+	}
+}
+
+/*
+ * Answer with an error status when nothing was sent yet, and log why,
+ * naming the request.
+ */
+int
+req_respond_error(struct pooled_req *req, int status, const char *reason)
+{
+	const char	*method = pooled_req_param(req, "REQUEST_METHOD");
+	const char	*uri = pooled_req_param(req, "REQUEST_URI");
+
+	pooled_req_log(req, POOLED_LOG_ERROR, "%s %s: %s; answering %d",
+	    method ? method : "-", uri ? uri : "-", reason, status);
+	return pooled_req_printf(req, "Status: %d %s\r\n"
+	    "Content-Type: text/plain\r\n\r\n%d %s\n", status,
+	    status_text(status), status, status_text(status));
+}

@@ -1,0 +1,226 @@
+/*
+ * A worker process: its main thread is the control thread, which loads the
+ * pool's handler, starts the acceptor threads, then listens to the master
+ * on the channel and ticks once a second for deadlines.  Stopping sets an
+ * atomic flag and wakes the acceptors; each finishes the request in hand.
+ */
+#include "config.h"
+
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "pooled.h"
+
+#define WORKER_TICK_MS	250
+
+/*
+ * Signals in a worker: the master talks over the channel, so terminal
+ * signals (a ^C reaches the whole process group) are ignored; SIGTERM
+ * keeps its default and ends the process at once, as the master's
+ * escalation expects.  The acceptors' wake-up signal is blocked here and
+ * in every thread created after.
+ */
+static void
+worker_signals(void)
+{
+	static const int	 ignored[] = {
+		SIGINT, SIGQUIT, SIGHUP, SIGUSR1, SIGPIPE
+	};
+	struct sigaction	 sa;
+	sigset_t		 set;
+	size_t			 i;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = SIG_IGN;
+	for (i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++)
+		sigaction(ignored[i], &sa, NULL);
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGCHLD, &sa, NULL);
+	sigemptyset(&set);
+	sigaddset(&set, acceptor_wake_signal());
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
+/*
+ * Stop accepting, let every acceptor finish its request, then exit.  The
+ * master escalates to SIGTERM after graceful_timeout; this deadline only
+ * matters when the master is gone.
+ */
+static void POOLED_NORETURN
+worker_drain(struct worker *w, const char *why)
+{
+	int64_t	 deadline = clock_ms() + w->conf->graceful_timeout * 1000LL;
+	size_t	 i;
+
+	log_info("worker: %s: finishing requests in flight", why);
+	atomic_store(&w->stopping, true);
+	/* Other workers keep accepting; this one stops competing. */
+	(void)epoll_ctl(w->epfd, EPOLL_CTL_DEL, w->listen_fd, NULL);
+	for (i = 0; i < w->nacceptors; i++)
+		acceptor_wake(w->acceptors[i]);
+	for (i = 0; i < w->nacceptors; i++) {
+		while (!acceptor_try_join(w->acceptors[i], WORKER_TICK_MS)) {
+			if (clock_ms() >= deadline) {
+				log_warnx("worker: requests still running "
+				    "after graceful_timeout (%d s); exiting",
+				    w->conf->graceful_timeout);
+				_exit(EX_SOFTWARE);
+			}
+			acceptor_wake(w->acceptors[i]);
+		}
+	}
+	park_free(w->park);
+	if (w->backend->process_fini != NULL)
+		w->backend->process_fini();
+	log_info("worker: stopped");
+	exit(0);
+}
+
+static void POOLED_NORETURN
+worker_control(struct worker *w)
+{
+	struct pollfd	 pfd;
+	struct chan_msg	 msg;
+	bool		 eof;
+
+	pfd.fd = w->chan_fd;
+	pfd.events = POLLIN;
+	for (;;) {
+		if (poll(&pfd, 1, WORKER_TICK_MS) == -1 && errno != EINTR)
+			fatal("worker: poll");
+		park_tick(w->park, clock_ms());
+		if (pfd.revents == 0)
+			continue;
+		if (chan_recv(w->chan_fd, &msg, &eof) == -1) {
+			if (eof)
+				worker_drain(w, "master went away");
+			continue;
+		}
+		switch (msg.type) {
+		case CHAN_STOP_GRACEFUL:
+			worker_drain(w, "graceful stop");
+			/* NOTREACHED */
+		case CHAN_STOP_NOW:
+			_exit(0);
+		case CHAN_REOPEN_LOG:
+			(void)log_reopen();
+			break;
+		default:
+			log_warnx("worker: unknown message type %u", msg.type);
+			break;
+		}
+	}
+}
+
+/*
+ * Called by each acceptor after its thread_init: ok says whether it
+ * worked.  Blocks until every thread got that far, so no thread serves a
+ * request before the worker knows all of them can.  Returns true when the
+ * thread may serve, false when the worker gives up.
+ */
+bool
+worker_thread_inited(struct worker *w, bool ok)
+{
+	bool	 go;
+
+	pthread_mutex_lock(&w->gate_mtx);
+	w->threads_inited++;
+	if (!ok)
+		w->threads_failed++;
+	pthread_cond_broadcast(&w->gate_cond);
+	while (w->gate == 0)
+		pthread_cond_wait(&w->gate_cond, &w->gate_mtx);
+	go = w->gate > 0;
+	pthread_mutex_unlock(&w->gate_mtx);
+	return go;
+}
+
+/*
+ * Wait for every acceptor's thread_init; exit with EX_CONFIG (the pool is
+ * broken) if one failed, else let them all serve.
+ */
+static void
+open_gate(struct worker *w)
+{
+	size_t	 failed;
+
+	pthread_mutex_lock(&w->gate_mtx);
+	while (w->threads_inited < w->nacceptors)
+		pthread_cond_wait(&w->gate_cond, &w->gate_mtx);
+	failed = w->threads_failed;
+	w->gate = failed > 0 ? -1 : 1;
+	pthread_cond_broadcast(&w->gate_cond);
+	pthread_mutex_unlock(&w->gate_mtx);
+	if (failed > 0) {
+		log_warnx("worker: thread_init failed in %zu of %zu threads",
+		    failed, w->nacceptors);
+		exit(EX_CONFIG);
+	}
+}
+
+/*
+ * Run one worker process of pool index `pool` on listen_fd; never returns.
+ * Exits with EX_CONFIG when the handler cannot be loaded or initialised,
+ * which marks the pool broken in the master.
+ */
+void
+worker_main(const struct conf *conf, size_t pool, int listen_fd, int chan_fd)
+{
+	struct worker		 w;
+	struct epoll_event	 ev;
+	char			 title[16];
+	size_t			 i;
+
+	memset(&w, 0, sizeof(w));
+	w.conf = conf;
+	w.pool = &conf->pools[pool];
+	w.listen_fd = listen_fd;
+	w.chan_fd = chan_fd;
+	snprintf(title, sizeof(title), "pooled:%s", w.pool->name);
+	(void)prctl(PR_SET_NAME, title, 0, 0, 0);
+
+	acceptor_init_process();
+	worker_signals();
+
+	handler_so_set_options(w.pool);
+	if ((w.backend = handler_so_open(w.pool)) == NULL)
+		exit(EX_CONFIG);
+	if (w.backend->process_init != NULL && w.backend->process_init() != 0)
+		exit(EX_CONFIG);
+
+	if ((w.epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
+		fatal("worker: epoll_create1");
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+	ev.data.u64 = PARK_LISTEN_TOKEN;
+	if (epoll_ctl(w.epfd, EPOLL_CTL_ADD, listen_fd, &ev) == -1)
+		fatal("worker: epoll_ctl listen socket");
+	if ((w.park = park_new(w.epfd, w.pool->max_kept_connections,
+	    fcgi_request_ready)) == NULL)
+		fatal("worker: park_new");
+
+	pthread_mutex_init(&w.gate_mtx, NULL);
+	pthread_cond_init(&w.gate_cond, NULL);
+	w.acceptors = xcalloc((size_t)w.pool->threads, sizeof(*w.acceptors));
+	for (i = 0; i < (size_t)w.pool->threads; i++) {
+		if ((w.acceptors[i] = acceptor_start(&w, i)) == NULL)
+			fatalx("worker: cannot start thread %zu", i);
+		w.nacceptors++;
+	}
+	open_gate(&w);
+	if (chan_send(chan_fd, CHAN_READY, NULL, 0) == -1)
+		fatalx("worker: cannot reach the master");
+	log_debug("worker: serving with %d threads", w.pool->threads);
+	worker_control(&w);
+}
