@@ -54,7 +54,12 @@ struct pooled_req;
  * thread_init runs once on each worker thread; what it stores in
  * *thread_data is handed back by pooled_req_thread_data() and to
  * thread_fini.  handle returns 0 when it answered the request, or -1:
- * if it wrote nothing yet, pooled answers 500 and logs the failure.
+ * if it wrote nothing yet, pooled answers 500 and logs the failure; if it
+ * wrote part of a response, that part stands and the failure is logged.
+ *
+ * Read the request body before writing the response: nginx stops sending
+ * the body once the response has begun, so a handler that answers while
+ * the body is still arriving would wait for bytes that never come.
  */
 struct pooled_handler {
 	unsigned int	 abi_version;	/* must be POOLED_ABI_VERSION */
@@ -64,6 +69,9 @@ struct pooled_handler {
 	void		(*thread_fini)(void *thread_data);
 	int		(*handle)(struct pooled_req *req);
 };
+
+/* What a module defines; declared here so the compiler checks its type. */
+extern const struct pooled_handler pooled_handler_v1;
 
 /* Log levels, as in the config file's log_level. */
 enum pooled_log_level {
@@ -79,7 +87,9 @@ enum pooled_log_level {
  * (REQUEST_METHOD, QUERY_STRING, CONTENT_LENGTH, HTTP_*, ...).
  * pooled_req_param returns NULL when the parameter is absent.
  * pooled_req_param_next walks all of them: start with *iter = 0, it
- * returns 1 and fills name and value while there are more, then 0.
+ * returns 1 and fills name and value while there are more, then 0.  The
+ * name lives in a per-thread buffer valid until the next call; values
+ * live as long as the request.
  */
 const char	*pooled_req_param(struct pooled_req *req, const char *name);
 int		 pooled_req_param_next(struct pooled_req *req, size_t *iter,
