@@ -1,0 +1,28 @@
+/*
+ * fail: a test handler that fails requests on demand.
+ *
+ * A request whose query string contains "fail" returns -1 without writing
+ * anything, so pooled itself must answer 500 and log the failure; any
+ * other request gets "ok".
+ */
+#include <string.h>
+
+#include <pooled.h>
+
+static int
+fail_handle(struct pooled_req *req)
+{
+	const char	*query;
+
+	query = pooled_req_param(req, "QUERY_STRING");
+	if (query != NULL && strstr(query, "fail") != NULL)
+		return -1;
+	return pooled_req_printf(req, "Status: 200 OK\r\n"
+	    "Content-Type: text/plain\r\n\r\n"
+	    "ok\n");
+}
+
+const struct pooled_handler pooled_handler_v1 = {
+	.abi_version = POOLED_ABI_VERSION,
+	.handle = fail_handle,
+};
