@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# scripts/check.sh: install what is missing, build with -Werror in build/,
+# run "make check" (unit tests, then the integration scenarios against a
+# real nginx), and end with one line "N passed, M failed" counted from the
+# automake .trs files.  Exits non-zero on a build error or any failed test.
+# .ci/run calls only this.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+. scripts/deps.sh
+
+# TODO(sanitizers): when yes and CI=true, also build in build-asan/ with
+# --enable-sanitizers and run make check there; its results join the
+# count.  Off until decided: it doubles the CI time.
+CHECK_SANITIZERS=${CHECK_SANITIZERS:-no}
+
+passed=0
+failed=0
+skipped=0
+
+# count_results DIR: add the results of DIR's .trs files to the totals.
+# PASS counts as passed; FAIL, ERROR and XPASS as failed; SKIP and XFAIL
+# as skipped.
+count_results()
+{
+	local result
+
+	while read -r result; do
+		case $result in
+		PASS)
+			passed=$((passed + 1)) ;;
+		FAIL|ERROR|XPASS)
+			failed=$((failed + 1)) ;;
+		*)
+			skipped=$((skipped + 1)) ;;
+		esac
+	done < <(find "$1" -name '*.trs' -exec \
+	    sed -n 's/^:test-result:[[:space:]]*//p' {} +)
+}
+
+# run_suite DIR [CONFIGURE_ARG...]: build in DIR and run make check there.
+run_suite()
+{
+	local dir=$1 before
+
+	shift
+	# Results of an earlier run must not be counted again.
+	if [ -d "$dir" ]; then
+		find "$dir" -name '*.trs' -delete
+	fi
+	if ! POOLED_BUILD_DIR=$dir build_pooled "$@"; then
+		echo "check: build failed in $dir" >&2
+		failed=$((failed + 1))
+		return 0
+	fi
+	if make -C "$dir" check; then
+		count_results "$dir"
+		return 0
+	fi
+	echo "check: make check failed in $dir" >&2
+	if [ -f "$dir/test-suite.log" ]; then
+		echo "===== $dir/test-suite.log"
+		cat "$dir/test-suite.log"
+	fi
+	before=$failed
+	count_results "$dir"
+	# Failed without a failed test: a check program did not build.
+	if [ "$failed" -eq "$before" ]; then
+		failed=$((failed + 1))
+	fi
+}
+
+deps_install
+
+run_suite build --enable-werror
+if [ "${CI:-}" = true ] && [ "$CHECK_SANITIZERS" = yes ]; then
+	run_suite build-asan --enable-werror --enable-sanitizers
+fi
+
+# A make check that failed without any .trs file (a test program that did
+# not link, say) must not read as success.
+if [ "$passed" -eq 0 ] && [ "$failed" -eq 0 ]; then
+	echo "check: no test ran" >&2
+	failed=1
+fi
+if [ "$skipped" -gt 0 ]; then
+	echo "check: $skipped skipped"
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,860 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034	# HTTP_BODY and friends are for the scenarios
+# tests/integration/lib.sh: what every integration scenario shares.
+#
+# A scenario is tests/integration/NN-name.sh.  Its first command sources
+# this file (POSIX syntax: automake runs the script with $(SHELL), which may
+# be dash, and this file re-executes it under bash):
+#
+#	. "$(dirname "$0")/lib.sh"
+#
+#	write_pool_conf "$(pool_block hello "$T/hello.sock" hello \
+#	    'module_options = {"greeting=hi"}')"
+#	start_pooled || bail_out "pooled did not start"
+#	start_nginx "unix:$T/hello.sock" || bail_out "nginx did not start"
+#	http_get /
+#	assert_status "hello answers" 200
+#	assert_eq "hello body" "hi, world" "$HTTP_BODY"
+#	done_testing
+#
+# Each scenario gets a private directory $T, removed on exit (kept when
+# KEEP_TMP=1).  pooled runs in the foreground (-F) with its log in
+# $POOLED_LOG; nginx runs with its own prefix in $T/nginx on a free
+# loopback port.  On exit only the pids started here are stopped: TERM,
+# then KILL after a bounded wait.  Every wait is bounded in time.
+#
+# Output is TAP, run through automake's tap-driver: one "ok - NAME" or
+# "not ok - NAME" line per assertion and the plan at the end.  The script
+# exits 0 when all passed, 1 otherwise; it is skipped ("1..0 # SKIP")
+# when nginx or curl is missing, and exits 99 on a broken setup.
+
+if [ -z "${BASH_VERSION:-}" ]; then
+	exec bash "$0" "$@"
+fi
+
+set -u
+
+LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+TEST_NAME=$(basename "$0" .sh)
+
+# Run by automake, top_srcdir and top_builddir come from
+# AM_TESTS_ENVIRONMENT; run by hand, the build is build/ (scripts/check.sh)
+# or the source tree itself.
+: "${top_srcdir:=$(cd "$LIB_DIR/../.." && pwd)}"
+if [ -z "${top_builddir:-}" ]; then
+	if [ -x "$top_srcdir/build/src/pooled" ]; then
+		top_builddir=$top_srcdir/build
+	else
+		top_builddir=$top_srcdir
+	fi
+fi
+POOLED=${POOLED:-$top_builddir/src/pooled}
+MODULE_DIR=$top_builddir/contrib/modules
+HANDLER_DIR=$top_builddir/tests/handlers
+NGINX=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
+
+T_PASS=0
+T_FAIL=0
+T_DONE=0
+_LIB_PIDS=" "			# pids started here, stopped on exit
+_LIB_PORTS=" "			# ports handed out by free_port
+
+POOLED_PID=
+POOLED_STATUS=
+NGINX_PID=
+NGINX_PORT=${NGINX_PORT:-}
+NGINX_URL=
+HTTP_STATUS=
+HTTP_BODY=
+LOG_MARK=0
+
+# Reporting ------------------------------------------------------------
+
+# diag MESSAGE...: a comment line in the test output.
+diag()
+{
+	printf '# %s\n' "$*"
+}
+
+# pass NAME: count a passed assertion.
+pass()
+{
+	T_PASS=$((T_PASS + 1))
+	printf 'ok - %s\n' "$1"
+}
+
+# fail NAME [DETAIL...]: count a failed assertion; details become comments.
+fail()
+{
+	local name=$1 line
+
+	shift
+	T_FAIL=$((T_FAIL + 1))
+	printf 'not ok - %s\n' "$name"
+	for line in "$@"; do
+		printf '%s\n' "$line" | sed 's/^/#   /'
+	done
+	return 1
+}
+
+# bail_out REASON: fail and end the scenario now (the exit trap cleans up).
+bail_out()
+{
+	fail "$1"
+	done_testing
+}
+
+# done_testing: print the tally and exit 0 if every assertion passed.
+done_testing()
+{
+	T_DONE=1
+	if [ "$T_PASS" -eq 0 ] && [ "$T_FAIL" -eq 0 ]; then
+		fail "no assertion ran"
+	fi
+	# The TAP plan comes last, so an early exit shows as a missing plan.
+	printf '1..%d\n' $((T_PASS + T_FAIL))
+	printf '# %s: %d passed, %d failed\n' "$TEST_NAME" "$T_PASS" "$T_FAIL"
+	if [ "$T_FAIL" -gt 0 ]; then
+		exit 1
+	fi
+	exit 0
+}
+
+# Assertions -------------------------------------------------------------
+# Each returns 0 when it passed and 1 when it failed, so scenarios can
+# branch on them; none of them exits.
+
+# assert_eq NAME EXPECTED ACTUAL
+assert_eq()
+{
+	if [ "$2" = "$3" ]; then
+		pass "$1"
+	else
+		fail "$1" "expected: $2" "got:      $3"
+	fi
+}
+
+# assert_ne NAME UNEXPECTED ACTUAL
+assert_ne()
+{
+	if [ "$2" != "$3" ]; then
+		pass "$1"
+	else
+		fail "$1" "expected anything but: $2"
+	fi
+}
+
+# assert_contains NAME HAYSTACK NEEDLE: NEEDLE is a fixed string.
+assert_contains()
+{
+	case $2 in
+	*"$3"*)
+		pass "$1" ;;
+	*)
+		fail "$1" "expected to contain: $3" "got: ${2:0:2000}" ;;
+	esac
+}
+
+# assert_not_contains NAME HAYSTACK NEEDLE
+assert_not_contains()
+{
+	case $2 in
+	*"$3"*)
+		fail "$1" "expected not to contain: $3" "got: ${2:0:2000}" ;;
+	*)
+		pass "$1" ;;
+	esac
+}
+
+# assert_status NAME EXPECTED: the status of the last http_get/http_post.
+assert_status()
+{
+	assert_eq "$1" "$2" "$HTTP_STATUS"
+}
+
+# assert_true NAME COMMAND [ARG...]: passes when the command succeeds.
+assert_true()
+{
+	local name=$1
+
+	shift
+	if "$@"; then
+		pass "$name"
+	else
+		fail "$name" "command failed: $*"
+	fi
+}
+
+# assert_log NAME REGEX [SECONDS]: pooled's log gets a line matching the
+# extended REGEX, after the last log_mark, within SECONDS (default 5).
+assert_log()
+{
+	if wait_for "${3:-5}" log_has "$2"; then
+		pass "$1"
+	else
+		fail "$1" "no line matching /$2/ in $POOLED_LOG" \
+		    "$(log_since_mark | tail -n 20)"
+	fi
+}
+
+# assert_no_log NAME REGEX: no line after the last log_mark matches now.
+assert_no_log()
+{
+	if log_has "$2"; then
+		fail "$1" "unexpected line matching /$2/:" \
+		    "$(log_since_mark | grep -E -e "$2" | head -n 5)"
+	else
+		pass "$1"
+	fi
+}
+
+# Logs -------------------------------------------------------------------
+
+# log_mark: later assert_log, assert_no_log and log_has look only at
+# lines pooled logs from now on.
+log_mark()
+{
+	LOG_MARK=$(wc -l <"$POOLED_LOG")
+}
+
+# log_since_mark: print pooled's log lines written since log_mark.
+log_since_mark()
+{
+	tail -n "+$((LOG_MARK + 1))" "$POOLED_LOG"
+}
+
+# log_has REGEX: true when a line since log_mark matches.
+log_has()
+{
+	log_since_mark | grep -E -q -e "$1"
+}
+
+# log_count REGEX: print how many lines since log_mark match.
+log_count()
+{
+	log_since_mark | grep -E -c -e "$1"
+}
+
+# Processes and waiting --------------------------------------------------
+
+# wait_for SECONDS COMMAND [ARG...]: retry COMMAND every 0.1 s until it
+# succeeds (0) or SECONDS have passed (1).  COMMAND must itself be quick.
+wait_for()
+{
+	local secs=$1 tries=0 max deadline
+
+	shift
+	max=$((secs * 10))
+	deadline=$((SECONDS + secs + 1))
+	until "$@"; do
+		tries=$((tries + 1))
+		if [ "$tries" -ge "$max" ] || [ "$SECONDS" -ge "$deadline" ]; then
+			return 1
+		fi
+		sleep 0.1
+	done
+	return 0
+}
+
+# pid_alive PID: the process exists and is not a zombie.
+pid_alive()
+{
+	local state
+
+	[ -n "$1" ] || return 1
+	kill -0 "$1" 2>/dev/null || return 1
+	state=$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' \
+	    "/proc/$1/status" 2>/dev/null)
+	[ "$state" != Z ]
+}
+
+# pid_dead PID: the opposite of pid_alive, for wait_for.
+pid_dead()
+{
+	! pid_alive "$1"
+}
+
+# track_pid PID: stop PID on exit too (for helpers a scenario starts).
+track_pid()
+{
+	_LIB_PIDS="$_LIB_PIDS$1 "
+}
+
+# untrack_pid PID
+untrack_pid()
+{
+	_LIB_PIDS=${_LIB_PIDS/ $1 / }
+}
+
+# stop_pid PID [SIGNAL] [SECONDS]: send SIGNAL (TERM), wait up to SECONDS
+# (10) for the process to go, then KILL it; 1 if it had to be killed.
+stop_pid()
+{
+	local pid=$1 sig=${2:-TERM} secs=${3:-10}
+
+	pid_alive "$pid" || return 0
+	kill -s "$sig" "$pid" 2>/dev/null
+	wait_for "$secs" pid_dead "$pid" && return 0
+	diag "pid $pid ignored SIG$sig for $secs s: killing it"
+	kill -s KILL "$pid" 2>/dev/null
+	wait_for 5 pid_dead "$pid"
+	return 1
+}
+
+# children_of PID: print the pids of PID's child processes.
+children_of()
+{
+	local f stat fields
+
+	for f in /proc/[0-9]*/stat; do
+		{ read -r stat <"$f"; } 2>/dev/null || continue
+		# "pid (comm) state ppid ...", and comm may hold spaces.
+		read -r -a fields <<<"${stat##*) }"
+		if [ "${fields[1]:-}" = "$1" ]; then
+			f=${f#/proc/}
+			printf '%s\n' "${f%/stat}"
+		fi
+	done
+}
+
+# Ports ------------------------------------------------------------------
+
+# port_in_use PORT: something listens on PORT (any address).
+port_in_use()
+{
+	if command -v ss >/dev/null 2>&1; then
+		[ -n "$(ss -Htln "sport = :$1" 2>/dev/null)" ]
+	else
+		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+	fi
+}
+
+# free_port VAR: store in VAR a TCP port nothing listens on and that this
+# scenario has not handed out yet.  The ports are below Linux's ephemeral
+# range, so outgoing connections do not take them meanwhile.
+free_port()
+{
+	local port _
+
+	for _ in $(seq 1 200); do
+		port=$((20000 + (RANDOM * 32768 + RANDOM) % 12000))
+		case $_LIB_PORTS in
+		*" $port "*)
+			continue ;;
+		esac
+		port_in_use "$port" && continue
+		_LIB_PORTS="$_LIB_PORTS$port "
+		printf -v "$1" '%s' "$port"
+		return 0
+	done
+	diag "free_port: no free port found"
+	return 1
+}
+
+# pooled -------------------------------------------------------------------
+
+# module_path NAME: NAME.so from contrib/modules or tests/handlers; a NAME
+# with a slash is taken as a path.
+module_path()
+{
+	case $1 in
+	*/*)
+		printf '%s\n' "$1" ;;
+	*)
+		if [ -e "$MODULE_DIR/$1.so" ]; then
+			printf '%s\n' "$MODULE_DIR/$1.so"
+		else
+			printf '%s\n' "$HANDLER_DIR/$1.so"
+		fi ;;
+	esac
+}
+
+# pool_block NAME LISTEN MODULE [LINE...]: print a pool section.  MODULE
+# goes through module_path.  Each LINE ("threads = 8") is written as is;
+# protocol, handler, processes (2) and threads (2) get defaults unless a
+# LINE sets them.
+pool_block()
+{
+	local name=$1 listen=$2 module kv key line
+
+	module=$(module_path "$3")
+	shift 3
+	printf 'pool %s {\n' "$name"
+	printf '\tlisten = "%s"\n' "$listen"
+	for kv in 'protocol = "fastcgi"' 'handler = "module"' \
+	    'processes = 2' 'threads = 2'; do
+		key=${kv%% *}
+		for line in "$@"; do
+			case $line in
+			"$key"[[:space:]=]*)
+				continue 2 ;;
+			esac
+		done
+		printf '\t%s\n' "$kv"
+	done
+	printf '\tmodule = "%s"\n' "$module"
+	for line in "$@"; do
+		printf '\t%s\n' "$line"
+	done
+	printf '}\n'
+}
+
+# write_pool_conf BLOCK...: write the pooled config $POOLED_CONF
+# ($T/pooled.conf unless changed) from pool_block outputs.  Global settings: error_log is
+# stderr, log_level is $POOLED_LOG_LEVEL (info), and the lines in
+# $POOLED_CONF_GLOBALS are added as they are.
+write_pool_conf()
+{
+	local block
+
+	{
+		printf '# written by %s\n' "$TEST_NAME"
+		printf 'error_log = "stderr"\n'
+		printf 'log_level = "%s"\n' "${POOLED_LOG_LEVEL:-info}"
+		if [ -n "${POOLED_CONF_GLOBALS:-}" ]; then
+			printf '%s\n' "$POOLED_CONF_GLOBALS"
+		fi
+		for block in "$@"; do
+			printf '\n%s\n' "$block"
+		done
+	} >"$POOLED_CONF"
+}
+
+# conf_listens CONF: print the listen addresses a pooled config names.
+conf_listens()
+{
+	sed -n 's/^[[:space:]]*listen[[:space:]]*=[[:space:]]*"\([^"]*\)".*/\1/p' \
+	    "$1"
+}
+
+# listening ADDR: a listen address as pooled writes it ("/path",
+# "unix:/path", "host:port", "[v6]:port") has a listening socket.
+listening()
+{
+	local addr=${1#unix:}
+
+	case $addr in
+	/*)
+		if command -v ss >/dev/null 2>&1; then
+			ss -Hxl 2>/dev/null | grep -q -F " $addr "
+		else
+			[ -S "$addr" ]
+		fi ;;
+	*)
+		port_in_use "${addr##*:}" ;;
+	esac
+}
+
+# start_pooled [CONF] [ARG...]: run "pooled -F -c CONF ARG..." in the
+# background (CONF defaults to $POOLED_CONF), its output appended to
+# $POOLED_LOG, and wait up to $POOLED_START_TIMEOUT (10) seconds until
+# every listen address in CONF has a listening socket.  Returns 1, with
+# POOLED_STATUS set, if pooled exits first.
+start_pooled()
+{
+	local conf=${1:-$POOLED_CONF} secs=${POOLED_START_TIMEOUT:-10} addr
+
+	[ "$#" -gt 0 ] && shift
+	if pid_alive "$POOLED_PID"; then
+		diag "start_pooled: pooled already runs as $POOLED_PID"
+		return 1
+	fi
+	diag "starting $POOLED -F -c $conf $*"
+	"$POOLED" -F -c "$conf" "$@" </dev/null >>"$POOLED_LOG" 2>&1 &
+	POOLED_PID=$!
+	POOLED_STATUS=
+	track_pid "$POOLED_PID"
+	for addr in $(conf_listens "$conf"); do
+		if ! wait_for "$secs" _pooled_listening "$addr"; then
+			if pid_alive "$POOLED_PID"; then
+				diag "start_pooled: $addr not listening" \
+				    "after $secs s"
+			else
+				_pooled_reap
+				diag "start_pooled: pooled exited" \
+				    "with $POOLED_STATUS"
+			fi
+			return 1
+		fi
+	done
+	if pid_dead "$POOLED_PID"; then
+		_pooled_reap
+		diag "start_pooled: pooled exited with $POOLED_STATUS"
+		return 1
+	fi
+	return 0
+}
+
+_pooled_listening()
+{
+	listening "$1" || pid_dead "$POOLED_PID"
+}
+
+# Collect pooled's exit status into POOLED_STATUS; 128+N means signal N.
+_pooled_reap()
+{
+	wait "$POOLED_PID" 2>/dev/null
+	POOLED_STATUS=$?
+	untrack_pid "$POOLED_PID"
+}
+
+# wait_pooled_exit [SECONDS]: wait up to SECONDS (10) for pooled to exit
+# on its own; sets POOLED_STATUS and returns 0 if it did.
+wait_pooled_exit()
+{
+	wait_for "${1:-10}" pid_dead "$POOLED_PID" || return 1
+	_pooled_reap
+	return 0
+}
+
+# signal_pooled SIGNAL: send SIGNAL (HUP, QUIT, USR1 ...) to the master.
+signal_pooled()
+{
+	kill -s "$1" "$POOLED_PID"
+}
+
+# stop_pooled [SIGNAL] [SECONDS]: send SIGNAL (TERM) to the master and
+# wait up to SECONDS (10) for it to exit, else KILL it and return 1.
+# POOLED_STATUS gets its exit status.
+stop_pooled()
+{
+	local rc=0
+
+	[ -n "$POOLED_PID" ] || return 0
+	stop_pid "$POOLED_PID" "${1:-TERM}" "${2:-10}" || rc=1
+	_pooled_reap
+	return "$rc"
+}
+
+# pooled_workers: print the pids of the master's children.
+pooled_workers()
+{
+	children_of "$POOLED_PID"
+}
+
+# nginx ------------------------------------------------------------------
+
+# start_nginx ROUTE...: write $T/nginx/nginx.conf and run nginx on
+# 127.0.0.1:$NGINX_PORT (a free port unless set before the call; a port
+# set as a prefix, "NGINX_PORT=N start_nginx", is forgotten after it),
+# then wait up to 10 s until it answers.  Each ROUTE is "UPSTREAM" (served at /) or
+# "/PREFIX=UPSTREAM"; UPSTREAM is "unix:/path" or "host:port".
+# Sets NGINX_URL.  Knobs, read from the environment:
+#	NGINX_KEEPCONN=on	fastcgi_keep_conn on, with "keepalive
+#				$NGINX_KEEPALIVE" (8) in each upstream
+#	NGINX_REQUEST_BUFFERING=off	stream request bodies to pooled
+#	NGINX_EXTRA		lines added to every FastCGI location
+#				("fastcgi_read_timeout 5s;")
+start_nginx()
+{
+	local _ logged
+
+	if pid_alive "$NGINX_PID"; then
+		diag "start_nginx: nginx already runs as $NGINX_PID"
+		return 1
+	fi
+	for _ in 1 2 3; do
+		logged=$(wc -c <"$T/nginx/error.log")
+		if [ -z "$NGINX_PORT" ]; then
+			free_port NGINX_PORT || return 1
+		fi
+		NGINX_URL=http://127.0.0.1:$NGINX_PORT
+		write_nginx_conf "$@" || return 1
+		"$NGINX" -p "$T/nginx/" -c "$T/nginx/nginx.conf" \
+		    -e "$T/nginx/error.log" </dev/null \
+		    >>"$T/nginx/stderr.log" 2>&1 &
+		NGINX_PID=$!
+		track_pid "$NGINX_PID"
+		if wait_for 10 _nginx_ready; then
+			pid_alive "$NGINX_PID" && return 0
+		fi
+		stop_pid "$NGINX_PID" TERM 5
+		wait "$NGINX_PID" 2>/dev/null
+		untrack_pid "$NGINX_PID"
+		NGINX_PID=
+		# Someone took the port between free_port and bind: retry.
+		if tail -c "+$((logged + 1))" "$T/nginx/error.log" 2>/dev/null |
+		    grep -q 'Address already in use'; then
+			NGINX_PORT=
+			continue
+		fi
+		break
+	done
+	diag "start_nginx: nginx did not start"
+	_nginx_logs | tail -n 20 | sed 's/^/#   /'
+	return 1
+}
+
+_nginx_logs()
+{
+	cat "$T/nginx/stderr.log" "$T/nginx/error.log" 2>/dev/null
+}
+
+_nginx_ready()
+{
+	pid_alive "$NGINX_PID" || return 0
+	[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 \
+	    "$NGINX_URL/__lib_ready" 2>/dev/null)" = 204 ]
+}
+
+# stop_nginx [SECONDS]: fast shutdown (TERM), KILL after SECONDS (10).
+stop_nginx()
+{
+	local rc=0
+
+	[ -n "$NGINX_PID" ] || return 0
+	stop_pid "$NGINX_PID" TERM "${1:-10}" || rc=1
+	wait "$NGINX_PID" 2>/dev/null
+	untrack_pid "$NGINX_PID"
+	NGINX_PID=
+	return "$rc"
+}
+
+# write_nginx_conf ROUTE...: only write $T/nginx/nginx.conf (see
+# start_nginx); scenarios that reload nginx themselves can use it.
+write_nginx_conf()
+{
+	local d=$T/nginx route prefix upstream n=0 keep=
+
+	mkdir -p "$d"
+	[ "${NGINX_KEEPCONN:-off}" = on ] &&
+	    keep="keepalive ${NGINX_KEEPALIVE:-8};"
+	{
+		cat <<EOF
+# written by $TEST_NAME (tests/integration/lib.sh)
+worker_processes 1;
+daemon off;
+master_process on;
+pid $d/nginx.pid;
+error_log $d/error.log notice;
+EOF
+		# Workers run as nobody when started by root, and could not
+		# reach the private directory or the 0660 sockets in it.
+		[ "$(id -u)" -eq 0 ] && printf 'user root;\n'
+		cat <<EOF
+events {
+	worker_connections 256;
+}
+http {
+	access_log $d/access.log;
+	client_body_temp_path $d/body;
+	fastcgi_temp_path $d/fastcgi;
+	proxy_temp_path $d/proxy;
+EOF
+		_nginx_has_module scgi && printf '\tscgi_temp_path %s;\n' "$d/scgi"
+		_nginx_has_module uwsgi &&
+		    printf '\tuwsgi_temp_path %s;\n' "$d/uwsgi"
+		cat <<EOF
+	client_max_body_size 64m;
+	fastcgi_connect_timeout 5s;
+
+EOF
+		for route in "$@"; do
+			upstream=${route#/*=}
+			printf '\tupstream pooled%d {\n' "$n"
+			printf '\t\tserver %s;\n' "$upstream"
+			[ -n "$keep" ] && printf '\t\t%s\n' "$keep"
+			printf '\t}\n'
+			n=$((n + 1))
+		done
+		cat <<EOF
+
+	server {
+		listen 127.0.0.1:$NGINX_PORT;
+		server_name localhost;
+
+		location = /__lib_ready {
+			return 204;
+		}
+EOF
+		n=0
+		for route in "$@"; do
+			case $route in
+			/*=*)
+				prefix=${route%%=*} ;;
+			*)
+				prefix=/ ;;
+			esac
+			_nginx_location "$prefix" "pooled$n"
+			n=$((n + 1))
+		done
+		printf '\t}\n}\n'
+	} >"$d/nginx.conf"
+}
+
+_nginx_location()
+{
+	cat <<EOF
+
+		location $1 {
+			fastcgi_pass $2;
+EOF
+	[ "${NGINX_KEEPCONN:-off}" = on ] &&
+	    printf '\t\t\tfastcgi_keep_conn on;\n'
+	[ "${NGINX_REQUEST_BUFFERING:-on}" = off ] &&
+	    printf '\t\t\tfastcgi_request_buffering off;\n'
+	cat <<'EOF'
+			fastcgi_param GATEWAY_INTERFACE CGI/1.1;
+			fastcgi_param SERVER_SOFTWARE nginx/$nginx_version;
+			fastcgi_param SERVER_PROTOCOL $server_protocol;
+			fastcgi_param SERVER_NAME $server_name;
+			fastcgi_param SERVER_ADDR $server_addr;
+			fastcgi_param SERVER_PORT $server_port;
+			fastcgi_param REMOTE_ADDR $remote_addr;
+			fastcgi_param REMOTE_PORT $remote_port;
+			fastcgi_param REQUEST_METHOD $request_method;
+			fastcgi_param REQUEST_URI $request_uri;
+			fastcgi_param DOCUMENT_URI $document_uri;
+			fastcgi_param SCRIPT_NAME $fastcgi_script_name;
+			fastcgi_param QUERY_STRING $query_string;
+			fastcgi_param CONTENT_TYPE $content_type;
+			fastcgi_param CONTENT_LENGTH $content_length;
+EOF
+	if [ -n "${NGINX_EXTRA:-}" ]; then
+		printf '%s\n' "$NGINX_EXTRA" | sed 's/^/\t\t\t/'
+	fi
+	printf '\t\t}\n'
+}
+
+# Whether this nginx has the http module NAME (Debian's light flavour
+# leaves some out, and their directives are then errors).
+_nginx_has_module()
+{
+	! "$NGINX" -V 2>&1 | grep -q -e "--without-http_$1_module"
+}
+
+# HTTP -------------------------------------------------------------------
+# Both set HTTP_STATUS ("000" when curl got no answer), HTTP_BODY (the
+# body without trailing newlines and NUL bytes, empty past 1 MiB),
+# HTTP_BODY_FILE and HTTP_HEADERS_FILE (the raw body and headers), and
+# return curl's exit status.  A PATH starting with / goes to nginx.  Every
+# request is bounded by --max-time $HTTP_TIMEOUT (10).
+
+# http_get PATH|URL [CURL_ARG...]
+http_get()
+{
+	local url=$1
+
+	shift
+	_http "$url" "$@"
+}
+
+# http_post PATH|URL DATA [CURL_ARG...]: DATA as curl --data-binary takes
+# it, so "@file" sends a file.
+http_post()
+{
+	local url=$1 data=$2
+
+	shift 2
+	_http "$url" --data-binary "$data" "$@"
+}
+
+_http()
+{
+	local url=$1 rc
+
+	shift
+	case $url in
+	/*)
+		url=$NGINX_URL$url ;;
+	esac
+	HTTP_BODY_FILE=$T/http.body
+	HTTP_HEADERS_FILE=$T/http.headers
+	: >"$HTTP_BODY_FILE"
+	: >"$HTTP_HEADERS_FILE"
+	HTTP_STATUS=$(curl -sS --max-time "${HTTP_TIMEOUT:-10}" \
+	    -o "$HTTP_BODY_FILE" -D "$HTTP_HEADERS_FILE" \
+	    -w '%{http_code}' "$@" "$url" 2>"$T/http.err")
+	rc=$?
+	[ -n "$HTTP_STATUS" ] || HTTP_STATUS=000
+	if [ "$rc" -ne 0 ]; then
+		diag "curl $url: exit $rc: $(cat "$T/http.err")"
+	fi
+	if [ "$(wc -c <"$HTTP_BODY_FILE")" -le 1048576 ]; then
+		HTTP_BODY=$(tr -d '\000' <"$HTTP_BODY_FILE")
+	else
+		HTTP_BODY=
+	fi
+	return "$rc"
+}
+
+# http_header NAME: print the value of response header NAME of the last
+# request (case-insensitive name, CR stripped).
+http_header()
+{
+	tr -d '\r' <"$HTTP_HEADERS_FILE" |
+	    sed -n "s/^$1:[[:space:]]*//Ip" | tail -n 1
+}
+
+# Setup and cleanup --------------------------------------------------------
+
+_lib_exit()
+{
+	local rc=$? pid
+
+	trap - EXIT INT TERM
+	if [ "$T_DONE" -eq 0 ] && [ "$rc" -ne 77 ]; then
+		printf 'not ok - %s ended before done_testing (exit %d)\n' \
+		    "$TEST_NAME" "$rc"
+		T_FAIL=$((T_FAIL + 1))
+		rc=1
+	fi
+	# nginx first, so nothing new reaches pooled while it stops.
+	if [ -n "$NGINX_PID" ]; then
+		stop_pid "$NGINX_PID" TERM 10
+	fi
+	for pid in $_LIB_PIDS; do
+		stop_pid "$pid" TERM 10
+	done
+	if [ "$T_FAIL" -gt 0 ] && [ -n "${T:-}" ]; then
+		_lib_dump "$POOLED_LOG"
+		_lib_dump "$T/nginx/error.log"
+		_lib_dump "$T/nginx/stderr.log"
+	fi
+	if [ -n "${T:-}" ]; then
+		if [ "${KEEP_TMP:-0}" = 1 ]; then
+			diag "kept $T"
+		else
+			rm -rf "$T"
+		fi
+	fi
+	exit "$rc"
+}
+
+_lib_dump()
+{
+	[ -s "$1" ] || return 0
+	diag "--- last lines of $1"
+	tail -n 40 "$1" | sed 's/^/#   /'
+}
+
+trap _lib_exit EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+for _lib_tool in curl "$NGINX"; do
+	if ! command -v "$_lib_tool" >/dev/null 2>&1; then
+		printf '1..0 # SKIP %s: %s not found\n' "$TEST_NAME" "$_lib_tool"
+		exit 0
+	fi
+done
+if [ ! -x "$POOLED" ]; then
+	printf 'not ok - %s not built\n' "$POOLED"
+	T_DONE=1
+	exit 99
+fi
+
+# A short base directory: unix socket paths must fit in 108 bytes.
+T=$(mktemp -d "${POOLED_TEST_TMPDIR:-/tmp}/pooled-$TEST_NAME.XXXXXX") || {
+	T=
+	T_DONE=1
+	exit 99
+}
+mkdir -p "$T/nginx"
+: >"$T/nginx/error.log"
+POOLED_LOG=$T/pooled.log
+POOLED_CONF=$T/pooled.conf
+HTTP_BODY_FILE=$T/http.body
+HTTP_HEADERS_FILE=$T/http.headers
+: >"$POOLED_LOG"
+diag "$TEST_NAME: pooled $POOLED, temp dir $T"
