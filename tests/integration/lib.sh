@@ -108,6 +108,8 @@ bail_out()
 done_testing()
 {
 	T_DONE=1
+	_lib_stop_all
+	_lib_check_sanitizers
 	if [ "$T_PASS" -eq 0 ] && [ "$T_FAIL" -eq 0 ]; then
 		fail "no assertion ran"
 	fi
@@ -788,9 +790,40 @@ http_header()
 
 # Setup and cleanup --------------------------------------------------------
 
+# _lib_stop_all: stop nginx, then every pid started here.
+_lib_stop_all()
+{
+	local pid
+
+	# nginx first, so nothing new reaches pooled while it stops.
+	if [ -n "$NGINX_PID" ]; then
+		stop_pid "$NGINX_PID" TERM 10
+	fi
+	for pid in $_LIB_PIDS; do
+		stop_pid "$pid" TERM 10
+	done
+}
+
+# _lib_check_sanitizers: fail if a sanitizer reported anything in a log
+# of this scenario.  Sanitizer builds (./configure --enable-sanitizers)
+# write their reports to pooled's stderr, which every scenario logs under
+# $T; leak reports come at exit, hence after every process stopped.
+_lib_check_sanitizers()
+{
+	local f
+
+	for f in "$T"/*.log "$T"/*/*.log; do
+		[ -f "$f" ] || continue
+		if grep -qE 'ERROR: (Address|Leak|Thread)Sanitizer|runtime error:|WARNING: ThreadSanitizer' "$f"; then
+			fail "sanitizer report in ${f#"$T"/}" \
+			    "$(grep -E -m 5 -A 8 'Sanitizer|runtime error:' "$f")"
+		fi
+	done
+}
+
 _lib_exit()
 {
-	local rc=$? pid
+	local rc=$?
 
 	trap - EXIT INT TERM
 	if [ "$T_DONE" -eq 0 ] && [ "$rc" -ne 77 ]; then
@@ -799,13 +832,7 @@ _lib_exit()
 		T_FAIL=$((T_FAIL + 1))
 		rc=1
 	fi
-	# nginx first, so nothing new reaches pooled while it stops.
-	if [ -n "$NGINX_PID" ]; then
-		stop_pid "$NGINX_PID" TERM 10
-	fi
-	for pid in $_LIB_PIDS; do
-		stop_pid "$pid" TERM 10
-	done
+	_lib_stop_all
 	if [ "$T_FAIL" -gt 0 ] && [ -n "${T:-}" ]; then
 		_lib_dump "$POOLED_LOG"
 		_lib_dump "$T/nginx/error.log"
