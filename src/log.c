@@ -157,19 +157,27 @@ log_msg(int level, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Log fmt at level with ": strerror(errno)" appended; errno is kept. */
+static void
+log_verrno(int level, const char *fmt, va_list ap)
+{
+	char	 buf[LOG_LINE_MAX];
+	int	 saved_errno = errno;
+
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	log_msg(level, "%s: %s", buf, strerror(saved_errno));
+	errno = saved_errno;
+}
+
 /* Log an error with ": strerror(errno)" appended. */
 void
 log_warn(const char *fmt, ...)
 {
-	char	 buf[LOG_LINE_MAX];
 	va_list	 ap;
-	int	 saved_errno = errno;
 
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	log_verrno(POOLED_LOG_ERROR, fmt, ap);
 	va_end(ap);
-	log_msg(POOLED_LOG_ERROR, "%s: %s", buf, strerror(saved_errno));
-	errno = saved_errno;
 }
 
 /* Log an error without errno. */
@@ -220,14 +228,11 @@ log_debug(const char *fmt, ...)
 void
 fatal(const char *fmt, ...)
 {
-	char	 buf[LOG_LINE_MAX];
 	va_list	 ap;
-	int	 saved_errno = errno;
 
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	log_verrno(POOLED_LOG_ERROR, fmt, ap);
 	va_end(ap);
-	log_msg(POOLED_LOG_ERROR, "%s: %s", buf, strerror(saved_errno));
 	exit(1);
 }
 
