@@ -73,7 +73,8 @@ int
 sock_open(const struct pool_conf *pc)
 {
 	const struct listen_addr	*la = &pc->listen;
-	int				 fd, on = 1;
+	mode_t				 old_umask = 0;
+	int				 fd, rc, on = 1;
 
 	if (la->kind == LISTEN_UNIX && clear_stale_socket(pc) == -1)
 		return -1;
@@ -91,11 +92,21 @@ sock_open(const struct pool_conf *pc)
 		    IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) == -1)
 			goto fail_opt;
 	}
-	if (bind(fd, (const struct sockaddr *)&la->ss, la->sslen) == -1) {
+	/*
+	 * A unix socket is born with the umask's mode; narrow the umask
+	 * around bind so it is never more open than listen_mode, not even
+	 * until the chmod below (the master is single-threaded).
+	 */
+	if (la->kind == LISTEN_UNIX)
+		old_umask = umask(~pc->listen_mode & 0777);
+	rc = bind(fd, (const struct sockaddr *)&la->ss, la->sslen);
+	if (la->kind == LISTEN_UNIX)
+		umask(old_umask);
+	if (rc == -1) {
 		log_warn("pool %s: bind %s", pc->name, la->text);
 		goto fail;
 	}
-	/* fchmod does not apply to sockets on Linux; chmod the path. */
+	/* The umask cannot add bits; chmod the path to the exact mode. */
 	if (la->kind == LISTEN_UNIX && chmod(la->path, pc->listen_mode) == -1) {
 		log_warn("pool %s: chmod %s", pc->name, la->path);
 		goto fail_unlink;
