@@ -166,6 +166,8 @@ next_connection(struct acceptor *a)
 	struct worker		*w = a->w;
 	const struct pool_conf	*pc = w->pool;
 	struct epoll_event	 ev;
+	const char		*why;
+	char			 peer[64];
 	int			 n, fd;
 
 	for (;;) {
@@ -184,9 +186,15 @@ next_connection(struct acceptor *a)
 			fd = park_take(w->park, ev.data.u64);
 		if (fd == -1)
 			continue;
-		switch (fcgi_request_ready(fd)) {
+		switch (fcgi_request_ready(fd, &why)) {
 		case CONN_READY:
 			return fd;
+		case CONN_INVALID:
+			sock_peer_name(fd, peer, sizeof(peer));
+			log_warnx("acceptor: %s: malformed FastCGI request: "
+			    "%s; connection closed", peer, why);
+			close(fd);
+			break;
 		case CONN_EMPTY:
 			park_waiting(w->park, fd,
 			    clock_ms() + pc->read_timeout * 1000LL);
@@ -228,9 +236,13 @@ serve(struct acceptor *a, int fd)
 	/* Plain close(2): pooled drains the body itself, see drain_body. */
 	a->fcgi.detached = 1;
 	if ((rc = FCGX_Accept_r(&a->fcgi)) < 0) {
-		/* libfcgi closed the connection: bad record, EOF, timeout. */
-		log_debug("acceptor %zu: connection ended before a request "
-		    "(%d)", a->index, rc);
+		/*
+		 * The whole header was there, so libfcgi found it malformed
+		 * (bad name-value lengths, an unknown role) and closed the
+		 * connection; it does not say why.
+		 */
+		log_warnx("acceptor: libfcgi rejected a request header "
+		    "(error %d); connection closed", rc);
 		a->fcgi.ipcFd = -1;
 		return;
 	}

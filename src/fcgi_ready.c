@@ -25,26 +25,42 @@
 
 /*
  * Walk the records in buf.  Returns CONN_READY once the empty FCGI_PARAMS
- * record is there, or when something is off that libfcgi must judge and
- * reject (a bad version, a record type that does not belong here);
- * CONN_PARTIAL while more is needed.
+ * record that ends the header is there, CONN_PARTIAL while more is
+ * needed, and CONN_INVALID, with *why set, for a header no web server
+ * sends: another protocol version, a first record that does not begin a
+ * request, anything but params before the header ends.  Management
+ * records (request id 0) are left to libfcgi, which answers them.
  */
 enum conn_readiness
-fcgi_params_complete(const uint8_t *buf, size_t len)
+fcgi_params_complete(const uint8_t *buf, size_t len, const char **why)
 {
 	size_t	 off = 0, clen, pad;
+	bool	 first = true;
 
 	while (len - off >= FCGI_HEADER_LEN) {
-		const uint8_t *h = buf + off;
+		const uint8_t	*h = buf + off;
+		unsigned int	 id = (unsigned int)h[2] << 8 | h[3];
 
-		if (h[0] != FCGI_VERSION_1)
-			return CONN_READY;
 		clen = (size_t)h[4] << 8 | h[5];
 		pad = h[6];
-		if (h[1] == FCGI_PARAMS && clen == 0)
+		if (h[0] != FCGI_VERSION_1) {
+			*why = "not FastCGI version 1";
+			return CONN_INVALID;
+		}
+		if (id == 0 && first)
 			return CONN_READY;
-		if (h[1] != FCGI_BEGIN_REQUEST && h[1] != FCGI_PARAMS)
+		if (first && (h[1] != FCGI_BEGIN_REQUEST || clen != 8)) {
+			*why = "the first record is not FCGI_BEGIN_REQUEST";
+			return CONN_INVALID;
+		}
+		if (!first && h[1] != FCGI_PARAMS) {
+			*why = "a record other than FCGI_PARAMS before the "
+			    "params ended";
+			return CONN_INVALID;
+		}
+		if (!first && clen == 0)
 			return CONN_READY;
+		first = false;
 		off += FCGI_HEADER_LEN;
 		if (clen + pad > len - off)
 			return CONN_PARTIAL;
@@ -55,12 +71,13 @@ fcgi_params_complete(const uint8_t *buf, size_t len)
 
 /*
  * Peek at fd: CONN_EMPTY when nothing arrived yet, CONN_CLOSED at EOF or on
- * error, CONN_PARTIAL while the params are incomplete, CONN_READY when a
- * thread can take it.  A params block larger than the biggest peek is
- * handed over as ready: read_timeout still bounds each read.
+ * error, CONN_PARTIAL while the header is incomplete, CONN_INVALID (with
+ * *why) for a malformed one, CONN_READY when a thread can take it.  A
+ * header larger than the biggest peek is handed over as ready:
+ * read_timeout still bounds each read.
  */
 enum conn_readiness
-fcgi_request_ready(int fd)
+fcgi_request_ready(int fd, const char **why)
 {
 	uint8_t			 small[FCGI_PEEK_SMALL], *large;
 	enum conn_readiness	 r;
@@ -72,19 +89,20 @@ fcgi_request_ready(int fd)
 		    CONN_CLOSED;
 	if (n == 0)
 		return CONN_CLOSED;
-	r = fcgi_params_complete(small, (size_t)n);
-	if (r == CONN_READY || (size_t)n < sizeof(small))
+	r = fcgi_params_complete(small, (size_t)n, why);
+	if (r != CONN_PARTIAL || (size_t)n < sizeof(small))
 		return r;
-	/* Rare: params beyond 8 KiB (big cookies); look further once. */
+	/* Rare: a header beyond 8 KiB (big cookies); look further once. */
 	if ((large = malloc(FCGI_PEEK_LARGE)) == NULL)
 		return CONN_READY;
 	n = recv(fd, large, FCGI_PEEK_LARGE, MSG_PEEK | MSG_DONTWAIT);
 	if (n <= 0)
 		r = CONN_READY;
-	else if ((size_t)n == FCGI_PEEK_LARGE)
-		r = CONN_READY;
-	else
-		r = fcgi_params_complete(large, (size_t)n);
+	else {
+		r = fcgi_params_complete(large, (size_t)n, why);
+		if (r == CONN_PARTIAL && (size_t)n == FCGI_PEEK_LARGE)
+			r = CONN_READY;
+	}
 	free(large);
 	return r;
 }

@@ -210,7 +210,8 @@ park_take(struct park *k, uint64_t token)
 void
 park_tick(struct park *k, int64_t now)
 {
-	size_t	 i, seen = 0, expired = 0, cut = 0;
+	const char	*why;
+	size_t		 i, seen = 0, expired = 0, cut = 0;
 
 	pthread_mutex_lock(&k->mtx);
 	for (i = 0; i < k->nfds && seen < k->count; i++) {
@@ -220,10 +221,11 @@ park_tick(struct park *k, int64_t now)
 			continue;
 		seen++;
 		if (p->state == PARKED_PARTIAL && p->deadline > now) {
-			switch (k->ready((int)i)) {
+			switch (k->ready((int)i, &why)) {
 			case CONN_READY:
+			case CONN_INVALID:
 			case CONN_CLOSED:
-				/* An acceptor reads it, or reads the EOF. */
+				/* An acceptor takes it (and judges it). */
 				p->state = PARKED_WAITING;
 				if (arm(k, (int)i, p) == 0)
 					continue;

@@ -122,6 +122,7 @@ int64_t		 clock_ms(void);
 /* sock.c */
 int		 sock_open(const struct pool_conf *);
 void		 sock_unlink(const struct pool_conf *);
+void		 sock_peer_name(int fd, char *buf, size_t len);
 
 /* sig.c */
 int		 sig_init(void);
@@ -240,14 +241,16 @@ enum conn_readiness {
 	CONN_EMPTY,		/* nothing to read yet */
 	CONN_PARTIAL,		/* part of a request header */
 	CONN_READY,		/* a whole header: a thread can take it */
+	CONN_INVALID,		/* a malformed header: close it */
 	CONN_CLOSED		/* EOF or error */
 };
-enum conn_readiness fcgi_params_complete(const uint8_t *, size_t);
-enum conn_readiness fcgi_request_ready(int fd);
+enum conn_readiness fcgi_params_complete(const uint8_t *, size_t,
+		    const char **why);
+enum conn_readiness fcgi_request_ready(int fd, const char **why);
 
 /* park.c */
 #define PARK_LISTEN_TOKEN	UINT64_MAX	/* epoll data of the listen fd */
-typedef enum conn_readiness park_ready_fn(int fd);
+typedef enum conn_readiness park_ready_fn(int fd, const char **why);
 struct park;
 struct park	*park_new(int epfd, int max_kept, park_ready_fn *);
 void		 park_free(struct park *);

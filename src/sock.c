@@ -10,8 +10,11 @@
 #include <sys/un.h>
 #include <netinet/in.h>
 
+#include <arpa/inet.h>
+
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -136,4 +139,47 @@ sock_unlink(const struct pool_conf *pc)
 	if (pc->listen.kind == LISTEN_UNIX && unlink(pc->listen.path) == -1 &&
 	    errno != ENOENT)
 		log_warn("pool %s: unlink %s", pc->name, pc->listen.path);
+}
+
+/*
+ * Describe the peer of a connected socket for a log line: "ip:port",
+ * "[v6]:port", or "unix peer pid N" (from SO_PEERCRED).
+ */
+void
+sock_peer_name(int fd, char *buf, size_t len)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen = sizeof(ss);
+	struct ucred		 cred;
+	socklen_t		 credlen = sizeof(cred);
+	char			 host[INET6_ADDRSTRLEN];
+
+	if (getpeername(fd, (struct sockaddr *)&ss, &sslen) == -1) {
+		snprintf(buf, len, "unknown peer");
+		return;
+	}
+	switch (ss.ss_family) {
+	case AF_INET: {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
+		snprintf(buf, len, "%s:%u", host, ntohs(sin->sin_port));
+		break;
+	}
+	case AF_INET6: {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
+		snprintf(buf, len, "[%s]:%u", host, ntohs(sin6->sin6_port));
+		break;
+	}
+	default:
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred,
+		    &credlen) == 0)
+			snprintf(buf, len, "unix peer pid %ld",
+			    (long)cred.pid);
+		else
+			snprintf(buf, len, "unix peer");
+		break;
+	}
 }
