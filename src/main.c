@@ -59,7 +59,7 @@ probe_modules(const struct conf *conf)
 		while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
 			;
 		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-			log_warnx("%s:%d: pool %s: module %s cannot be used",
+			log_warnx("%s:%d: pool \"%s\": module %s cannot be used",
 			    conf->path, pc->line, pc->name, pc->module);
 			failed = 1;
 		}
@@ -212,6 +212,8 @@ main(int argc, char *argv[])
 	rc = master_run(conf, listen_fds, ready_fd);
 	if (conf->pid_file != NULL)
 		unlink(conf->pid_file);
+	if (ready_fd != -1)
+		close(ready_fd);
 	free(listen_fds);
 	conf_free(conf);
 	return rc;

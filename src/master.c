@@ -72,7 +72,6 @@ notify_started(struct master *m)
 	    slot_count_live(&m->slots));
 	if (m->ready_fd != -1) {
 		(void)write(m->ready_fd, "1", 1);
-		close(m->ready_fd);
 		m->ready_fd = -1;
 	}
 }
@@ -341,16 +340,19 @@ handle_signals(struct master *m, uint32_t mask)
 		log_notice("master: SIGHUP: reload is not supported yet; "
 		    "ignored");
 	if (mask & SIG_BIT(SIGUSR1)) {
-		log_notice("master: SIGUSR1: reopening logs");
-		(void)log_reopen();
+		/* Logged after the reopen: it starts the new file. */
+		if (log_reopen() == 0)
+			log_notice("master: SIGUSR1: reopened the log file");
 		send_all(m, CHAN_REOPEN_LOG);
 	}
 }
 
 /*
  * Run the pools until stopped.  listen_fds holds one open socket per pool.
- * Returns the process exit code: 0 after a requested stop, 1 when a pool
- * failed to start.
+ * ready_fd, when not -1, gets one byte once every pool started; the caller
+ * closes it, after cleaning up, so a waiting parent learns of a failed
+ * start only when nothing is left behind.  Returns the process exit code:
+ * 0 after a requested stop, 1 when a pool failed to start.
  */
 int
 master_run(struct conf *conf, int *listen_fds, int ready_fd)
@@ -400,8 +402,6 @@ master_run(struct conf *conf, int *listen_fds, int ready_fd)
 		sock_unlink(&conf->pools[p]);
 	}
 	log_notice("master: stopped");
-	if (m.ready_fd != -1)
-		close(m.ready_fd);
 	free(m.pfd);
 	free(m.pfd_slot);
 	free(m.pool_broken);

@@ -53,32 +53,74 @@ worker_signals(void)
 }
 
 /*
- * Stop accepting, let every acceptor finish its request, then exit.  The
- * master escalates to SIGTERM after graceful_timeout; this deadline only
- * matters when the master is gone.
+ * Read one message from the master.  Returns the message type, or 0 when
+ * there is none; sets *gone when the master closed the channel.
+ */
+static uint32_t
+read_master(struct worker *w, bool *gone)
+{
+	struct chan_msg	 msg;
+	bool		 eof;
+
+	if (chan_recv(w->chan_fd, &msg, &eof) == -1) {
+		*gone = eof;
+		return 0;
+	}
+	*gone = false;
+	switch (msg.type) {
+	case CHAN_REOPEN_LOG:
+		(void)log_reopen();
+		return 0;
+	case CHAN_STOP_GRACEFUL:
+	case CHAN_STOP_NOW:
+		return msg.type;
+	default:
+		log_warnx("worker: unknown message type %u", msg.type);
+		return 0;
+	}
+}
+
+/*
+ * Stop accepting, let every acceptor finish its request, then exit.  While
+ * the master is there it decides when a drain has taken too long
+ * (graceful_timeout, then SIGTERM); the worker keeps listening to it for
+ * STOP_NOW.  Without a master, the worker gives itself graceful_timeout.
  */
 static void POOLED_NORETURN
-worker_drain(struct worker *w, const char *why)
+worker_drain(struct worker *w, bool master_gone)
 {
-	int64_t	 deadline = clock_ms() + w->conf->graceful_timeout * 1000LL;
-	size_t	 i;
+	struct pollfd	 pfd = { .fd = w->chan_fd, .events = POLLIN };
+	int64_t		 deadline = INT64_MAX;
+	size_t		 i = 0;
+	bool		 gone;
 
-	log_info("worker: %s: finishing requests in flight", why);
+	log_info("worker: %s: finishing requests in flight",
+	    master_gone ? "master went away" : "graceful stop");
 	atomic_store(&w->stopping, true);
 	/* Other workers keep accepting; this one stops competing. */
 	(void)epoll_ctl(w->epfd, EPOLL_CTL_DEL, w->listen_fd, NULL);
 	for (i = 0; i < w->nacceptors; i++)
 		acceptor_wake(w->acceptors[i]);
-	for (i = 0; i < w->nacceptors; i++) {
-		while (!acceptor_try_join(w->acceptors[i], WORKER_TICK_MS)) {
-			if (clock_ms() >= deadline) {
-				log_warnx("worker: requests still running "
-				    "after graceful_timeout (%d s); exiting",
-				    w->conf->graceful_timeout);
-				_exit(EX_SOFTWARE);
-			}
-			acceptor_wake(w->acceptors[i]);
+	for (i = 0; i < w->nacceptors; ) {
+		if (master_gone && deadline == INT64_MAX)
+			deadline = clock_ms() +
+			    w->conf->graceful_timeout * 1000LL;
+		if (acceptor_try_join(w->acceptors[i], WORKER_TICK_MS)) {
+			i++;
+			continue;
 		}
+		if (clock_ms() >= deadline) {
+			log_warnx("worker: requests still running after "
+			    "graceful_timeout (%d s) without a master; "
+			    "exiting", w->conf->graceful_timeout);
+			_exit(EX_SOFTWARE);
+		}
+		if (!master_gone && poll(&pfd, 1, 0) > 0) {
+			if (read_master(w, &gone) == CHAN_STOP_NOW)
+				_exit(0);
+			master_gone = gone;
+		}
+		park_tick(w->park, clock_ms());
 	}
 	park_free(w->park);
 	if (w->backend->process_fini != NULL)
@@ -90,34 +132,24 @@ worker_drain(struct worker *w, const char *why)
 static void POOLED_NORETURN
 worker_control(struct worker *w)
 {
-	struct pollfd	 pfd;
-	struct chan_msg	 msg;
-	bool		 eof;
+	struct pollfd	 pfd = { .fd = w->chan_fd, .events = POLLIN };
+	bool		 gone;
 
-	pfd.fd = w->chan_fd;
-	pfd.events = POLLIN;
 	for (;;) {
 		if (poll(&pfd, 1, WORKER_TICK_MS) == -1 && errno != EINTR)
 			fatal("worker: poll");
 		park_tick(w->park, clock_ms());
 		if (pfd.revents == 0)
 			continue;
-		if (chan_recv(w->chan_fd, &msg, &eof) == -1) {
-			if (eof)
-				worker_drain(w, "master went away");
-			continue;
-		}
-		switch (msg.type) {
+		switch (read_master(w, &gone)) {
 		case CHAN_STOP_GRACEFUL:
-			worker_drain(w, "graceful stop");
+			worker_drain(w, false);
 			/* NOTREACHED */
 		case CHAN_STOP_NOW:
 			_exit(0);
-		case CHAN_REOPEN_LOG:
-			(void)log_reopen();
-			break;
 		default:
-			log_warnx("worker: unknown message type %u", msg.type);
+			if (gone)
+				worker_drain(w, true);
 			break;
 		}
 	}

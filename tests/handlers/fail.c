@@ -2,8 +2,9 @@
  * fail: a test handler that fails requests on demand.
  *
  * A request whose query string contains "fail" returns -1 without writing
- * anything, so pooled itself must answer 500 and log the failure; any
- * other request gets "ok".
+ * anything, and one with "silent" returns 0 without writing anything: in
+ * both cases pooled itself must answer 500 and log why.  Any other
+ * request gets "ok".
  */
 #include <string.h>
 
@@ -17,6 +18,8 @@ fail_handle(struct pooled_req *req)
 	query = pooled_req_param(req, "QUERY_STRING");
 	if (query != NULL && strstr(query, "fail") != NULL)
 		return -1;
+	if (query != NULL && strstr(query, "silent") != NULL)
+		return 0;
 	return pooled_req_printf(req, "Status: 200 OK\r\n"
 	    "Content-Type: text/plain\r\n\r\n"
 	    "ok\n");
