@@ -18,10 +18,12 @@
 #	done_testing
 #
 # Each scenario gets a private directory $T, removed on exit (kept when
-# KEEP_TMP=1).  pooled runs in the foreground (-F) with its log in
-# $POOLED_LOG; nginx runs with its own prefix in $T/nginx on a free
-# loopback port.  On exit only the pids started here are stopped: TERM,
-# then KILL after a bounded wait.  Every wait is bounded in time.
+# KEEP_TMP=1).  pooled runs in the foreground (-F, start_pooled), as a
+# daemon (start_pooled_daemon) or once to its exit status (run_pooled),
+# with its log in $POOLED_LOG; nginx runs with its own prefix in $T/nginx
+# on a free loopback port.  On exit only the pids started here are
+# stopped: TERM, then KILL after a bounded wait.  Every wait is bounded in
+# time.
 #
 # Output is TAP, run through automake's tap-driver: one "ok - NAME" or
 # "not ok - NAME" line per assertion and the plan at the end.  The script
@@ -61,6 +63,10 @@ _LIB_PORTS=" "			# ports handed out by free_port
 
 POOLED_PID=
 POOLED_STATUS=
+POOLED_DAEMON=0			# 1: POOLED_PID is a daemon, not our child
+RUN_STATUS=
+RUN_STDOUT=
+RUN_STDERR=
 NGINX_PID=
 NGINX_PORT=${NGINX_PORT:-}
 NGINX_URL=
@@ -95,6 +101,14 @@ fail()
 		printf '%s\n' "$line" | sed 's/^/#   /'
 	done
 	return 1
+}
+
+# skip NAME REASON: an assertion that cannot run here (no ::1, no wait
+# channels): counted, and shown as skipped by the TAP driver.
+skip()
+{
+	T_PASS=$((T_PASS + 1))
+	printf 'ok - %s # SKIP %s\n' "$1" "$2"
 }
 
 # bail_out REASON: fail and end the scenario now (the exit trap cleans up).
@@ -168,6 +182,16 @@ assert_not_contains()
 	esac
 }
 
+# assert_line NAME TEXT LINE: TEXT has a line that is exactly LINE.
+assert_line()
+{
+	if printf '%s\n' "$2" | grep -q -x -F -e "$3"; then
+		pass "$1"
+	else
+		fail "$1" "expected a line: $3" "got: ${2:0:2000}"
+	fi
+}
+
 # assert_status NAME EXPECTED: the status of the last http_get/http_post.
 assert_status()
 {
@@ -237,6 +261,23 @@ log_count()
 	log_since_mark | grep -E -c -e "$1"
 }
 
+# log_sum REGEX: print the sum of the first number in what REGEX matches
+# of each line since log_mark ("park: closed [0-9]+ idle" adds up the
+# counts of those lines).
+log_sum()
+{
+	log_since_mark | grep -E -o -e "$1" |
+	    awk 'match($0, /[0-9]+/) { n += substr($0, RSTART, RLENGTH) }
+		END { print n + 0 }'
+}
+
+# file_has FILE REGEX: a line of FILE matches (for logs other than
+# $POOLED_LOG, such as a daemon's error_log file).
+file_has()
+{
+	grep -E -q -e "$2" "$1" 2>/dev/null
+}
+
 # Processes and waiting --------------------------------------------------
 
 # wait_for SECONDS COMMAND [ARG...]: retry COMMAND every 0.1 s until it
@@ -276,6 +317,17 @@ pid_dead()
 	! pid_alive "$1"
 }
 
+# all_dead PID...: none of the PIDs is alive, for wait_for.
+all_dead()
+{
+	local pid
+
+	for pid in "$@"; do
+		pid_alive "$pid" && return 1
+	done
+	return 0
+}
+
 # track_pid PID: stop PID on exit too (for helpers a scenario starts).
 track_pid()
 {
@@ -286,6 +338,17 @@ track_pid()
 untrack_pid()
 {
 	_LIB_PIDS=${_LIB_PIDS/ $1 / }
+}
+
+# reap_pid PID [SECONDS]: wait up to SECONDS (10) for PID, a background job
+# of this scenario, to end, then collect it and untrack it.  Returns 1 if
+# it still runs (it stays tracked, so the exit trap stops it).
+reap_pid()
+{
+	wait_for "${2:-10}" pid_dead "$1" || return 1
+	wait "$1" 2>/dev/null
+	untrack_pid "$1"
+	return 0
 }
 
 # stop_pid PID [SIGNAL] [SECONDS]: send SIGNAL (TERM), wait up to SECONDS
@@ -317,6 +380,24 @@ children_of()
 			printf '%s\n' "${f%/stat}"
 		fi
 	done
+}
+
+# live_children PID: print PID's children that are alive, sorted; zombies
+# (ended, not yet reaped) are left out.
+live_children()
+{
+	local pid
+
+	for pid in $(children_of "$1"); do
+		pid_alive "$pid" && printf '%s\n' "$pid"
+	done | sort -n
+}
+
+# count_lines TEXT: print how many non-empty lines TEXT has (the pids in
+# a list from live_children, say).
+count_lines()
+{
+	printf '%s\n' "$1" | grep -c .
 }
 
 # Ports ------------------------------------------------------------------
@@ -402,17 +483,24 @@ pool_block()
 }
 
 # write_pool_conf BLOCK...: write the pooled config $POOLED_CONF
-# ($T/pooled.conf unless changed) from pool_block outputs.  Global settings: error_log is
-# stderr, log_level is $POOLED_LOG_LEVEL (info), and the lines in
-# $POOLED_CONF_GLOBALS are added as they are.
+# ($T/pooled.conf unless changed) from pool_block outputs.  Global
+# settings, from the environment:
+#	POOLED_ERROR_LOG	error_log ("stderr", which start_pooled
+#				sends to $POOLED_LOG)
+#	POOLED_LOG_LEVEL	log_level (info)
+#	POOLED_PID_FILE		pid_file (none unless set)
+#	POOLED_CONF_GLOBALS	lines added as they are
 write_pool_conf()
 {
 	local block
 
 	{
 		printf '# written by %s\n' "$TEST_NAME"
-		printf 'error_log = "stderr"\n'
+		printf 'error_log = "%s"\n' "${POOLED_ERROR_LOG:-stderr}"
 		printf 'log_level = "%s"\n' "${POOLED_LOG_LEVEL:-info}"
+		if [ -n "${POOLED_PID_FILE:-}" ]; then
+			printf 'pid_file = "%s"\n' "$POOLED_PID_FILE"
+		fi
 		if [ -n "${POOLED_CONF_GLOBALS:-}" ]; then
 			printf '%s\n' "$POOLED_CONF_GLOBALS"
 		fi
@@ -422,11 +510,18 @@ write_pool_conf()
 	} >"$POOLED_CONF"
 }
 
+# conf_values CONF KEY: print the string values KEY has in a pooled
+# config, one a line ("conf_values CONF pid_file").
+conf_values()
+{
+	sed -n "s/^[[:space:]]*$2[[:space:]]*=[[:space:]]*\"\\([^\"]*\\)\".*/\\1/p" \
+	    "$1"
+}
+
 # conf_listens CONF: print the listen addresses a pooled config names.
 conf_listens()
 {
-	sed -n 's/^[[:space:]]*listen[[:space:]]*=[[:space:]]*"\([^"]*\)".*/\1/p' \
-	    "$1"
+	conf_values "$1" listen
 }
 
 # listening ADDR: a listen address as pooled writes it ("/path",
@@ -465,6 +560,7 @@ start_pooled()
 	"$POOLED" -F -c "$conf" "$@" </dev/null >>"$POOLED_LOG" 2>&1 &
 	POOLED_PID=$!
 	POOLED_STATUS=
+	POOLED_DAEMON=0
 	track_pid "$POOLED_PID"
 	for addr in $(conf_listens "$conf"); do
 		if ! wait_for "$secs" _pooled_listening "$addr"; then
@@ -492,11 +588,75 @@ _pooled_listening()
 	listening "$1" || pid_dead "$POOLED_PID"
 }
 
+# start_pooled_daemon [CONF] [ARG...]: start pooled as a daemon, "pooled
+# -c CONF ARG..." without -F (CONF defaults to $POOLED_CONF and must name
+# a pid_file: see POOLED_PID_FILE).  The command returns once every pool
+# started or one failed, and is bounded by $POOLED_START_TIMEOUT (10) +
+# 10 seconds.  Its output, and what the daemon writes to stderr later,
+# is appended to $POOLED_LOG.  POOLED_STATUS gets the command's exit
+# status and POOLED_PID the pid in the pid file; returns 0 when the status
+# is 0 and that pid is alive.  The daemon is then tracked, and
+# signal_pooled, wait_pooled_exit, stop_pooled and pooled_workers work on
+# it; not being a child of this shell, its exit status is not known
+# (they leave POOLED_STATUS empty).
+start_pooled_daemon()
+{
+	local conf=${1:-$POOLED_CONF} pid_file
+
+	[ "$#" -gt 0 ] && shift
+	if pid_alive "$POOLED_PID"; then
+		diag "start_pooled_daemon: pooled already runs as $POOLED_PID"
+		return 1
+	fi
+	pid_file=$(conf_values "$conf" pid_file | tail -n 1)
+	if [ -z "$pid_file" ]; then
+		diag "start_pooled_daemon: $conf names no pid_file"
+		return 1
+	fi
+	diag "starting $POOLED -c $conf $* (daemon)"
+	timeout -k 2 $((${POOLED_START_TIMEOUT:-10} + 10)) \
+	    "$POOLED" -c "$conf" "$@" </dev/null >>"$POOLED_LOG" 2>&1
+	POOLED_STATUS=$?
+	POOLED_PID=$(cat "$pid_file" 2>/dev/null)
+	POOLED_DAEMON=1
+	if ! pid_alive "$POOLED_PID"; then
+		diag "start_pooled_daemon: exit $POOLED_STATUS," \
+		    "no live pid in $pid_file (${POOLED_PID:-empty})"
+		return 1
+	fi
+	track_pid "$POOLED_PID"
+	[ "$POOLED_STATUS" -eq 0 ]
+}
+
+# run_pooled ARG...: run "pooled ARG..." once, for what ends by itself:
+# -t, -v, -h, a start (-F or daemon) that fails.  Bounded by $RUN_TIMEOUT
+# (20) seconds, then TERM and 2 s later KILL (timeout(1): the status is
+# then 124 or 137).  Sets RUN_STATUS, and RUN_STDOUT and RUN_STDERR
+# (without trailing newlines); then makes a log_mark and appends stderr
+# and stdout to $POOLED_LOG, so the log assertions see this run.  A daemon
+# that is to keep running: start_pooled_daemon.
+run_pooled()
+{
+	diag "running $POOLED $*"
+	timeout -k 2 "${RUN_TIMEOUT:-20}" "$POOLED" "$@" </dev/null \
+	    >"$T/run.stdout" 2>"$T/run.stderr"
+	RUN_STATUS=$?
+	RUN_STDOUT=$(cat "$T/run.stdout")
+	RUN_STDERR=$(cat "$T/run.stderr")
+	log_mark
+	cat "$T/run.stderr" "$T/run.stdout" >>"$POOLED_LOG"
+}
+
 # Collect pooled's exit status into POOLED_STATUS; 128+N means signal N.
+# A daemon is no child of ours: its status stays unknown (empty).
 _pooled_reap()
 {
-	wait "$POOLED_PID" 2>/dev/null
-	POOLED_STATUS=$?
+	if [ "$POOLED_DAEMON" = 1 ]; then
+		POOLED_STATUS=
+	else
+		wait "$POOLED_PID" 2>/dev/null
+		POOLED_STATUS=$?
+	fi
 	untrack_pid "$POOLED_PID"
 }
 
@@ -528,10 +688,50 @@ stop_pooled()
 	return "$rc"
 }
 
-# pooled_workers: print the pids of the master's children.
+# pooled_workers: print the pids of the master's live workers, sorted
+# (live_children: a worker that ended is no longer one, even before the
+# master reaped it).
 pooled_workers()
 {
-	children_of "$POOLED_PID"
+	live_children "$POOLED_PID"
+}
+
+# pool_workers POOL: print the pids of the live workers of pool POOL
+# (their /proc/PID/comm is "pooled:POOL"), sorted.
+pool_workers()
+{
+	local pid comm
+
+	for pid in $(pooled_workers); do
+		comm=$(cat "/proc/$pid/comm" 2>/dev/null) || continue
+		[ "$comm" = "pooled:$1" ] && printf '%s\n' "$pid"
+	done
+}
+
+# workers_running N [POOL]: pooled has N live workers (in pool POOL, if
+# given); for wait_for.
+workers_running()
+{
+	if [ -n "${2:-}" ]; then
+		[ "$(count_lines "$(pool_workers "$2")")" -eq "$1" ]
+	else
+		[ "$(count_lines "$(pooled_workers)")" -eq "$1" ]
+	fi
+}
+
+# workers_replaced OLD N [POOL]: pooled has N live workers (in POOL) and
+# OLD is not one of them; for wait_for after OLD was killed.
+workers_replaced()
+{
+	local now
+
+	if [ -n "${3:-}" ]; then
+		now=$(pool_workers "$3")
+	else
+		now=$(pooled_workers)
+	fi
+	[ "$(count_lines "$now")" -eq "$2" ] || return 1
+	! printf '%s\n' "$now" | grep -q -x -e "$1"
 }
 
 # nginx ------------------------------------------------------------------
@@ -547,6 +747,8 @@ pooled_workers()
 #	NGINX_REQUEST_BUFFERING=off	stream request bodies to pooled
 #	NGINX_EXTRA		lines added to every FastCGI location
 #				("fastcgi_read_timeout 5s;")
+#	NGINX_WORKER_CONNECTIONS	worker_connections (256); each request
+#				takes two, client and upstream
 start_nginx()
 {
 	local _ logged
@@ -635,7 +837,7 @@ EOF
 		[ "$(id -u)" -eq 0 ] && printf 'user root;\n'
 		cat <<EOF
 events {
-	worker_connections 256;
+	worker_connections ${NGINX_WORKER_CONNECTIONS:-256};
 }
 http {
 	access_log $d/access.log;
@@ -786,6 +988,76 @@ http_header()
 {
 	tr -d '\r' <"$HTTP_HEADERS_FILE" |
 	    sed -n "s/^$1:[[:space:]]*//Ip" | tail -n 1
+}
+
+# assert_get NAME PATH BODY [COUNT]: COUNT (1) GETs of PATH all answer 200
+# with exactly BODY.
+assert_get()
+{
+	local name=$1 path=$2 body=$3 count=${4:-1} ok=0 i
+	local -a bad=()
+
+	for i in $(seq 1 "$count"); do
+		http_get "$path"
+		if [ "$HTTP_STATUS" = 200 ] && [ "$HTTP_BODY" = "$body" ]; then
+			ok=$((ok + 1))
+		else
+			bad+=("GET $path #$i: $HTTP_STATUS ${HTTP_BODY:0:200}")
+		fi
+	done
+	if [ "$ok" -eq "$count" ]; then
+		pass "$name"
+	else
+		fail "$name" "$ok of $count answered 200 \"$body\"" \
+		    "${bad[@]:0:5}"
+	fi
+}
+
+# parallel_get N PARALLEL PATH DIR: GET PATH, where every "@ID@" is
+# replaced by the request number 1..N, N times with up to PARALLEL
+# requests in flight.  Each answer's body goes to DIR/ID.body, and
+# DIR/status gets one "ID STATUS" line per request.  Each curl is bounded
+# by --max-time $HTTP_TIMEOUT (10), so the whole run is too.  (For more
+# than about 100 at once, raise NGINX_WORKER_CONNECTIONS.)
+parallel_get()
+{
+	local n=$1 par=$2 path=$3 dir=$4
+
+	mkdir -p "$dir"
+	# Lines under PIPE_BUF written to a pipe do not interleave.
+	seq 1 "$n" | xargs -P "$par" -I @ID@ \
+	    curl -s --max-time "${HTTP_TIMEOUT:-10}" -o "$dir/@ID@.body" \
+	    -w '@ID@ %{http_code}\n' "$NGINX_URL$path" | cat >"$dir/status"
+}
+
+# assert_parallel_status NAME DIR N STATUS: all N requests of a
+# parallel_get into DIR got STATUS.
+assert_parallel_status()
+{
+	local got
+
+	got=$(awk -v s="$4" '$2 == s { n++ } END { print n + 0 }' \
+	    "$2/status" 2>/dev/null)
+	if [ "$got" = "$3" ]; then
+		pass "$1"
+	else
+		fail "$1" "$got of $3 requests got $4; others:" \
+		    "$(awk -v s="$4" '$2 != s' "$2/status" 2>/dev/null |
+		    head -n 5)"
+	fi
+}
+
+# assert_parallel_bodies NAME DIR N BODY: the answers to all N requests of
+# a parallel_get into DIR are exactly BODY.
+assert_parallel_bodies()
+{
+	local i wrong=
+
+	for i in $(seq 1 "$3"); do
+		[ "$(cat "$2/$i.body" 2>/dev/null)" = "$4" ] ||
+		    wrong="$wrong $i"
+	done
+	assert_eq "$1" "" "$wrong"
 }
 
 # Setup and cleanup --------------------------------------------------------
