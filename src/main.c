@@ -111,12 +111,16 @@ daemonize(const struct conf *conf)
 		do {
 			n = read(p[0], &c, 1);
 		} while (n == -1 && errno == EINTR);
+		/*
+		 * _exit: this process only waited; everything it holds
+		 * belongs to the daemon now.
+		 */
 		if (n == 1)
-			exit(0);
+			_exit(0);
 		fprintf(stderr, "pooled: failed to start; see %s\n",
 		    strcmp(conf->error_log, "stderr") == 0 ? "the log above" :
 		    conf->error_log);
-		exit(1);
+		_exit(1);
 	}
 	close(p[0]);
 	if (setsid() == -1)
@@ -135,14 +139,59 @@ daemonize(const struct conf *conf)
 	return p[1];
 }
 
+/*
+ * Open the sockets, detach unless foreground, and hand over to the
+ * master.  Returns the exit code; on every path the sockets opened and
+ * the pid file written are cleaned up.
+ */
+static int
+run(struct conf *conf, bool foreground)
+{
+	int	*listen_fds, ready_fd = -1, rc = 1;
+	size_t	 i, nopen;
+
+	log_set_level(conf->log_level);
+	log_set_role("master");
+	if (sig_init() == -1)
+		return 1;
+	listen_fds = xcalloc(conf->npools, sizeof(*listen_fds));
+	for (nopen = 0; nopen < conf->npools; nopen++)
+		if ((listen_fds[nopen] = sock_open(&conf->pools[nopen])) == -1)
+			goto fail;
+	if (!foreground) {
+		/* Open the log first, so a bad error_log is reported here. */
+		if (log_open(conf->error_log) == -1)
+			goto fail;
+		ready_fd = daemonize(conf);
+	}
+	if (conf->pid_file != NULL && write_pid_file(conf->pid_file) == -1)
+		goto fail;
+	log_notice("master: pooled %s starting with %zu pools", PACKAGE_VERSION,
+	    conf->npools);
+	/* master_run closes the sockets and removes their files. */
+	rc = master_run(conf, listen_fds, ready_fd);
+	nopen = 0;
+	if (conf->pid_file != NULL)
+		unlink(conf->pid_file);
+fail:
+	for (i = 0; i < nopen; i++) {
+		close(listen_fds[i]);
+		sock_unlink(&conf->pools[i]);
+	}
+	free(listen_fds);
+	/* Closed last: a waiting parent learns the outcome when all is done. */
+	if (ready_fd != -1)
+		close(ready_fd);
+	return rc;
+}
+
 int
 main(int argc, char *argv[])
 {
 	const char	*path = POOLED_DEFAULT_CONF;
 	struct conf	*conf;
 	bool		 foreground = false, test = false;
-	int		*listen_fds, ready_fd = -1, ch, rc;
-	size_t		 i;
+	int		 ch, rc;
 
 	log_init("pooled", POOLED_LOG_INFO);
 	while ((ch = getopt(argc, argv, "c:Fhtv")) != -1) {
@@ -185,36 +234,7 @@ main(int argc, char *argv[])
 		return 0;
 	}
 
-	log_set_level(conf->log_level);
-	log_set_role("master");
-	if (sig_init() == -1)
-		return 1;
-	listen_fds = xcalloc(conf->npools, sizeof(*listen_fds));
-	for (i = 0; i < conf->npools; i++) {
-		if ((listen_fds[i] = sock_open(&conf->pools[i])) == -1) {
-			while (i-- > 0) {
-				close(listen_fds[i]);
-				sock_unlink(&conf->pools[i]);
-			}
-			return 1;
-		}
-	}
-	if (!foreground) {
-		/* Open the log first, so a bad error_log is reported here. */
-		if (log_open(conf->error_log) == -1)
-			return 1;
-		ready_fd = daemonize(conf);
-	}
-	if (conf->pid_file != NULL && write_pid_file(conf->pid_file) == -1)
-		return 1;
-	log_notice("master: pooled %s starting with %zu pools", PACKAGE_VERSION,
-	    conf->npools);
-	rc = master_run(conf, listen_fds, ready_fd);
-	if (conf->pid_file != NULL)
-		unlink(conf->pid_file);
-	if (ready_fd != -1)
-		close(ready_fd);
-	free(listen_fds);
+	rc = run(conf, foreground);
 	conf_free(conf);
 	return rc;
 }
