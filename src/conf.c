@@ -56,6 +56,7 @@ struct int_range {
 static const struct int_range int_ranges[] = {
 	{ "graceful_timeout",		1, 86400 },
 	{ "kill_timeout",		1, 86400 },
+	{ "start_timeout",		1, 86400 },
 	{ "listen_backlog",		1, 65535 },
 	{ "processes",			1, 1024 },
 	{ "threads",			1, 4096 },
@@ -137,6 +138,7 @@ static cfg_opt_t conf_opts[] = {
 	CFG_STR("pid_file", NULL, CFGF_NODEFAULT),
 	CFG_INT_CB("graceful_timeout", 30, CFGF_NONE, parse_int),
 	CFG_INT_CB("kill_timeout", 5, CFGF_NONE, parse_int),
+	CFG_INT_CB("start_timeout", 60, CFGF_NONE, parse_int),
 	CFG_SEC("pool", pool_opts, CFGF_MULTI | CFGF_TITLE |
 	    CFGF_NO_TITLE_DUPES),
 	CFG_END()
@@ -151,6 +153,7 @@ static const struct {
 	{ "pid_file",			check_pid_file },
 	{ "graceful_timeout",		check_int },
 	{ "kill_timeout",		check_int },
+	{ "start_timeout",		check_int },
 	{ "pool|listen",		check_listen },
 	{ "pool|listen_mode",		check_listen_mode },
 	{ "pool|listen_backlog",	check_int },
@@ -864,6 +867,7 @@ conf_load(const char *path)
 		conf->pid_file = xstrdup(s);
 	conf->graceful_timeout = (int)cfg_getint(cfg, "graceful_timeout");
 	conf->kill_timeout = (int)cfg_getint(cfg, "kill_timeout");
+	conf->start_timeout = (int)cfg_getint(cfg, "start_timeout");
 	conf->pools = xcalloc(n, sizeof(*conf->pools));
 	conf->npools = n;
 	for (i = 0; i < n; i++) {

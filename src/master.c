@@ -38,6 +38,7 @@ struct master {
 	bool			*pool_broken;
 	int			 ready_fd;	/* tells the parent we run */
 	bool			 started;
+	int64_t			 start_deadline;
 	enum master_stop	 stop;
 	enum stop_phase		 phase;
 	int64_t			 stop_deadline;
@@ -321,11 +322,16 @@ next_timeout(struct master *m, int64_t now)
 {
 	int64_t	 ms;
 
-	if (m->stop != STOP_NONE) {
+	if (m->stop != STOP_NONE)
 		ms = m->stop_deadline - now;
-		return ms < 0 ? 0 : (int)(ms > INT32_MAX ? INT32_MAX : ms);
+	else {
+		ms = slot_next_deadline(&m->slots, now);
+		if (!m->started && (ms == -1 || m->start_deadline - now < ms))
+			ms = m->start_deadline - now;
+		if (ms == -1)
+			return -1;
 	}
-	return slot_next_deadline(&m->slots, now);
+	return ms < 0 ? 0 : (int)(ms > INT32_MAX ? INT32_MAX : ms);
 }
 
 static void
@@ -368,6 +374,7 @@ master_run(struct conf *conf, int *listen_fds, int ready_fd)
 	m.listen_fds = listen_fds;
 	m.ready_fd = ready_fd;
 	m.stop = STOP_NONE;
+	m.start_deadline = clock_ms() + conf->start_timeout * 1000LL;
 	slot_table_init(&m.slots, conf);
 	m.pool_broken = xcalloc(conf->npools, sizeof(*m.pool_broken));
 	m.pfd = xcalloc(m.slots.n + 1, sizeof(*m.pfd));
@@ -393,8 +400,16 @@ master_run(struct conf *conf, int *listen_fds, int ready_fd)
 			if (slot_count_live(&m.slots) == 0)
 				break;
 			master_stop_step(&m, now);
-		} else if (!m.started)
+		} else if (!m.started) {
 			notify_started(&m);
+			if (!m.started && now >= m.start_deadline) {
+				log_warnx("master: workers not ready after "
+				    "start_timeout (%d s); stopping",
+				    conf->start_timeout);
+				m.exit_code = 1;
+				master_begin_stop(&m, STOP_NOW);
+			}
+		}
 	}
 
 	for (p = 0; p < conf->npools; p++) {

@@ -77,6 +77,7 @@ struct conf {
 	char			*pid_file;	/* NULL: none */
 	int			 graceful_timeout; /* seconds, QUIT */
 	int			 kill_timeout;	/* seconds, TERM before KILL */
+	int			 start_timeout;	/* seconds for every pool to start */
 	struct pool_conf	*pools;
 	size_t			 npools;
 };

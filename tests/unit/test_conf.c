@@ -190,7 +190,7 @@ test_full(void **state)
 	    "pid_file = \"/run/pooled.pid\"\n"
 	    "graceful_timeout = 45\n"
 	    "kill_timeout = 7\n"
-	    "\n"
+	    "start_timeout = 9\n"
 	    "pool app {\n"
 	    "\tlisten = \"unix:/run/pooled/app.sock\"\n"
 	    "\tlisten_mode = \"0600\"\n"
@@ -226,6 +226,7 @@ test_full(void **state)
 	assert_string_equal(conf->pid_file, "/run/pooled.pid");
 	assert_int_equal(conf->graceful_timeout, 45);
 	assert_int_equal(conf->kill_timeout, 7);
+	assert_int_equal(conf->start_timeout, 9);
 	assert_int_equal(conf->npools, 2);
 
 	pc = &conf->pools[0];
@@ -284,6 +285,7 @@ test_defaults(void **state)
 	assert_null(conf->pid_file);
 	assert_int_equal(conf->graceful_timeout, 30);
 	assert_int_equal(conf->kill_timeout, 5);
+	assert_int_equal(conf->start_timeout, 60);
 	assert_int_equal(conf->npools, 1);
 
 	pc = &conf->pools[0];
@@ -444,6 +446,8 @@ test_errors_global(void **state)
 		    "kill_timeout: 0 is out of range (1..86400)" },
 		{ "kill_timeout negative", "kill_timeout = -5\n" POOL_A, 1,
 		    "kill_timeout: -5 is out of range (1..86400)" },
+		{ "start_timeout 0", "start_timeout = 0\n" POOL_A, 1,
+		    "start_timeout: 0 is out of range (1..86400)" },
 		{ "graceful_timeout word", "graceful_timeout = soon\n" POOL_A,
 		    1, "graceful_timeout: invalid integer \"soon\"" },
 		{ "graceful_timeout hex", "graceful_timeout = 0x10\n" POOL_A,
