@@ -951,25 +951,65 @@ listen_port(const char *text, const char *s, in_port_t *port, char *err,
 	return 0;
 }
 
-/* "unix:/path" or "/path". */
+/*
+ * Normalise an absolute unix socket path lexically into out, which holds
+ * at least strlen(path) + 1 bytes: collapse repeated "/" and drop "."
+ * components, keeping a trailing "/" as written.  ".." is not resolved
+ * (that needs the file system: symlinks), so it is refused; -1 then.
+ */
+static int
+listen_unix_path(const char *path, char *out)
+{
+	const char	*p = path;
+	size_t		 n, o = 1;
+
+	out[0] = '/';
+	for (;;) {
+		while (*p == '/')
+			p++;
+		if (*p == '\0')
+			break;
+		n = strcspn(p, "/");
+		if (n == 2 && p[0] == '.' && p[1] == '.')
+			return -1;
+		if (n != 1 || p[0] != '.') {
+			if (o > 1)
+				out[o++] = '/';
+			memcpy(out + o, p, n);
+			o += n;
+		}
+		p += n;
+	}
+	if (o > 1 && p[-1] == '/')
+		out[o++] = '/';
+	out[o] = '\0';
+	return 0;
+}
+
+/* "unix:/path" or "/path"; the path is stored normalised. */
 static int
 listen_unix(const char *path, struct listen_addr *la, char *err,
     size_t errlen)
 {
 	struct sockaddr_un	*sun = (struct sockaddr_un *)&la->ss;
-	size_t			 len = strlen(path);
+	char			 norm[sizeof(la->text)];
+	size_t			 len;
 
 	if (path[0] != '/')
 		return listen_error(err, errlen, la->text,
 		    "unix socket path must be absolute");
+	if (listen_unix_path(path, norm) == -1)
+		return listen_error(err, errlen, la->text,
+		    "unix socket path must not contain \"..\"");
+	len = strlen(norm);
 	if (len >= sizeof(sun->sun_path) || len >= sizeof(la->path))
 		return listen_error(err, errlen, la->text,
 		    "unix socket path too long (at most %zu bytes)",
 		    sizeof(sun->sun_path) - 1);
 	la->kind = LISTEN_UNIX;
-	memcpy(la->path, path, len + 1);
+	memcpy(la->path, norm, len + 1);
 	sun->sun_family = AF_UNIX;
-	memcpy(sun->sun_path, path, len + 1);
+	memcpy(sun->sun_path, norm, len + 1);
 	la->sslen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
 	    len + 1);
 	return 0;

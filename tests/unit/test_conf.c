@@ -703,6 +703,18 @@ test_errors_duplicate_listen(void **state)
 		    "\tmodule = \"@MOD@\"\n}\n", 9,
 		    "pool \"c\": listen \"unix:/run/p.sock\" conflicts with "
 		    "listen \"/run/p.sock\" of pool \"a\" (line 1)" },
+		{ "unix normalised", "pool a {\n\tlisten = \"/tmp/x/d.sock\"\n"
+		    "\tmodule = \"@MOD@\"\n}\n"
+		    "pool b {\n\tlisten = \"unix:/tmp/x//d.sock\"\n"
+		    "\tmodule = \"@MOD@\"\n}\n", 5,
+		    "pool \"b\": listen \"unix:/tmp/x//d.sock\" conflicts "
+		    "with listen \"/tmp/x/d.sock\" of pool \"a\" (line 1)" },
+		{ "unix dot", "pool a {\n\tlisten = \"/tmp/x/d.sock\"\n"
+		    "\tmodule = \"@MOD@\"\n}\n"
+		    "pool b {\n\tlisten = \"/tmp/x/./d.sock\"\n"
+		    "\tmodule = \"@MOD@\"\n}\n", 5,
+		    "pool \"b\": listen \"/tmp/x/./d.sock\" conflicts "
+		    "with listen \"/tmp/x/d.sock\" of pool \"a\" (line 1)" },
 		{ "set from outside", POOL_A "pool b {\n"
 		    "\tlisten = \"127.0.0.1:9001\"\n\tmodule = \"@MOD@\"\n}\n"
 		    "\"pool=b|listen\" = \"127.0.0.1:9000\"\n", 5,
@@ -792,6 +804,12 @@ test_listen(void **state)
 		{ "unix:/run/pooled.sock", AF_UNIX, "/run/pooled.sock", 0 },
 		{ "/run/pooled.sock", AF_UNIX, "/run/pooled.sock", 0 },
 		{ "/tmp/with:colon", AF_UNIX, "/tmp/with:colon", 0 },
+		{ "unix:/a//b.sock", AF_UNIX, "/a/b.sock", 0 },
+		{ "/a/./b.sock", AF_UNIX, "/a/b.sock", 0 },
+		{ "//a/.//./b.sock", AF_UNIX, "/a/b.sock", 0 },
+		{ "/a/b/.", AF_UNIX, "/a/b", 0 },
+		{ "/a/...sock", AF_UNIX, "/a/...sock", 0 },
+		{ "/a/..b.sock", AF_UNIX, "/a/..b.sock", 0 },
 
 		{ "", 0, "empty address", 0 },
 		{ "foo", 0, "missing port", 0 },
@@ -830,6 +848,10 @@ test_listen(void **state)
 		{ "unix:run/p.sock", 0, "unix socket path must be absolute",
 		    0 },
 		{ "run/p.sock", 0, "unix socket path must be absolute", 0 },
+		{ "/a/../b.sock", 0, "unix socket path must not contain "
+		    "\"..\"", 0 },
+		{ "unix:/a/..", 0, "unix socket path must not contain \"..\"",
+		    0 },
 	};
 	struct listen_addr	 la;
 	struct sockaddr_in	*sin;
@@ -907,6 +929,16 @@ test_listen_lengths(void **state)
 	assert_int_equal(conf_parse_listen(text, &la, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "unix socket path too long (at most 107 "
 	    "bytes)"));
+
+	/* The limit applies to the path once normalised. */
+	memset(text, 0, sizeof(text));
+	memcpy(text, "/./", 3);
+	text[3] = '/';
+	memset(text + 4, 'p', 106);
+	assert_int_equal(conf_parse_listen(text, &la, err, sizeof(err)), 0);
+	assert_int_equal(strlen(la.path), 107);
+	assert_int_equal(la.path[0], '/');
+	assert_int_equal(la.path[1], 'p');
 
 	memcpy(text, "unix:", 5);
 	memset(text + 5, 'p', 102);
