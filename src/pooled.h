@@ -238,6 +238,7 @@ struct backend {
 };
 
 /* fcgi_ready.c */
+#define FCGI_HEADER_MAX	65536	/* begin record + params, at most */
 enum conn_readiness {
 	CONN_EMPTY,		/* nothing to read yet */
 	CONN_PARTIAL,		/* part of a request header */

@@ -53,6 +53,29 @@ assert_eq "stdin inside the header: closed" closed \
 assert_log "stdin inside the header: logged" \
     'a record other than FCGI_PARAMS before the params ended'
 
+# Name and value lengths of 0x7ffffffe: libfcgi's parser would sum them
+# in an int, overflow, and abort the worker.  Refused before it sees them.
+begin=01010001000800000001000000000000
+log_mark
+assert_eq "param lengths beyond the params: closed" closed \
+    "$(send_raw "${begin}0104000100120000fffffffefffffffe$(printf '61%.0s' $(seq 10))0104000100000000")"
+assert_log "param lengths beyond the params: logged" \
+    'malformed FastCGI request: a param length beyond the params'
+
+# A management record (request id 0): libfcgi leaks memory on each.
+log_mark
+assert_eq "management record: closed" closed \
+    "$(send_raw 0109000000000000)"
+assert_log "management record: logged" \
+    'malformed FastCGI request: a management record'
+
+# params for another request id: libfcgi would wait for ours forever.
+log_mark
+assert_eq "params of another request: closed" closed \
+    "$(send_raw "${begin}0104000200000000")"
+assert_log "params of another request: logged" \
+    'malformed FastCGI request: params for another request id'
+
 for i in 1 2 3; do
 	http_get "/?after=$i"
 	assert_status "nginx request $i after the garbage" 200

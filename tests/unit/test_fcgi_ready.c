@@ -1,6 +1,7 @@
 /*
  * Unit tests for fcgi_ready.c: when is a FastCGI request header complete
- * enough to hand to a thread?  Records are built by hand, as nginx sends
+ * enough to hand to a thread, and which headers are refused before
+ * libfcgi's parser sees them?  Records are built by hand, as nginx sends
  * them; the socket cases use a real socketpair.
  */
 #include "config.h"
@@ -20,9 +21,9 @@
 
 static const char	*why;
 
-/* Append a record header for type/content length/padding at buf + off. */
+/* A record header for type, request id 1, content length and padding. */
 static size_t
-record(uint8_t *buf, size_t off, uint8_t type, uint16_t clen, uint8_t pad)
+header(uint8_t *buf, size_t off, uint8_t type, uint16_t clen, uint8_t pad)
 {
 	buf[off] = 1;			/* version */
 	buf[off + 1] = type;
@@ -32,21 +33,60 @@ record(uint8_t *buf, size_t off, uint8_t type, uint16_t clen, uint8_t pad)
 	buf[off + 5] = (uint8_t)clen;
 	buf[off + 6] = pad;
 	buf[off + 7] = 0;
-	memset(buf + off + 8, 'x', (size_t)clen + pad);
-	return off + 8 + clen + pad;
+	return off + 8;
 }
 
-/* begin(8) + params(300, pad 4) + params(0) + stdin(5) */
+/* FCGI_BEGIN_REQUEST for the responder role. */
+static size_t
+begin(uint8_t *buf, size_t off)
+{
+	off = header(buf, off, 1, 8, 0);
+	memset(buf + off, 0, 8);
+	buf[off + 1] = 1;		/* FCGI_RESPONDER */
+	return off + 8;
+}
+
+/*
+ * FCGI_PARAMS whose content, clen bytes (0, or at least 6), is one pair:
+ * name "X" and a value filling the rest.
+ */
+static size_t
+params(uint8_t *buf, size_t off, uint16_t clen, uint8_t pad)
+{
+	size_t	 v;
+
+	off = header(buf, off, 4, clen, pad);
+	if (clen == 0)
+		return off;
+	if (clen - 3 < 128) {
+		v = clen - 3;
+		buf[off++] = 1;
+		buf[off++] = (uint8_t)v;
+	} else {
+		v = clen - 6;
+		buf[off++] = 1;
+		buf[off++] = 0x80 | (uint8_t)(v >> 24);
+		buf[off++] = (uint8_t)(v >> 16);
+		buf[off++] = (uint8_t)(v >> 8);
+		buf[off++] = (uint8_t)v;
+	}
+	buf[off++] = 'X';
+	memset(buf + off, 'v', v + pad);
+	return off + v + pad;
+}
+
+/* begin(16) + params(300, pad 4) + params(0) + stdin(5, pad 3) */
 static size_t
 full_request(uint8_t *buf)
 {
-	size_t	 n = 0;
+	size_t	 n;
 
-	n = record(buf, n, 1, 8, 0);
-	n = record(buf, n, 4, 300, 4);
-	n = record(buf, n, 4, 0, 0);
-	n = record(buf, n, 5, 5, 3);
-	return n;
+	n = begin(buf, 0);
+	n = params(buf, n, 300, 4);
+	n = params(buf, n, 0, 0);
+	n = header(buf, n, 5, 5, 3);
+	memset(buf + n, 'b', 8);
+	return n + 8;
 }
 
 static void
@@ -56,7 +96,6 @@ test_complete_request_is_ready(void **state)
 	size_t	 n = full_request(buf);
 
 	(void)state;
-	why = NULL;
 	assert_int_equal(fcgi_params_complete(buf, n, &why), CONN_READY);
 }
 
@@ -64,29 +103,42 @@ static void
 test_every_prefix_before_params_end_is_partial(void **state)
 {
 	uint8_t	 buf[1024];
-	size_t	 end, len;
+	size_t	 len, end = 16 + 8 + 304 + 8;
 
 	(void)state;
-	why = NULL;
 	(void)full_request(buf);
-	/* The empty FCGI_PARAMS record ends at 8+8 + 8+304 + 8 = 336. */
-	end = 336;
 	for (len = 0; len < end; len++)
-		assert_int_equal(fcgi_params_complete(buf, len, &why), CONN_PARTIAL);
+		assert_int_equal(fcgi_params_complete(buf, len, &why),
+		    CONN_PARTIAL);
 	assert_int_equal(fcgi_params_complete(buf, end, &why), CONN_READY);
+}
+
+static void
+test_pair_split_across_records_is_ready(void **state)
+{
+	uint8_t	 buf[128];
+	size_t	 n;
+
+	(void)state;
+	/* name "AB" value "xyz": 02 03 'A' | 'B' 'x' 'y' 'z' */
+	n = begin(buf, 0);
+	n = header(buf, n, 4, 3, 0);
+	memcpy(buf + n, "\002\003A", 3);
+	n = header(buf, n + 3, 4, 4, 0);
+	memcpy(buf + n, "Bxyz", 4);
+	n = params(buf, n + 4, 0, 0);
+	assert_int_equal(fcgi_params_complete(buf, n, &why), CONN_READY);
 }
 
 static void
 test_bad_version_is_invalid(void **state)
 {
 	uint8_t	 buf[64];
-	size_t	 n = record(buf, 0, 1, 8, 0);
+	size_t	 n = begin(buf, 0);
 
 	(void)state;
-	why = NULL;
 	buf[0] = 2;
 	assert_int_equal(fcgi_params_complete(buf, n, &why), CONN_INVALID);
-	assert_non_null(why);
 	assert_non_null(strstr(why, "version"));
 }
 
@@ -97,39 +149,91 @@ test_first_record_must_begin_a_request(void **state)
 	size_t	 n;
 
 	(void)state;
-	why = NULL;
-	n = record(buf, 0, 4, 10, 0);		/* params first */
+	n = params(buf, 0, 10, 0);		/* params first */
 	assert_int_equal(fcgi_params_complete(buf, n, &why), CONN_INVALID);
 	assert_non_null(strstr(why, "FCGI_BEGIN_REQUEST"));
-	n = record(buf, 0, 1, 7, 0);		/* begin body too short */
+	n = header(buf, 0, 1, 7, 0);		/* begin body too short */
+	assert_int_equal(fcgi_params_complete(buf, n + 7, &why),
+	    CONN_INVALID);
+}
+
+static void
+test_other_roles_are_invalid(void **state)
+{
+	uint8_t	 buf[64];
+	size_t	 n = begin(buf, 0);
+
+	(void)state;
+	buf[9] = 2;				/* FCGI_AUTHORIZER */
+	n = params(buf, n, 0, 0);
 	assert_int_equal(fcgi_params_complete(buf, n, &why), CONN_INVALID);
+	assert_non_null(strstr(why, "RESPONDER"));
 }
 
 static void
 test_stdin_before_params_end_is_invalid(void **state)
 {
 	uint8_t	 buf[128];
-	size_t	 n = 0;
+	size_t	 n;
 
 	(void)state;
-	why = NULL;
-	n = record(buf, n, 1, 8, 0);
-	n = record(buf, n, 4, 20, 0);
-	n = record(buf, n, 5, 5, 0);		/* stdin, params not ended */
-	assert_int_equal(fcgi_params_complete(buf, n, &why), CONN_INVALID);
+	n = begin(buf, 0);
+	n = params(buf, n, 20, 0);
+	n = header(buf, n, 5, 5, 0);		/* stdin, params not ended */
+	assert_int_equal(fcgi_params_complete(buf, n + 5, &why),
+	    CONN_INVALID);
 	assert_non_null(strstr(why, "FCGI_PARAMS"));
 }
 
 static void
-test_management_record_is_left_to_libfcgi(void **state)
+test_management_records_are_invalid(void **state)
 {
 	uint8_t	 buf[64];
-	size_t	 n = record(buf, 0, 9, 0, 0);	/* FCGI_GET_VALUES */
+	size_t	 n = header(buf, 0, 9, 0, 0);	/* FCGI_GET_VALUES */
 
 	(void)state;
-	why = NULL;
 	buf[3] = 0;				/* request id 0 */
-	assert_int_equal(fcgi_params_complete(buf, n, &why), CONN_READY);
+	assert_int_equal(fcgi_params_complete(buf, n, &why), CONN_INVALID);
+	assert_non_null(strstr(why, "management"));
+}
+
+static void
+test_params_for_another_id_are_invalid(void **state)
+{
+	uint8_t	 buf[64];
+	size_t	 n = begin(buf, 0), p = n;
+
+	(void)state;
+	n = params(buf, n, 0, 0);
+	buf[p + 3] = 2;				/* request id 2 */
+	assert_int_equal(fcgi_params_complete(buf, n, &why), CONN_INVALID);
+	assert_non_null(strstr(why, "another request id"));
+}
+
+static void
+test_lengths_beyond_the_params_are_invalid(void **state)
+{
+	/* name and value lengths 0x7ffffffe: libfcgi's int sum overflows */
+	static const uint8_t	 huge[] = {
+		0xff, 0xff, 0xff, 0xfe, 0xff, 0xff, 0xff, 0xfe, 'a', 'b'
+	};
+	uint8_t			 buf[128];
+	size_t			 n;
+
+	(void)state;
+	n = begin(buf, 0);
+	n = header(buf, n, 4, sizeof(huge), 0);
+	memcpy(buf + n, huge, sizeof(huge));
+	n = params(buf, n + sizeof(huge), 0, 0);
+	assert_int_equal(fcgi_params_complete(buf, n, &why), CONN_INVALID);
+	assert_non_null(strstr(why, "length"));
+
+	/* a pair cut off by the end of the params: value 5, only 2 sent */
+	n = begin(buf, 0);
+	n = header(buf, n, 4, 5, 0);
+	memcpy(buf + n, "\001\005Kvv", 5);
+	n = params(buf, n + 5, 0, 0);
+	assert_int_equal(fcgi_params_complete(buf, n, &why), CONN_INVALID);
 }
 
 static void
@@ -140,7 +244,6 @@ test_socket_states(void **state)
 	int	 sv[2];
 
 	(void)state;
-	why = NULL;
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	assert_int_equal(fcgi_request_ready(sv[0], &why), CONN_EMPTY);
 	assert_int_equal(write(sv[1], buf, 20), 20);
@@ -159,21 +262,41 @@ static void
 test_large_params_look_further(void **state)
 {
 	static uint8_t	 buf[40000];
-	size_t		 n = 0;
+	size_t		 n;
 	int		 sv[2], i;
 
 	(void)state;
-	why = NULL;
-	n = record(buf, n, 1, 8, 0);
+	n = begin(buf, 0);
 	for (i = 0; i < 3; i++)
-		n = record(buf, n, 4, 10000, 0);
+		n = params(buf, n, 10000, 0);
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	assert_int_equal(write(sv[1], buf, n), (ssize_t)n);
 	/* 30 KiB of params, no end record yet: beyond the first peek. */
 	assert_int_equal(fcgi_request_ready(sv[0], &why), CONN_PARTIAL);
-	n = record(buf, 0, 4, 0, 0);
+	n = params(buf, 0, 0, 0);
 	assert_int_equal(write(sv[1], buf, n), (ssize_t)n);
 	assert_int_equal(fcgi_request_ready(sv[0], &why), CONN_READY);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+static void
+test_header_over_the_cap_is_invalid(void **state)
+{
+	static uint8_t	 buf[80000];
+	size_t		 n;
+	int		 sv[2], one = 1 << 20, i;
+
+	(void)state;
+	n = begin(buf, 0);
+	for (i = 0; i < 7; i++)
+		n = params(buf, n, 10000, 0);	/* 70 KiB, not ended */
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &one,
+	    sizeof(one)), 0);
+	assert_int_equal(write(sv[1], buf, n), (ssize_t)n);
+	assert_int_equal(fcgi_request_ready(sv[0], &why), CONN_INVALID);
+	assert_non_null(strstr(why, "larger than"));
 	close(sv[0]);
 	close(sv[1]);
 }
@@ -185,12 +308,17 @@ main(void)
 		cmocka_unit_test(test_complete_request_is_ready),
 		cmocka_unit_test(
 		    test_every_prefix_before_params_end_is_partial),
+		cmocka_unit_test(test_pair_split_across_records_is_ready),
 		cmocka_unit_test(test_bad_version_is_invalid),
 		cmocka_unit_test(test_first_record_must_begin_a_request),
+		cmocka_unit_test(test_other_roles_are_invalid),
 		cmocka_unit_test(test_stdin_before_params_end_is_invalid),
-		cmocka_unit_test(test_management_record_is_left_to_libfcgi),
+		cmocka_unit_test(test_management_records_are_invalid),
+		cmocka_unit_test(test_params_for_another_id_are_invalid),
+		cmocka_unit_test(test_lengths_beyond_the_params_are_invalid),
 		cmocka_unit_test(test_socket_states),
 		cmocka_unit_test(test_large_params_look_further),
+		cmocka_unit_test(test_header_over_the_cap_is_invalid),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
