@@ -43,6 +43,17 @@ struct acceptor {
 	struct worker		*w;
 	size_t			 index;
 	pthread_t		 tid;
+	/*
+	 * The request in hand, published for the control thread's
+	 * request_timeout check; guarded by mtx.  Published only while the
+	 * connection is certainly open (after FCGX_Accept_r, before
+	 * FCGX_Finish_r), so a shutdown(2) never hits a reused fd number.
+	 */
+	pthread_mutex_t		 mtx;
+	struct pooled_req	*current;
+	int			 current_fd;
+	int64_t			 deadline;
+	bool			 cut;
 	FCGX_Request		 fcgi;
 	void			*thread_data;
 	sigset_t		 wait_mask;	/* mask inside epoll_pwait */
@@ -174,8 +185,11 @@ next_connection(struct acceptor *a)
 		if (atomic_load(&w->stopping))
 			return -1;
 		n = epoll_pwait(w->epfd, &ev, 1, -1, &a->wait_mask);
-		if (n == -1 && errno != EINTR)
-			fatal("acceptor: epoll_pwait");
+		if (n == -1 && errno != EINTR) {
+			/* EBADF or EINVAL: a bug; acceptors never exit(). */
+			log_warn("acceptor: epoll_pwait");
+			abort();
+		}
 		if (n <= 0)
 			continue;
 		if (ev.data.u64 == PARK_LISTEN_TOKEN) {
@@ -249,6 +263,13 @@ serve(struct acceptor *a, int fd)
 
 	req_init(&req, &fcgi_io, &a->fcgi, a->fcgi.envp,
 	    atomic_fetch_add(&w->next_req_id, 1) + 1, a->thread_data);
+	pthread_mutex_lock(&a->mtx);
+	a->current = &req;
+	a->current_fd = fd;
+	a->deadline = clock_ms() + pc->request_timeout * 1000LL;
+	a->cut = false;
+	pthread_mutex_unlock(&a->mtx);
+
 	rc = w->backend->handle(&req);
 	if (rc != 0 && req.bytes_out == 0)
 		req_respond_error(&req, 500, "the handler failed");
@@ -261,6 +282,12 @@ serve(struct acceptor *a, int fd)
 	if (!req.write_failed)
 		drain_body(&a->fcgi);
 
+	pthread_mutex_lock(&a->mtx);
+	a->current = NULL;
+	a->current_fd = -1;
+	if (a->cut)
+		a->fcgi.keepConnection = 0;
+	pthread_mutex_unlock(&a->mtx);
 	FCGX_Finish_r(&a->fcgi);
 	if (a->fcgi.ipcFd >= 0) {
 		fd = a->fcgi.ipcFd;
@@ -311,6 +338,8 @@ acceptor_start(struct worker *w, size_t index)
 	}
 	a->w = w;
 	a->index = index;
+	pthread_mutex_init(&a->mtx, NULL);
+	a->current_fd = -1;
 	FCGX_InitRequest(&a->fcgi, -1, 0);
 	pthread_sigmask(SIG_SETMASK, NULL, &a->wait_mask);
 	sigdelset(&a->wait_mask, ACCEPTOR_WAKE_SIGNAL);
@@ -320,6 +349,7 @@ acceptor_start(struct worker *w, size_t index)
 	if (rc != 0) {
 		errno = rc;
 		log_warn("acceptor_start: pthread_create");
+		pthread_mutex_destroy(&a->mtx);
 		free(a);
 		return NULL;
 	}
@@ -335,6 +365,32 @@ void
 acceptor_wake(struct acceptor *a)
 {
 	pthread_kill(a->tid, ACCEPTOR_WAKE_SIGNAL);
+}
+
+/*
+ * Cut a request past request_timeout: shut its connection down, so every
+ * read and write the handler, pooled or libfcgi still makes on it fails at
+ * once and the thread comes back.  A slow or trickling peer can therefore
+ * hold a thread for request_timeout at most.  (A handler busy computing
+ * is not stopped by this; it is only told by failing I/O.)
+ */
+void
+acceptor_check_deadline(struct acceptor *a, int64_t now)
+{
+	const char	*method, *uri;
+
+	pthread_mutex_lock(&a->mtx);
+	if (a->current != NULL && !a->cut && now >= a->deadline) {
+		method = pooled_req_param(a->current, "REQUEST_METHOD");
+		uri = pooled_req_param(a->current, "REQUEST_URI");
+		pooled_req_log(a->current, POOLED_LOG_ERROR, "%s %s: still "
+		    "running after request_timeout (%d s); shutting its "
+		    "connection down", method ? method : "-", uri ? uri : "-",
+		    a->w->pool->request_timeout);
+		(void)shutdown(a->current_fd, SHUT_RDWR);
+		a->cut = true;
+	}
+	pthread_mutex_unlock(&a->mtx);
 }
 
 /*
@@ -356,6 +412,7 @@ acceptor_try_join(struct acceptor *a, int ms)
 	if (pthread_timedjoin_np(a->tid, NULL, &ts) != 0)
 		return false;
 	FCGX_Free(&a->fcgi, 1);
+	pthread_mutex_destroy(&a->mtx);
 	free(a);
 	return true;
 }

@@ -66,6 +66,7 @@ struct pool_conf {
 	int			 read_timeout;	/* seconds, per read and for params */
 	int			 write_timeout;	/* seconds, per write */
 	int			 keepalive_timeout; /* seconds an idle kept conn waits */
+	int			 request_timeout; /* seconds a request may last */
 	int			 max_kept_connections; /* per worker process */
 };
 
@@ -268,6 +269,7 @@ struct worker;
 struct acceptor;
 struct acceptor	*acceptor_start(struct worker *, size_t index);
 void		 acceptor_wake(struct acceptor *);
+void		 acceptor_check_deadline(struct acceptor *, int64_t now);
 bool		 acceptor_try_join(struct acceptor *, int ms);
 void		 acceptor_init_process(void);
 int		 acceptor_wake_signal(void);

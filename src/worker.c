@@ -52,6 +52,19 @@ worker_signals(void)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 }
 
+/* Once per tick: deadlines of parked connections and of requests. */
+static void
+worker_tick(struct worker *w)
+{
+	int64_t	 now = clock_ms();
+	size_t	 i;
+
+	park_tick(w->park, now);
+	for (i = 0; i < w->nacceptors; i++)
+		if (w->acceptors[i] != NULL)
+			acceptor_check_deadline(w->acceptors[i], now);
+}
+
 /*
  * Read one message from the master.  Returns the message type, or 0 when
  * there is none; sets *gone when the master closed the channel.
@@ -106,7 +119,7 @@ worker_drain(struct worker *w, bool master_gone)
 			deadline = clock_ms() +
 			    w->conf->graceful_timeout * 1000LL;
 		if (acceptor_try_join(w->acceptors[i], WORKER_TICK_MS)) {
-			i++;
+			w->acceptors[i++] = NULL;	/* freed */
 			continue;
 		}
 		if (clock_ms() >= deadline) {
@@ -120,7 +133,9 @@ worker_drain(struct worker *w, bool master_gone)
 				_exit(0);
 			master_gone = gone;
 		}
-		park_tick(w->park, clock_ms());
+		worker_tick(w);
+		/* A module may have used up the wake-up signal. */
+		acceptor_wake(w->acceptors[i]);
 	}
 	park_free(w->park);
 	if (w->backend->process_fini != NULL)
@@ -138,7 +153,7 @@ worker_control(struct worker *w)
 	for (;;) {
 		if (poll(&pfd, 1, WORKER_TICK_MS) == -1 && errno != EINTR)
 			fatal("worker: poll");
-		park_tick(w->park, clock_ms());
+		worker_tick(w);
 		if (pfd.revents == 0)
 			continue;
 		switch (read_master(w, &gone)) {

@@ -205,6 +205,7 @@ test_full(void **state)
 	    "\tread_timeout = 10\n"
 	    "\twrite_timeout = 20\n"
 	    "\tkeepalive_timeout = 120\n"
+	    "\trequest_timeout = 90\n"
 	    "\tmax_kept_connections = 0\n"
 	    "}\n"
 	    "\n"
@@ -255,11 +256,12 @@ test_full(void **state)
 	assert_int_equal(pc->read_timeout, 10);
 	assert_int_equal(pc->write_timeout, 20);
 	assert_int_equal(pc->keepalive_timeout, 120);
+	assert_int_equal(pc->request_timeout, 90);
 	assert_int_equal(pc->max_kept_connections, 0);
 
 	pc = &conf->pools[1];
 	assert_string_equal(pc->name, "api.v2");
-	assert_int_equal(pc->line, 25);
+	assert_int_equal(pc->line, 26);
 	assert_int_equal(pc->listen.kind, LISTEN_TCP);
 	assert_string_equal(pc->listen.text, "[::1]:9001");
 	sin6 = (struct sockaddr_in6 *)&pc->listen.ss;
@@ -309,6 +311,7 @@ test_defaults(void **state)
 	assert_int_equal(pc->read_timeout, 30);
 	assert_int_equal(pc->write_timeout, 30);
 	assert_int_equal(pc->keepalive_timeout, 60);
+	assert_int_equal(pc->request_timeout, 300);
 	assert_int_equal(pc->max_kept_connections, 1024);
 	conf_free(conf);
 }
@@ -543,6 +546,10 @@ test_errors_pool(void **state)
 		    POOL_A_OPEN "\twrite_timeout = 3601\n}\n", 3,
 		    "pool \"a\": write_timeout: 3601 is out of range "
 		    "(1..3600)" },
+		{ "request_timeout 0",
+		    POOL_A_OPEN "\trequest_timeout = 0\n}\n", 3,
+		    "pool \"a\": request_timeout: 0 is out of range "
+		    "(1..86400)" },
 		{ "keepalive_timeout 0",
 		    POOL_A_OPEN "\tkeepalive_timeout = 0\n}\n", 3,
 		    "pool \"a\": keepalive_timeout: 0 is out of range "
