@@ -49,8 +49,9 @@ struct pooled_req;
  * required; a NULL hook is skipped.
  *
  * process_init runs once per worker process, after the fork and before
- * the first request; returning -1 makes the worker exit with EX_CONFIG and
- * marks the pool broken (log the reason with pooled_log first).
+ * the first request; returning -1 makes the worker exit with EX_CONFIG:
+ * pooled fails to start, or later retries with back-off (log the reason
+ * with pooled_log first).
  * thread_init runs once on each worker thread; what it stores in
  * *thread_data is handed back by pooled_req_thread_data() and to
  * thread_fini.  handle returns 0 when it answered the request, or -1:

@@ -26,7 +26,11 @@ chan_pair(int fds[2])
 	return 0;
 }
 
-/* Send one message; never blocks for long, the peer reads promptly. */
+/*
+ * Send one message without blocking: a worker that stops reading its
+ * channel (stopped, wedged, or not yet reading during its start) must not
+ * freeze the master, whose stops fall back to signals anyway.
+ */
 int
 chan_send(int fd, enum chan_type type, const void *payload, size_t len)
 {
@@ -43,7 +47,8 @@ chan_send(int fd, enum chan_type type, const void *payload, size_t len)
 	if (len > 0)
 		memcpy(msg.payload, payload, len);
 	do {
-		n = send(fd, &msg, CHAN_HEADER + len, MSG_NOSIGNAL);
+		n = send(fd, &msg, CHAN_HEADER + len,
+		    MSG_NOSIGNAL | MSG_DONTWAIT);
 	} while (n == -1 && errno == EINTR);
 	if (n == -1) {
 		log_warn("chan_send: type %d", (int)type);

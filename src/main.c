@@ -152,8 +152,6 @@ run(struct conf *conf, bool foreground)
 
 	log_set_level(conf->log_level);
 	log_set_role("master");
-	if (sig_init() == -1)
-		return 1;
 	listen_fds = xcalloc(conf->npools, sizeof(*listen_fds));
 	for (nopen = 0; nopen < conf->npools; nopen++)
 		if ((listen_fds[nopen] = sock_open(&conf->pools[nopen])) == -1)
@@ -164,6 +162,12 @@ run(struct conf *conf, bool foreground)
 			goto fail;
 		ready_fd = daemonize(conf);
 	}
+	/*
+	 * After daemonizing: the launcher waiting for the verdict keeps the
+	 * default signals, so a ^C there does not stop the daemon.
+	 */
+	if (sig_init() == -1)
+		goto fail;
 	if (conf->pid_file != NULL && write_pid_file(conf->pid_file) == -1)
 		goto fail;
 	log_notice("master: pooled %s starting with %zu pools", PACKAGE_VERSION,

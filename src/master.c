@@ -35,7 +35,6 @@ struct master {
 	struct conf		*conf;
 	const int		*listen_fds;
 	struct slot_table	 slots;
-	bool			*pool_broken;
 	int			 ready_fd;	/* tells the parent we run */
 	bool			 started;
 	int64_t			 start_deadline;
@@ -89,10 +88,6 @@ spawn_due(struct master *m, int64_t now)
 
 		if (s->state != SLOT_WAITING || s->due_ms > now)
 			continue;
-		if (m->pool_broken[s->pool]) {
-			s->state = SLOT_BROKEN;
-			continue;
-		}
 		pid = proc_spawn_worker(m->conf, s->pool,
 		    m->listen_fds[s->pool], &chan);
 		if (pid == -1) {
@@ -105,20 +100,6 @@ spawn_due(struct master *m, int64_t now)
 		log_info("pool %s: started worker %ld", pool_name(m, s),
 		    (long)pid);
 	}
-}
-
-static void
-mark_pool_broken(struct master *m, size_t pool)
-{
-	size_t	 i;
-
-	m->pool_broken[pool] = true;
-	for (i = 0; i < m->slots.n; i++)
-		if (m->slots.v[i].pool == pool &&
-		    m->slots.v[i].state == SLOT_WAITING)
-			m->slots.v[i].state = SLOT_BROKEN;
-	log_warnx("pool %s: broken: its handler cannot start; not restarting "
-	    "its workers", m->conf->pools[pool].name);
 }
 
 static void
@@ -155,12 +136,17 @@ reap_one(struct master *m, pid_t pid, int status, int64_t now)
 		master_begin_stop(m, STOP_NOW);
 		return;
 	}
-	if (WIFEXITED(status) && WEXITSTATUS(status) == EX_CONFIG) {
-		s->state = SLOT_BROKEN;
-		mark_pool_broken(m, pool);
-		return;
-	}
-	if (looping)
+	/*
+	 * After start-up a handler that will not load (a module being
+	 * redeployed, a database down for process_init) is retried with
+	 * back-off, like any worker that dies before it is ready, rather
+	 * than leaving the pool to shrink to nothing.
+	 */
+	if (WIFEXITED(status) && WEXITSTATUS(status) == EX_CONFIG)
+		log_warnx("pool %s: worker could not start its handler; "
+		    "retrying in %lld ms", m->conf->pools[pool].name,
+		    (long long)(s->due_ms - now));
+	else if (looping)
 		log_warnx("pool %s: workers keep dying right after start "
 		    "(%u times within %d s); restarting with back-off, next "
 		    "in %lld ms", m->conf->pools[pool].name, s->early_deaths,
@@ -320,14 +306,20 @@ build_pollset(struct master *m)
 static int
 next_timeout(struct master *m, int64_t now)
 {
-	int64_t	 ms;
+	int64_t	 ms, start;
 
 	if (m->stop != STOP_NONE)
 		ms = m->stop_deadline - now;
 	else {
 		ms = slot_next_deadline(&m->slots, now);
-		if (!m->started && (ms == -1 || m->start_deadline - now < ms))
-			ms = m->start_deadline - now;
+		if (!m->started) {
+			/* Clamped first: -1 means no deadline at all. */
+			start = m->start_deadline - now;
+			if (start < 0)
+				start = 0;
+			if (ms == -1 || start < ms)
+				ms = start;
+		}
 		if (ms == -1)
 			return -1;
 	}
@@ -376,7 +368,6 @@ master_run(struct conf *conf, int *listen_fds, int ready_fd)
 	m.stop = STOP_NONE;
 	m.start_deadline = clock_ms() + conf->start_timeout * 1000LL;
 	slot_table_init(&m.slots, conf);
-	m.pool_broken = xcalloc(conf->npools, sizeof(*m.pool_broken));
 	m.pfd = xcalloc(m.slots.n + 1, sizeof(*m.pfd));
 	m.pfd_slot = xcalloc(m.slots.n + 1, sizeof(*m.pfd_slot));
 
@@ -419,7 +410,6 @@ master_run(struct conf *conf, int *listen_fds, int ready_fd)
 	log_notice("master: stopped");
 	free(m.pfd);
 	free(m.pfd_slot);
-	free(m.pool_broken);
 	slot_table_free(&m.slots);
 	return m.exit_code;
 }

@@ -156,12 +156,9 @@ int		 chan_recv(int fd, struct chan_msg *, bool *eof);
 enum slot_state {
 	SLOT_EMPTY,		/* no process, none scheduled */
 	SLOT_WAITING,		/* respawn scheduled at due_ms */
-	SLOT_RUNNING,		/* process alive */
-	SLOT_BROKEN		/* pool broken: not respawned */
+	SLOT_RUNNING		/* process alive */
 };
 
-/* How long a worker must live for its exit not to count as a crash loop. */
-#define SLOT_YOUNG_MS		10000
 #define SLOT_MIN_INTERVAL_MS	1000	/* between two starts of a slot */
 #define SLOT_BACKOFF_MAX_MS	60000
 #define SLOT_LOOP_COUNT		5	/* early deaths ... */
@@ -172,7 +169,7 @@ struct slot {
 	size_t		 pool;		/* index into conf->pools */
 	pid_t		 pid;
 	int		 chan;		/* master's channel end, or -1 */
-	bool		 ready;		/* sent CHAN_READY */
+	bool		 ready;		/* sent CHAN_READY: it was serving */
 	bool		 stopping;	/* asked to stop, exit is expected */
 	int64_t		 started_ms;
 	int64_t		 due_ms;	/* SLOT_WAITING: when to respawn */

@@ -77,6 +77,19 @@ proc_close_fds_except(const int *keep, size_t nkeep)
 	return 0;
 }
 
+/* Put back the default action of every signal the master handles. */
+static void
+proc_default_signals(void)
+{
+	static const int	 handled[] = {
+		SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1, SIGCHLD
+	};
+	size_t			 i;
+
+	for (i = 0; i < sizeof(handled) / sizeof(handled[0]); i++)
+		signal(handled[i], SIG_DFL);
+}
+
 /*
  * Fork a worker for pool index `pool`.  Returns the child's pid and the
  * master's channel end in *chan, or -1.  The child closes every
@@ -87,18 +100,29 @@ pid_t
 proc_spawn_worker(const struct conf *conf, size_t pool, int listen_fd,
     int *chan)
 {
+	sigset_t all, old;
 	int	 fds[2], keep[3];
 	pid_t	 pid;
 
 	if (chan_pair(fds) == -1)
 		return -1;
+	/*
+	 * Fork with every signal blocked: until the child has dropped the
+	 * master's handlers, a signal sent to it must not run them (they
+	 * would write into the master's self-pipe).
+	 */
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &old);
 	switch (pid = fork()) {
 	case -1:
+		sigprocmask(SIG_SETMASK, &old, NULL);
 		log_warn("pool %s: fork", conf->pools[pool].name);
 		close(fds[0]);
 		close(fds[1]);
 		return -1;
 	case 0:
+		proc_default_signals();
+		sigprocmask(SIG_SETMASK, &old, NULL);
 		keep[0] = listen_fd;
 		keep[1] = fds[1];
 		keep[2] = log_fd();
@@ -110,6 +134,7 @@ proc_spawn_worker(const struct conf *conf, size_t pool, int listen_fd,
 	default:
 		break;
 	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	close(fds[1]);
 	*chan = fds[0];
 	return pid;

@@ -1,9 +1,12 @@
 /*
  * The worker table: one slot per worker process the config asks for, with
  * the process in it (if any) and when to start the next one.  A worker
- * that dies young is restarted with exponential back-off, never sooner than
- * SLOT_MIN_INTERVAL_MS after the slot's previous start, so a handler that
- * crashes at load cannot turn the master into a fork loop.  No function
+ * that dies before it is ready (its handler would not load, process_init
+ * crashed) is restarted with exponential back-off; any restart comes no
+ * sooner than SLOT_MIN_INTERVAL_MS after the slot's previous start, so a
+ * handler that crashes cannot turn the master into a fork loop.  A worker
+ * that was serving restarts without back-off: a request that crashes it
+ * must not keep the pool down for minutes.  No function
  * here forks or reads the clock: both are the caller's, so the policy is
  * unit-tested without processes.
  */
@@ -72,13 +75,14 @@ slot_started(struct slot *s, pid_t pid, int chan, int64_t now)
 /*
  * Record that the slot's process is gone and schedule its replacement.
  * abnormal: it died of a signal or a non-zero exit.  Returns true when the
- * slot is in a crash loop (SLOT_LOOP_COUNT early deaths within
+ * slot is in a crash loop (SLOT_LOOP_COUNT deaths before ready within
  * SLOT_LOOP_WINDOW_MS), so the caller can say so loudly.
  */
 bool
 slot_exited(struct slot *s, bool abnormal, int64_t now)
 {
-	int64_t	 lived = now - s->started_ms, due;
+	bool	 early = abnormal && !s->ready;
+	int64_t	 due;
 
 	s->pid = -1;
 	s->chan = -1;
@@ -87,7 +91,7 @@ slot_exited(struct slot *s, bool abnormal, int64_t now)
 		s->state = SLOT_EMPTY;
 		return false;
 	}
-	if (abnormal && lived < SLOT_YOUNG_MS) {
+	if (early) {
 		if (s->backoff_ms == 0)
 			s->backoff_ms = SLOT_MIN_INTERVAL_MS;
 		else if (s->backoff_ms < SLOT_BACKOFF_MAX_MS / 2)

@@ -71,12 +71,13 @@ test_started_and_by_pid(void **state)
 }
 
 static void
-test_old_worker_restarts_at_once(void **state)
+test_serving_worker_restarts_at_once(void **state)
 {
 	struct slot_table	*t = *state;
 	struct slot		*s = &t->v[0];
 
 	slot_started(s, 100, 3, 1000);
+	s->ready = true;		/* it served, then crashed */
 	assert_false(slot_exited(s, true, 1000 + 3600 * 1000));
 	assert_int_equal(s->state, SLOT_WAITING);
 	assert_int_equal(s->backoff_ms, 0);
@@ -116,10 +117,14 @@ test_backoff_grows_and_caps(void **state)
 		now = s->due_ms;
 	}
 	assert_int_equal(s->backoff_ms, SLOT_BACKOFF_MAX_MS);
-	/* A worker that then lives long resets the back-off. */
+	/* A worker that then becomes ready resets the back-off. */
 	slot_started(s, 999, 3, now);
-	(void)slot_exited(s, true, now + SLOT_YOUNG_MS + 1);
+	s->ready = true;
+	(void)slot_exited(s, true, now + 5);
 	assert_int_equal(s->backoff_ms, 0);
+	assert_int_equal(s->early_deaths, 0);
+	/* ... yet never restarts sooner than 1 s after its start. */
+	assert_int_equal(s->due_ms, now + SLOT_MIN_INTERVAL_MS);
 }
 
 static void
@@ -137,6 +142,23 @@ test_backoff_doubles(void **state)
 	slot_started(s, 3, 3, s->due_ms);
 	(void)slot_exited(s, true, s->started_ms + 5);
 	assert_int_equal(s->backoff_ms, 4000);
+}
+
+static void
+test_death_before_ready_backs_off_however_late(void **state)
+{
+	struct slot_table	*t = *state;
+	struct slot		*s = &t->v[3];
+
+	/* A process_init that fails after a minute still counts. */
+	slot_started(s, 5, 3, 0);
+	(void)slot_exited(s, true, 60000);
+	assert_int_equal(s->backoff_ms, SLOT_MIN_INTERVAL_MS);
+	assert_int_equal(s->early_deaths, 1);
+	/* A clean exit before ready (not abnormal) does not. */
+	slot_started(s, 6, 3, 70000);
+	(void)slot_exited(s, false, 70010);
+	assert_int_equal(s->backoff_ms, 0);
 }
 
 static void
@@ -196,12 +218,15 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_started_and_by_pid, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_old_worker_restarts_at_once, setup, teardown),
+		    test_serving_worker_restarts_at_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_min_interval_between_starts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backoff_grows_and_caps,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backoff_doubles, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_death_before_ready_backs_off_however_late, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_crash_loop_detected,
 		    setup, teardown),
