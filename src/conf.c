@@ -64,6 +64,7 @@ static const struct int_range int_ranges[] = {
 	{ "write_timeout",		1, 3600 },
 	{ "keepalive_timeout",		1, 3600 },
 	{ "request_timeout",		1, 86400 },
+	{ "max_waiting_connections",	0, 65536 },
 	{ "max_kept_connections",	0, 65536 },
 };
 
@@ -130,6 +131,7 @@ static cfg_opt_t pool_opts[] = {
 	CFG_INT_CB("write_timeout", 30, CFGF_NONE, parse_int),
 	CFG_INT_CB("keepalive_timeout", 60, CFGF_NONE, parse_int),
 	CFG_INT_CB("request_timeout", 300, CFGF_NONE, parse_int),
+	CFG_INT_CB("max_waiting_connections", 1024, CFGF_NONE, parse_int),
 	CFG_INT_CB("max_kept_connections", 1024, CFGF_NONE, parse_int),
 	CFG_END()
 };
@@ -169,6 +171,7 @@ static const struct {
 	{ "pool|write_timeout",		check_int },
 	{ "pool|keepalive_timeout",	check_int },
 	{ "pool|request_timeout",	check_int },
+	{ "pool|max_waiting_connections", check_int },
 	{ "pool|max_kept_connections",	check_int },
 	{ "pool",			check_pool_section },
 };
@@ -641,6 +644,8 @@ build_pool(cfg_t *sec, struct pool_conf *pc)
 	pc->write_timeout = (int)cfg_getint(sec, "write_timeout");
 	pc->keepalive_timeout = (int)cfg_getint(sec, "keepalive_timeout");
 	pc->request_timeout = (int)cfg_getint(sec, "request_timeout");
+	pc->max_waiting_connections = (int)cfg_getint(sec,
+	    "max_waiting_connections");
 	pc->max_kept_connections = (int)cfg_getint(sec,
 	    "max_kept_connections");
 	return 0;

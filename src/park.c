@@ -47,6 +47,8 @@ struct park {
 	pthread_mutex_t	 mtx;
 	int		 epfd;
 	int		 max_kept;
+	int		 max_waiting;
+	int64_t		 last_full_log;
 	park_ready_fn	*ready;
 	size_t		 count;
 	size_t		 nkept;
@@ -56,7 +58,7 @@ struct park {
 
 /* Create the parking lot of a worker's epoll set. */
 struct park *
-park_new(int epfd, int max_kept, park_ready_fn *ready)
+park_new(int epfd, int max_kept, int max_waiting, park_ready_fn *ready)
 {
 	struct park	*k;
 	struct rlimit	 rl;
@@ -75,6 +77,7 @@ park_new(int epfd, int max_kept, park_ready_fn *ready)
 	pthread_mutex_init(&k->mtx, NULL);
 	k->epfd = epfd;
 	k->max_kept = max_kept;
+	k->max_waiting = max_waiting;
 	k->ready = ready;
 	return k;
 }
@@ -121,6 +124,8 @@ park(struct park *k, int fd, int64_t deadline, enum parked_state state,
     bool kept)
 {
 	struct parked	*p;
+	int64_t		 now;
+	bool		 logit;
 
 	if (fd < 0 || (size_t)fd >= k->nfds) {
 		close(fd);
@@ -131,6 +136,20 @@ park(struct park *k, int fd, int64_t deadline, enum parked_state state,
 		pthread_mutex_unlock(&k->mtx);
 		log_debug("park: %d kept connections already; closing one",
 		    k->max_kept);
+		close(fd);
+		return;
+	}
+	if (!kept && k->count - k->nkept >= (size_t)k->max_waiting) {
+		/* Many peers that connect and send no request: refuse more. */
+		now = clock_ms();
+		logit = now - k->last_full_log >= 1000;
+		if (logit)
+			k->last_full_log = now;
+		pthread_mutex_unlock(&k->mtx);
+		if (logit)
+			log_warnx("park: %d connections already wait for their "
+			    "request header (max_waiting_connections); "
+			    "closing new ones", k->max_waiting);
 		close(fd);
 		return;
 	}

@@ -68,6 +68,7 @@ struct pool_conf {
 	int			 keepalive_timeout; /* seconds an idle kept conn waits */
 	int			 request_timeout; /* seconds a request may last */
 	int			 max_kept_connections; /* per worker process */
+	int			 max_waiting_connections; /* new, header not in */
 };
 
 /* The whole config file, validated and immutable. */
@@ -252,7 +253,8 @@ enum conn_readiness fcgi_request_ready(int fd, const char **why);
 #define PARK_LISTEN_TOKEN	UINT64_MAX	/* epoll data of the listen fd */
 typedef enum conn_readiness park_ready_fn(int fd, const char **why);
 struct park;
-struct park	*park_new(int epfd, int max_kept, park_ready_fn *);
+struct park	*park_new(int epfd, int max_kept, int max_waiting,
+		    park_ready_fn *);
 void		 park_free(struct park *);
 void		 park_waiting(struct park *, int fd, int64_t deadline);
 void		 park_kept(struct park *, int fd, int64_t deadline);

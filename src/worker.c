@@ -254,7 +254,7 @@ worker_main(const struct conf *conf, size_t pool, int listen_fd, int chan_fd)
 	if (epoll_ctl(w.epfd, EPOLL_CTL_ADD, listen_fd, &ev) == -1)
 		fatal("worker: epoll_ctl listen socket");
 	if ((w.park = park_new(w.epfd, w.pool->max_kept_connections,
-	    fcgi_request_ready)) == NULL)
+	    w.pool->max_waiting_connections, fcgi_request_ready)) == NULL)
 		fatal("worker: park_new");
 
 	pthread_mutex_init(&w.gate_mtx, NULL);

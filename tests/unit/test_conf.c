@@ -312,6 +312,7 @@ test_defaults(void **state)
 	assert_int_equal(pc->write_timeout, 30);
 	assert_int_equal(pc->keepalive_timeout, 60);
 	assert_int_equal(pc->request_timeout, 300);
+	assert_int_equal(pc->max_waiting_connections, 1024);
 	assert_int_equal(pc->max_kept_connections, 1024);
 	conf_free(conf);
 }
@@ -546,6 +547,10 @@ test_errors_pool(void **state)
 		    POOL_A_OPEN "\twrite_timeout = 3601\n}\n", 3,
 		    "pool \"a\": write_timeout: 3601 is out of range "
 		    "(1..3600)" },
+		{ "max_waiting_connections -1",
+		    POOL_A_OPEN "\tmax_waiting_connections = -1\n}\n", 3,
+		    "pool \"a\": max_waiting_connections: -1 is out of range "
+		    "(0..65536)" },
 		{ "request_timeout 0",
 		    POOL_A_OPEN "\trequest_timeout = 0\n}\n", 3,
 		    "pool \"a\": request_timeout: 0 is out of range "
