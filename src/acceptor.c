@@ -143,8 +143,10 @@ set_timeouts(const struct pool_conf *pc, int fd)
 static int
 accept_new(struct acceptor *a)
 {
-	struct timespec	 pause = { 0, 100 * 1000 * 1000 };
-	int		 fd;
+	static _Atomic int64_t	 last_log;
+	struct timespec		 pause = { 0, 100 * 1000 * 1000 };
+	int64_t			 now, last;
+	int			 fd;
 
 	fd = accept4(a->w->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 	if (fd != -1) {
@@ -158,8 +160,15 @@ accept_new(struct acceptor *a)
 		/* Another acceptor won it, or the peer gave up. */
 		break;
 	default:
-		/* EMFILE, ENFILE, ENOBUFS...: back off rather than spin. */
-		log_warn("acceptor: accept4");
+		/*
+		 * EMFILE, ENFILE, ENOBUFS...: back off rather than spin, and
+		 * say so once a second, not once per thread and attempt.
+		 */
+		now = clock_ms();
+		last = atomic_load(&last_log);
+		if (now - last >= 1000 &&
+		    atomic_compare_exchange_strong(&last_log, &last, now))
+			log_warn("acceptor: accept4");
 		nanosleep(&pause, NULL);
 		break;
 	}
