@@ -91,7 +91,7 @@ spawn_due(struct master *m, int64_t now)
 		pid = proc_spawn_worker(m->conf, s->pool,
 		    m->listen_fds[s->pool], &chan);
 		if (pid == -1) {
-			/* Try again later, as if it had died young. */
+			/* Try again later, as if it had died before ready. */
 			s->started_ms = now;
 			(void)slot_exited(s, true, now);
 			continue;

@@ -194,8 +194,8 @@ worker_thread_inited(struct worker *w, bool ok)
 }
 
 /*
- * Wait for every acceptor's thread_init; exit with EX_CONFIG (the pool is
- * broken) if one failed, else let them all serve.
+ * Wait for every acceptor's thread_init; exit with EX_CONFIG if one
+ * failed, else let them all serve.
  */
 static void
 open_gate(struct worker *w)
@@ -218,8 +218,8 @@ open_gate(struct worker *w)
 
 /*
  * Run one worker process of pool index `pool` on listen_fd; never returns.
- * Exits with EX_CONFIG when the handler cannot be loaded or initialised,
- * which marks the pool broken in the master.
+ * Exits with EX_CONFIG when the handler cannot be loaded or initialised:
+ * the master then fails the start, or retries with back-off.
  */
 void
 worker_main(const struct conf *conf, size_t pool, int listen_fd, int chan_fd)
