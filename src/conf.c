@@ -66,6 +66,7 @@ static const struct int_range int_ranges[] = {
 	{ "request_timeout",		1, 86400 },
 	{ "max_waiting_connections",	0, 65536 },
 	{ "max_kept_connections",	0, 65536 },
+	{ "cgi_timeout",		1, 86400 },
 };
 
 static const char *const log_level_names[] = {
@@ -106,12 +107,15 @@ static int	 check_protocol(cfg_t *, cfg_opt_t *);
 static int	 check_handler(cfg_t *, cfg_opt_t *);
 static int	 check_module(cfg_t *, cfg_opt_t *);
 static int	 check_module_options(cfg_t *, cfg_opt_t *);
+static int	 check_cgi_root(cfg_t *, cfg_opt_t *);
+static int	 check_env(cfg_t *, cfg_opt_t *);
 static int	 check_pool_name(cfg_t *);
 static int	 check_pool(cfg_opt_t *, unsigned int);
 static int	 check_pool_section(cfg_t *, cfg_opt_t *);
 static bool	 listen_conflict(const struct listen_addr *,
 		    const struct listen_addr *);
 static int	 build_pool(cfg_t *, struct pool_conf *);
+static char	**copy_list(cfg_t *, const char *, size_t *);
 
 static char	 pool_line_default[] = "{start}";
 
@@ -127,6 +131,9 @@ static cfg_opt_t pool_opts[] = {
 	CFG_STR("handler", "module", CFGF_NONE),
 	CFG_STR("module", NULL, CFGF_NODEFAULT),
 	CFG_STR_LIST("module_options", NULL, CFGF_NODEFAULT),
+	CFG_STR_LIST("cgi_root", NULL, CFGF_NODEFAULT),
+	CFG_STR_LIST("env", NULL, CFGF_NODEFAULT),
+	CFG_INT_CB("cgi_timeout", 60, CFGF_NONE, parse_int),
 	CFG_INT_CB("read_timeout", 30, CFGF_NONE, parse_int),
 	CFG_INT_CB("write_timeout", 30, CFGF_NONE, parse_int),
 	CFG_INT_CB("keepalive_timeout", 60, CFGF_NONE, parse_int),
@@ -167,6 +174,9 @@ static const struct {
 	{ "pool|handler",		check_handler },
 	{ "pool|module",		check_module },
 	{ "pool|module_options",	check_module_options },
+	{ "pool|cgi_root",		check_cgi_root },
+	{ "pool|env",			check_env },
+	{ "pool|cgi_timeout",		check_int },
 	{ "pool|read_timeout",		check_int },
 	{ "pool|write_timeout",		check_int },
 	{ "pool|keepalive_timeout",	check_int },
@@ -418,15 +428,10 @@ check_handler(cfg_t *cfg, cfg_opt_t *opt)
 	const char	*s = cfg_opt_getnstr(opt, 0);
 	char		 pfx[PREFIX_MAX];
 
-	if (strcmp(s, "module") == 0)
+	if (strcmp(s, "module") == 0 || strcmp(s, "cgi") == 0)
 		return 0;
-	if (strcmp(s, "cgi") == 0)
-		conf_warnx(cfg, cfg->line,
-		    "%shandler \"%s\" is not supported yet",
-		    pool_prefix(cfg, pfx, sizeof(pfx)), s);
-	else
-		conf_warnx(cfg, cfg->line, "%sunknown handler \"%s\"",
-		    pool_prefix(cfg, pfx, sizeof(pfx)), s);
+	conf_warnx(cfg, cfg->line, "%sunknown handler \"%s\"",
+	    pool_prefix(cfg, pfx, sizeof(pfx)), s);
 	return -1;
 }
 
@@ -486,6 +491,88 @@ check_module_options(cfg_t *cfg, cfg_opt_t *opt)
 			conf_warnx(cfg, cfg->line,
 			    "%smodule_options: \"%s\": empty key",
 			    pool_prefix(cfg, pfx, sizeof(pfx)), s);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Each root must resolve to a directory now: the CGI handler compares a
+ * program's real path against the roots' real paths, which build_pool()
+ * stores.  Runs after each element, on the list so far; libconfuse does
+ * not call it for "cgi_root = {}", which check_pool() reports instead.
+ */
+static int
+check_cgi_root(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char	*s;
+	char		 pfx[PREFIX_MAX];
+	char		*real;
+	struct stat	 st;
+	unsigned int	 i, n;
+	int		 saved_errno;
+
+	n = cfg_opt_size(opt);
+	for (i = 0; i < n; i++) {
+		s = cfg_opt_getnstr(opt, i);
+		if (s[0] != '/') {
+			conf_warnx(cfg, cfg->line,
+			    "%scgi_root \"%s\": not an absolute path",
+			    pool_prefix(cfg, pfx, sizeof(pfx)), s);
+			return -1;
+		}
+		if (stat(s, &st) == -1) {
+			saved_errno = errno;
+			conf_warnx(cfg, cfg->line, "%scgi_root \"%s\": %s",
+			    pool_prefix(cfg, pfx, sizeof(pfx)), s,
+			    strerror(saved_errno));
+			return -1;
+		}
+		if (!S_ISDIR(st.st_mode)) {
+			conf_warnx(cfg, cfg->line,
+			    "%scgi_root \"%s\": not a directory",
+			    pool_prefix(cfg, pfx, sizeof(pfx)), s);
+			return -1;
+		}
+		if ((real = realpath(s, NULL)) == NULL) {
+			saved_errno = errno;
+			conf_warnx(cfg, cfg->line, "%scgi_root \"%s\": %s",
+			    pool_prefix(cfg, pfx, sizeof(pfx)), s,
+			    strerror(saved_errno));
+			return -1;
+		}
+		free(real);
+	}
+	return 0;
+}
+
+/* "NAME=VALUE" for the CGI programs' environment; VALUE may be empty. */
+static int
+check_env(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char	*s, *eq;
+	char		 pfx[PREFIX_MAX];
+	size_t		 len;
+	unsigned int	 i, n;
+
+	n = cfg_opt_size(opt);
+	for (i = 0; i < n; i++) {
+		s = cfg_opt_getnstr(opt, i);
+		if ((eq = strchr(s, '=')) == NULL) {
+			conf_warnx(cfg, cfg->line,
+			    "%senv \"%s\": missing \"=\" (write NAME=VALUE)",
+			    pool_prefix(cfg, pfx, sizeof(pfx)), s);
+			return -1;
+		}
+		len = (size_t)(eq - s);
+		if (len == 0 || (s[0] >= '0' && s[0] <= '9') ||
+		    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "abcdefghijklmnopqrstuvwxyz0123456789_") != len) {
+			conf_warnx(cfg, cfg->line, "%senv \"%s\": invalid "
+			    "name \"%.*s\" (use letters, digits and \"_\", "
+			    "not starting with a digit)",
+			    pool_prefix(cfg, pfx, sizeof(pfx)), s, (int)len, s);
 			return -1;
 		}
 	}
@@ -573,11 +660,39 @@ check_pool(cfg_opt_t *opt, unsigned int idx)
 		    sec->title);
 		return -1;
 	}
-	if (strcmp(cfg_getstr(sec, "handler"), "module") == 0 &&
-	    cfg_size(sec, "module") == 0) {
-		conf_warnx(sec, pool_line(sec), "pool \"%s\": missing module "
-		    "(required by handler \"module\")", sec->title);
+	/* Set, but to "{}": its validator never ran, so no line of its own. */
+	if (cfg_size(sec, "cgi_root") == 0 &&
+	    (cfg_getopt(sec, "cgi_root")->flags & CFGF_MODIFIED) != 0) {
+		conf_warnx(sec, pool_line(sec), "pool \"%s\": cgi_root: empty "
+		    "list", sec->title);
 		return -1;
+	}
+	if (strcmp(cfg_getstr(sec, "handler"), "cgi") == 0) {
+		if (cfg_size(sec, "cgi_root") == 0) {
+			conf_warnx(sec, pool_line(sec), "pool \"%s\": missing "
+			    "cgi_root (required by handler \"cgi\")",
+			    sec->title);
+			return -1;
+		}
+		if (cfg_size(sec, "module") != 0) {
+			conf_warnx(sec, pool_line(sec), "pool \"%s\": module "
+			    "is only used by handler \"module\"", sec->title);
+			return -1;
+		}
+	} else {
+		if (cfg_size(sec, "module") == 0) {
+			conf_warnx(sec, pool_line(sec), "pool \"%s\": missing "
+			    "module (required by handler \"module\")",
+			    sec->title);
+			return -1;
+		}
+		if (cfg_size(sec, "cgi_root") != 0 ||
+		    cfg_size(sec, "env") != 0) {
+			conf_warnx(sec, pool_line(sec), "pool \"%s\": cgi_root "
+			    "and env are only used by handler \"cgi\"",
+			    sec->title);
+			return -1;
+		}
 	}
 	if (conf_parse_listen(cfg_getstr(sec, "listen"), &la, err,
 	    sizeof(err)) == -1) {
@@ -609,6 +724,21 @@ check_pool_section(cfg_t *cfg, cfg_opt_t *opt)
 	return check_pool(opt, cfg_opt_size(opt) - 1);
 }
 
+/* A string list option as a NULL-ended array; its length in np. */
+static char **
+copy_list(cfg_t *sec, const char *name, size_t *np)
+{
+	char		**v;
+	unsigned int	  i, n;
+
+	n = cfg_size(sec, name);
+	v = xcalloc((size_t)n + 1, sizeof(char *));
+	for (i = 0; i < n; i++)
+		v[i] = xstrdup(cfg_getnstr(sec, name, i));
+	*np = n;
+	return v;
+}
+
 /* Copy one validated pool section into pc. */
 static int
 build_pool(cfg_t *sec, struct pool_conf *pc)
@@ -616,6 +746,7 @@ build_pool(cfg_t *sec, struct pool_conf *pc)
 	const char	*s;
 	char		 err[512];
 	unsigned int	 i, n;
+	int		 saved_errno;
 
 	pc->name = xstrdup(sec->title);
 	pc->line = pool_line(sec);
@@ -631,15 +762,28 @@ build_pool(cfg_t *sec, struct pool_conf *pc)
 	pc->protocol = PROTO_FASTCGI;
 	pc->processes = (int)cfg_getint(sec, "processes");
 	pc->threads = (int)cfg_getint(sec, "threads");
-	pc->handler = HANDLER_MODULE;
+	pc->handler = strcmp(cfg_getstr(sec, "handler"), "cgi") == 0 ?
+	    HANDLER_CGI : HANDLER_MODULE;
 	if ((s = cfg_getstr(sec, "module")) != NULL)
 		pc->module = xstrdup(s);
-	n = cfg_size(sec, "module_options");
-	pc->module_options = xcalloc((size_t)n + 1, sizeof(char *));
-	for (i = 0; i < n; i++)
-		pc->module_options[i] =
-		    xstrdup(cfg_getnstr(sec, "module_options", i));
-	pc->nmodule_options = n;
+	pc->module_options = copy_list(sec, "module_options",
+	    &pc->nmodule_options);
+	/* Resolved, as the CGI handler compares resolved program paths. */
+	n = cfg_size(sec, "cgi_root");
+	pc->cgi_roots = xcalloc((size_t)n + 1, sizeof(char *));
+	for (i = 0; i < n; i++) {
+		s = cfg_getnstr(sec, "cgi_root", i);
+		if ((pc->cgi_roots[i] = realpath(s, NULL)) == NULL) {
+			saved_errno = errno;
+			conf_warnx(sec, pool_line(sec),
+			    "pool \"%s\": cgi_root \"%s\": %s", sec->title, s,
+			    strerror(saved_errno));
+			return -1;
+		}
+		pc->ncgi_roots = i + 1;
+	}
+	pc->cgi_env = copy_list(sec, "env", &pc->ncgi_env);
+	pc->cgi_timeout = (int)cfg_getint(sec, "cgi_timeout");
 	pc->read_timeout = (int)cfg_getint(sec, "read_timeout");
 	pc->write_timeout = (int)cfg_getint(sec, "write_timeout");
 	pc->keepalive_timeout = (int)cfg_getint(sec, "keepalive_timeout");
@@ -911,6 +1055,12 @@ conf_free(struct conf *conf)
 		for (j = 0; j < pc->nmodule_options; j++)
 			free(pc->module_options[j]);
 		free(pc->module_options);
+		for (j = 0; j < pc->ncgi_roots; j++)
+			free(pc->cgi_roots[j]);
+		free(pc->cgi_roots);
+		for (j = 0; j < pc->ncgi_env; j++)
+			free(pc->cgi_env[j]);
+		free(pc->cgi_env);
 	}
 	free(conf->pools);
 	free(conf->path);

@@ -46,7 +46,8 @@ enum pool_protocol {
 };
 
 enum pool_handler {
-	HANDLER_MODULE
+	HANDLER_MODULE,
+	HANDLER_CGI
 };
 
 /* One "pool NAME { ... }" section, validated and immutable. */
@@ -63,6 +64,11 @@ struct pool_conf {
 	char			*module;	/* absolute path to the .so */
 	char		       **module_options; /* "key=value", NULL-ended */
 	size_t			 nmodule_options;
+	char		       **cgi_roots;	/* absolute real paths, NULL-ended */
+	size_t			 ncgi_roots;
+	char		       **cgi_env;	/* "NAME=VALUE" for programs */
+	size_t			 ncgi_env;
+	int			 cgi_timeout;	/* seconds a program may run */
 	int			 read_timeout;	/* seconds, per read and for params */
 	int			 write_timeout;	/* seconds, per write */
 	int			 keepalive_timeout; /* seconds an idle kept conn waits */
@@ -92,6 +98,45 @@ int		 conf_parse_listen(const char *text, struct listen_addr *,
 		    char *err, size_t errlen);
 /* Parse a log level name; -1 when unknown. */
 int		 conf_log_level(const char *name);
+
+/* cgi_env.c */
+/* What the CGI handler resolved a request to. */
+struct cgi_target {
+	char		 path[4096];	/* the program's real path */
+	char		 dir[4096];	/* its directory: the child's cwd */
+	const char	*script_name;	/* SCRIPT_NAME without PATH_INFO */
+	char		 script_name_buf[4096];
+	const char	*path_info;	/* NULL when none */
+	char		 path_info_buf[4096];
+	char		 path_translated[4096]; /* "" when no PATH_INFO */
+};
+char		**cgi_env_build(char *const *params, const struct cgi_target *,
+		    char *const *pool_env, size_t npool_env);
+
+/* cgi_path.c */
+int		 cgi_path_resolve(char *const *params, char *const *roots,
+		    struct cgi_target *, const char **file, int *status,
+		    const char **why);
+
+/* handler_cgi.c */
+struct backend;
+const struct backend *handler_cgi_open(const struct pool_conf *);
+
+/* cgi_header.c */
+enum cgi_header_state {
+	CGI_HEADER_MORE,	/* the block is not complete yet */
+	CGI_HEADER_DONE,	/* complete and valid */
+	CGI_HEADER_BAD		/* malformed: answer 502 */
+};
+/* What the program's header block said, as far as pooled cares. */
+struct cgi_header {
+	int		 status;	/* from Status:, or 0 */
+	bool		 has_content_type;
+	bool		 has_location;
+	size_t		 length;	/* bytes of the block, blank line too */
+};
+enum cgi_header_state cgi_header_parse(const char *buf, size_t len,
+		    struct cgi_header *, const char **why);
 
 /* log.c */
 void		 log_init(const char *role, int level);

@@ -240,9 +240,13 @@ worker_main(const struct conf *conf, size_t pool, int listen_fd, int chan_fd)
 	acceptor_init_process();
 	worker_signals();
 
-	handler_so_set_options(w.pool);
-	if ((w.backend = handler_so_open(w.pool)) == NULL)
-		exit(EX_CONFIG);
+	if (w.pool->handler == HANDLER_CGI)
+		w.backend = handler_cgi_open(w.pool);
+	else {
+		handler_so_set_options(w.pool);
+		if ((w.backend = handler_so_open(w.pool)) == NULL)
+			exit(EX_CONFIG);
+	}
 	if (w.backend->process_init != NULL && w.backend->process_init() != 0)
 		exit(EX_CONFIG);
 

@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -39,17 +40,37 @@
 		"pool a {\n" \
 		"\tmodule = \"@MOD@\"\n"
 
+/* The start of a valid cgi pool c, for cases that add a line: four lines. */
+#define POOL_C_OPEN \
+		"pool c {\n" \
+		"\tlisten = \"/tmp/c.sock\"\n" \
+		"\thandler = cgi\n" \
+		"\tcgi_root = \"@CGI@\"\n"
+
 #define ERR_MAX	8192
 
 struct error_case {
 	const char	*name;
-	const char	*text;		/* "@MOD@" is replaced */
+	const char	*text;		/* "@MOD@" etc. are replaced */
 	int		 line;		/* 0: "file: message" */
 	const char	*message;
 };
 
 static char	 module_path[64];	/* an empty regular file */
 static char	 unreadable_path[64];	/* mode 000 */
+static char	 cgi_dir[64];		/* an empty directory */
+static char	 cgi_link[80];		/* a symlink to cgi_dir */
+static char	 cgi_real[PATH_MAX];	/* realpath(3) of cgi_dir */
+
+/* What write_conf() replaces in a config text. */
+static const struct {
+	const char	*mark;
+	const char	*value;
+} marks[] = {
+	{ "@MOD@",	module_path },
+	{ "@CGI@",	cgi_dir },
+	{ "@CGILINK@",	cgi_link },
+};
 
 static int
 setup(void **state)
@@ -67,6 +88,14 @@ setup(void **state)
 		return -1;
 	fchmod(fd, 0);
 	close(fd);
+	snprintf(cgi_dir, sizeof(cgi_dir), "/tmp/test_conf.cgi.XXXXXX");
+	if (mkdtemp(cgi_dir) == NULL)
+		return -1;
+	snprintf(cgi_link, sizeof(cgi_link), "%s.link", cgi_dir);
+	if (symlink(cgi_dir, cgi_link) == -1)
+		return -1;
+	if (realpath(cgi_dir, cgi_real) == NULL)
+		return -1;
 	return 0;
 }
 
@@ -76,15 +105,18 @@ teardown(void **state)
 	(void)state;
 	unlink(module_path);
 	unlink(unreadable_path);
+	unlink(cgi_link);
+	rmdir(cgi_dir);
 	return 0;
 }
 
-/* Write text, with "@MOD@" replaced, to a new temp file named in path. */
+/* Write text, with the marks replaced, to a new temp file named in path. */
 static void
 write_conf(char *path, size_t pathlen, const char *text)
 {
-	const char	*p, *mark;
+	const char	*p;
 	FILE		*fp;
+	size_t		 i, len;
 	int		 fd;
 
 	snprintf(path, pathlen, "/tmp/test_conf.XXXXXX");
@@ -92,11 +124,18 @@ write_conf(char *path, size_t pathlen, const char *text)
 	assert_true(fd != -1);
 	fp = fdopen(fd, "w");
 	assert_non_null(fp);
-	for (p = text; (mark = strstr(p, "@MOD@")) != NULL; p = mark + 5) {
-		fwrite(p, 1, (size_t)(mark - p), fp);
-		fputs(module_path, fp);
+	for (p = text; *p != '\0';) {
+		for (i = 0; i < sizeof(marks) / sizeof(marks[0]); i++) {
+			len = strlen(marks[i].mark);
+			if (strncmp(p, marks[i].mark, len) == 0)
+				break;
+		}
+		if (i < sizeof(marks) / sizeof(marks[0])) {
+			fputs(marks[i].value, fp);
+			p += len;
+		} else
+			fputc(*p++, fp);
 	}
-	fputs(p, fp);
 	assert_int_equal(fclose(fp), 0);
 }
 
@@ -571,8 +610,6 @@ test_errors_pool(void **state)
 		    "pool \"a\": protocol \"scgi\" is not supported yet" },
 		{ "protocol http", POOL_A_OPEN "\tprotocol = http\n}\n", 3,
 		    "pool \"a\": unknown protocol \"http\"" },
-		{ "handler cgi", POOL_A_OPEN "\thandler = cgi\n}\n", 3,
-		    "pool \"a\": handler \"cgi\" is not supported yet" },
 		{ "handler other", POOL_A_OPEN "\thandler = lua\n}\n", 3,
 		    "pool \"a\": unknown handler \"lua\"" },
 		{ "listen_mode 8", POOL_A_OPEN "\tlisten_mode = \"0680\"\n}\n",
@@ -618,6 +655,171 @@ test_errors_pool(void **state)
 		{ "module_options appended", POOL_A_OPEN
 		    "\tmodule_options += \"a\"\n\tmodule_options += \"\"\n}\n",
 		    4, "pool \"a\": module_options: empty option" },
+	};
+
+	(void)state;
+	run_error_cases(cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+/* A cgi pool with every cgi key; roots are stored as real paths. */
+static void
+test_cgi(void **state)
+{
+	struct conf		*conf;
+	struct pool_conf	*pc;
+	size_t			 i;
+
+	(void)state;
+	conf = load_ok(
+	    "pool c {\n"
+	    "\tlisten = \"/tmp/c.sock\"\n"
+	    "\thandler = cgi\n"
+	    "\tcgi_root = { \"@CGI@\", \"@CGILINK@\",\n"
+	    "\t    \"@CGILINK@/\", \"@CGI@/.\" }\n"
+	    "\tenv = { \"PATH=/usr/local/bin:/usr/bin:/bin\",\n"
+	    "\t    \"LANG=C.UTF-8\", \"EMPTY=\", \"_x1=a=b c\" }\n"
+	    "\tcgi_timeout = 5\n"
+	    "}\n"
+	    POOL_A);
+	assert_int_equal(conf->npools, 2);
+
+	pc = &conf->pools[0];
+	assert_string_equal(pc->name, "c");
+	assert_int_equal(pc->line, 1);
+	assert_int_equal(pc->handler, HANDLER_CGI);
+	assert_null(pc->module);
+	assert_int_equal(pc->nmodule_options, 0);
+	assert_non_null(pc->module_options);
+	assert_null(pc->module_options[0]);
+	assert_int_equal(pc->ncgi_roots, 4);
+	for (i = 0; i < pc->ncgi_roots; i++)
+		assert_string_equal(pc->cgi_roots[i], cgi_real);
+	assert_string_not_equal(pc->cgi_roots[1], cgi_link);
+	assert_null(pc->cgi_roots[4]);
+	assert_int_equal(pc->ncgi_env, 4);
+	assert_string_equal(pc->cgi_env[0],
+	    "PATH=/usr/local/bin:/usr/bin:/bin");
+	assert_string_equal(pc->cgi_env[1], "LANG=C.UTF-8");
+	assert_string_equal(pc->cgi_env[2], "EMPTY=");
+	assert_string_equal(pc->cgi_env[3], "_x1=a=b c");
+	assert_null(pc->cgi_env[4]);
+	assert_int_equal(pc->cgi_timeout, 5);
+
+	/* A module pool has empty cgi lists. */
+	pc = &conf->pools[1];
+	assert_int_equal(pc->line, 10);
+	assert_int_equal(pc->handler, HANDLER_MODULE);
+	assert_int_equal(pc->ncgi_roots, 0);
+	assert_non_null(pc->cgi_roots);
+	assert_null(pc->cgi_roots[0]);
+	assert_int_equal(pc->ncgi_env, 0);
+	assert_non_null(pc->cgi_env);
+	assert_null(pc->cgi_env[0]);
+	assert_int_equal(pc->cgi_timeout, 60);
+	conf_free(conf);
+}
+
+static void
+test_cgi_defaults(void **state)
+{
+	struct conf		*conf;
+	struct pool_conf	*pc;
+
+	(void)state;
+	conf = load_ok(POOL_C_OPEN "}\n");
+	pc = &conf->pools[0];
+	assert_int_equal(pc->handler, HANDLER_CGI);
+	assert_int_equal(pc->ncgi_roots, 1);
+	assert_string_equal(pc->cgi_roots[0], cgi_real);
+	assert_null(pc->cgi_roots[1]);
+	assert_int_equal(pc->ncgi_env, 0);
+	assert_non_null(pc->cgi_env);
+	assert_null(pc->cgi_env[0]);
+	assert_int_equal(pc->cgi_timeout, 60);
+	conf_free(conf);
+
+	/* The limits of cgi_timeout, and roots added with "+=". */
+	conf = load_ok(POOL_C_OPEN "\tcgi_timeout = 1\n"
+	    "\tcgi_root += \"@CGILINK@\"\n}\n"
+	    "pool d {\n\tlisten = \"/tmp/d.sock\"\n\thandler = cgi\n"
+	    "\tcgi_root = \"/\"\n\tcgi_timeout = 86400\n}\n");
+	assert_int_equal(conf->pools[0].cgi_timeout, 1);
+	assert_int_equal(conf->pools[0].ncgi_roots, 2);
+	assert_string_equal(conf->pools[0].cgi_roots[1], cgi_real);
+	assert_int_equal(conf->pools[1].line, 8);
+	assert_string_equal(conf->pools[1].cgi_roots[0], "/");
+	assert_int_equal(conf->pools[1].cgi_timeout, 86400);
+	conf_free(conf);
+}
+
+static void
+test_errors_cgi(void **state)
+{
+	static const struct error_case cases[] = {
+		{ "missing cgi_root", "pool c {\n\tlisten = \"/tmp/c.sock\"\n"
+		    "\thandler = cgi\n}\n", 1, "pool \"c\": missing cgi_root "
+		    "(required by handler \"cgi\")" },
+		{ "cgi with module", "\n" POOL_C_OPEN "\tmodule = \"@MOD@\"\n"
+		    "}\n", 2, "pool \"c\": module is only used by handler "
+		    "\"module\"" },
+		{ "module with cgi_root", POOL_A_OPEN "\tlisten = \"/tmp/s\"\n"
+		    "\tcgi_root = \"@CGI@\"\n}\n", 1, "pool \"a\": cgi_root "
+		    "and env are only used by handler \"cgi\"" },
+		{ "module with env", POOL_A_OPEN "\tlisten = \"/tmp/s\"\n"
+		    "\tenv = \"LANG=C\"\n}\n", 1, "pool \"a\": cgi_root and "
+		    "env are only used by handler \"cgi\"" },
+		{ "env set from outside", POOL_A "\"pool=a|env\" = \"X=1\"\n",
+		    1, "pool \"a\": cgi_root and env are only used by "
+		    "handler \"cgi\"" },
+		{ "cgi_root relative", POOL_C_OPEN
+		    "\tcgi_root = \"cgi-bin\"\n}\n", 5,
+		    "pool \"c\": cgi_root \"cgi-bin\": not an absolute path" },
+		{ "cgi_root missing", POOL_C_OPEN
+		    "\tcgi_root = \"/nonexistent/cgi-bin\"\n}\n", 5,
+		    "pool \"c\": cgi_root \"/nonexistent/cgi-bin\": No such "
+		    "file or directory" },
+		{ "cgi_root not a directory", POOL_C_OPEN
+		    "\tcgi_root = \"/dev/null\"\n}\n", 5,
+		    "pool \"c\": cgi_root \"/dev/null\": not a directory" },
+		{ "cgi_root second", POOL_C_OPEN
+		    "\tcgi_root = { \"@CGI@\",\n\t    \"/dev/null/x\" }\n}\n",
+		    6, "pool \"c\": cgi_root \"/dev/null/x\": Not a "
+		    "directory" },
+		{ "cgi_root appended", POOL_C_OPEN
+		    "\tcgi_root += \"relative\"\n}\n", 5,
+		    "pool \"c\": cgi_root \"relative\": not an absolute path" },
+		{ "cgi_root empty", "\n" POOL_C_OPEN "\tcgi_root = {}\n}\n",
+		    2, "pool \"c\": cgi_root: empty list" },
+		{ "cgi_root empty, module", POOL_A_OPEN
+		    "\tlisten = \"/tmp/s\"\n\tcgi_root = {}\n}\n", 1,
+		    "pool \"a\": cgi_root: empty list" },
+		{ "env missing =", POOL_C_OPEN "\tenv = { \"A=1\", PATH }\n"
+		    "}\n", 5, "pool \"c\": env \"PATH\": missing \"=\" "
+		    "(write NAME=VALUE)" },
+		{ "env empty", POOL_C_OPEN "\tenv = \"\"\n}\n", 5,
+		    "pool \"c\": env \"\": missing \"=\"" },
+		{ "env empty name", POOL_C_OPEN "\tenv = \"=x\"\n}\n", 5,
+		    "pool \"c\": env \"=x\": invalid name \"\" (use "
+		    "letters, digits and \"_\", not starting with a digit)" },
+		{ "env digit first", POOL_C_OPEN "\tenv = \"1A=x\"\n}\n", 5,
+		    "pool \"c\": env \"1A=x\": invalid name \"1A\"" },
+		{ "env dash", POOL_C_OPEN "\tenv = \"A-B=x\"\n}\n", 5,
+		    "pool \"c\": env \"A-B=x\": invalid name \"A-B\"" },
+		{ "env space", POOL_C_OPEN "\tenv = \"A B=x\"\n}\n", 5,
+		    "pool \"c\": env \"A B=x\": invalid name \"A B\"" },
+		{ "env appended", POOL_C_OPEN "\tenv += \"A=1\"\n"
+		    "\tenv += \"A.B=1\"\n}\n", 6,
+		    "pool \"c\": env \"A.B=1\": invalid name \"A.B\"" },
+		{ "cgi_timeout 0", POOL_C_OPEN "\tcgi_timeout = 0\n}\n", 5,
+		    "pool \"c\": cgi_timeout: 0 is out of range (1..86400)" },
+		{ "cgi_timeout 86401", POOL_C_OPEN
+		    "\tcgi_timeout = 86401\n}\n", 5,
+		    "pool \"c\": cgi_timeout: 86401 is out of range "
+		    "(1..86400)" },
+		{ "cgi_timeout unit", POOL_C_OPEN "\tcgi_timeout = 60s\n}\n",
+		    5, "pool \"c\": cgi_timeout: invalid integer \"60s\"" },
+		{ "handler other", POOL_C_OPEN "\thandler = CGI\n}\n", 5,
+		    "pool \"c\": unknown handler \"CGI\"" },
 	};
 
 	(void)state;
@@ -999,6 +1201,9 @@ main(void)
 		cmocka_unit_test(test_errors_syntax),
 		cmocka_unit_test(test_errors_pool),
 		cmocka_unit_test(test_errors_pool_name),
+		cmocka_unit_test(test_cgi),
+		cmocka_unit_test(test_cgi_defaults),
+		cmocka_unit_test(test_errors_cgi),
 		cmocka_unit_test(test_errors_duplicate_listen),
 		cmocka_unit_test(test_errors_file),
 		cmocka_unit_test(test_reload_after_error),

@@ -1,0 +1,178 @@
+/*
+ * Which program a CGI request names, and whether it may run.
+ *
+ * As fcgiwrap does, the file is SCRIPT_FILENAME (nginx's stock
+ * "$document_root$fastcgi_script_name"), else DOCUMENT_ROOT + SCRIPT_NAME;
+ * when the name runs past a file (/cgi-bin/app.cgi/extra/path), the file
+ * is the program and the rest is PATH_INFO.  Unlike fcgiwrap, the
+ * program's real path (symlinks and ".." resolved) must lie inside one of
+ * the pool's cgi_root directories, be a regular file and be executable;
+ * otherwise nothing runs and the caller answers 403 or 404.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pooled.h"
+
+#define CGI_PATH_MAX_DEPTH	64
+
+static const char *
+param(char *const *envp, const char *name)
+{
+	size_t	 len = strlen(name);
+
+	for (; envp != NULL && *envp != NULL; envp++)
+		if (strncmp(*envp, name, len) == 0 && (*envp)[len] == '=')
+			return *envp + len + 1;
+	return NULL;
+}
+
+static int
+fail(int *status, int code, const char **why, const char *reason)
+{
+	*status = code;
+	*why = reason;
+	return -1;
+}
+
+/* Is path (a real path) root itself or below it? */
+static bool
+below(const char *path, const char *root)
+{
+	size_t	 len = strlen(root);
+
+	if (strcmp(root, "/") == 0)
+		return true;
+	return strncmp(path, root, len) == 0 &&
+	    (path[len] == '/' || path[len] == '\0');
+}
+
+/*
+ * Split file into the longest prefix that exists and the rest, which
+ * becomes PATH_INFO.  Returns 0 with the prefix in t->path and the rest in
+ * t->path_info_buf, or -1 with *status and *why.
+ */
+static int
+split_path_info(const char *file, struct cgi_target *t, int *status,
+    const char **why)
+{
+	struct stat	 st;
+	char		*cut;
+	int		 depth;
+
+	if (strlen(file) >= sizeof(t->path))
+		return fail(status, 404, why, "path too long");
+	strcpy(t->path, file);
+	t->path_info_buf[0] = '\0';
+	for (depth = 0; depth < CGI_PATH_MAX_DEPTH; depth++) {
+		if (stat(t->path, &st) == 0) {
+			if (S_ISDIR(st.st_mode))
+				return t->path_info_buf[0] == '\0' ?
+				    fail(status, 403, why, "is a directory") :
+				    fail(status, 404, why, "no such file");
+			return 0;
+		}
+		if (errno == EACCES)
+			return fail(status, 403, why, "permission denied");
+		if (errno != ENOENT && errno != ENOTDIR)
+			return fail(status, 404, why, strerror(errno));
+		/* Move the last component over to PATH_INFO. */
+		if ((cut = strrchr(t->path, '/')) == NULL || cut == t->path)
+			return fail(status, 404, why, "no such file");
+		if (strlen(cut) + strlen(t->path_info_buf) >=
+		    sizeof(t->path_info_buf))
+			return fail(status, 404, why, "path too long");
+		memmove(t->path_info_buf + strlen(cut), t->path_info_buf,
+		    strlen(t->path_info_buf) + 1);
+		memcpy(t->path_info_buf, cut, strlen(cut));
+		*cut = '\0';
+	}
+	return fail(status, 404, why, "path too deep");
+}
+
+/*
+ * Resolve the program a request names.  params are the web server's; roots
+ * the pool's cgi_root real paths.  Returns 0 with t filled, or -1 with the
+ * HTTP status to answer (403, 404, 500) and a reason for the log; *file is
+ * set to the name the request asked for, for that log line.
+ */
+int
+cgi_path_resolve(char *const *params, char *const *roots,
+    struct cgi_target *t, const char **file, int *status, const char **why)
+{
+	const char	*sf = param(params, "SCRIPT_FILENAME");
+	const char	*sn = param(params, "SCRIPT_NAME");
+	const char	*dr = param(params, "DOCUMENT_ROOT");
+	char		 joined[PATH_MAX], real[PATH_MAX], *slash;
+	struct stat	 st;
+	size_t		 i, snlen, pilen;
+
+	memset(t, 0, sizeof(*t));
+	if (sf != NULL && *sf != '\0')
+		*file = sf;
+	else if (dr != NULL && sn != NULL) {
+		if ((size_t)snprintf(joined, sizeof(joined), "%s%s", dr, sn) >=
+		    sizeof(joined)) {
+			*file = sn;
+			return fail(status, 404, why, "path too long");
+		}
+		*file = joined;
+	} else {
+		*file = "-";
+		return fail(status, 500, why, "the web server sent neither "
+		    "SCRIPT_FILENAME nor DOCUMENT_ROOT and SCRIPT_NAME");
+	}
+	if (**file != '/')
+		return fail(status, 403, why, "not an absolute path");
+	if (split_path_info(*file, t, status, why) == -1)
+		return -1;
+	if (realpath(t->path, real) == NULL)
+		return fail(status, 404, why, "no such file");
+	for (i = 0; roots[i] != NULL; i++)
+		if (below(real, roots[i]))
+			break;
+	if (roots[i] == NULL)
+		return fail(status, 403, why, "outside every cgi_root");
+	if (stat(real, &st) == -1)
+		return fail(status, 404, why, "no such file");
+	if (!S_ISREG(st.st_mode))
+		return fail(status, 403, why, "not a regular file");
+	if (access(real, X_OK) == -1)
+		return fail(status, 403, why, "not executable");
+	if (strlen(real) >= sizeof(t->path))
+		return fail(status, 404, why, "path too long");
+	strcpy(t->path, real);
+	strcpy(t->dir, real);
+	slash = strrchr(t->dir, '/');
+	slash[slash == t->dir ? 1 : 0] = '\0';
+
+	/* SCRIPT_NAME names the program; the rest went to PATH_INFO. */
+	pilen = strlen(t->path_info_buf);
+	if (pilen > 0) {
+		t->path_info = t->path_info_buf;
+		if (dr != NULL && (size_t)snprintf(t->path_translated,
+		    sizeof(t->path_translated), "%s%s", dr, t->path_info) >=
+		    sizeof(t->path_translated))
+			t->path_translated[0] = '\0';
+	}
+	if (sn != NULL) {
+		snlen = strlen(sn);
+		if (pilen > 0 && snlen >= pilen &&
+		    strcmp(sn + snlen - pilen, t->path_info_buf) == 0)
+			snlen -= pilen;
+		if (snlen >= sizeof(t->script_name_buf))
+			snlen = sizeof(t->script_name_buf) - 1;
+		memcpy(t->script_name_buf, sn, snlen);
+		t->script_name_buf[snlen] = '\0';
+		t->script_name = t->script_name_buf;
+	}
+	return 0;
+}

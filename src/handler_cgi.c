@@ -1,0 +1,528 @@
+/*
+ * The CGI backend: each request runs a program and relays its output.
+ *
+ * The program is spawned with posix_spawn (a vfork-style clone in glibc,
+ * cheap from a threaded process), in a session of its own so a timeout
+ * kills its children too, with only fds 0, 1 and 2 open, the default
+ * signal dispositions, an empty signal mask, its own directory as working
+ * directory and the environment cgi_env.c builds; no shell is involved.
+ *
+ * Relaying: nginx stops sending a request body once a response has begun,
+ * so no byte of output goes to the web server before the whole body came
+ * in.  Meanwhile the body is streamed to the program's stdin as it
+ * arrives, and what the program writes is held, in memory up to
+ * CGI_HOLD_MEM and beyond that in an unlinked temporary file, so a program
+ * that answers before (or while) it reads never deadlocks and a large
+ * upload is never held in memory.  Once the body is in, the held output and
+ * then the program's output as it comes are sent on.  The program's exit is
+ * watched through a pidfd, so a background grandchild that keeps stdout
+ * open cannot hold the response, and every child is reaped.
+ */
+#include "config.h"
+
+#include <sys/pidfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pooled.h"
+
+#define CGI_CHUNK	65536
+#define CGI_HOLD_MEM	(256 * 1024)	/* held output beyond: temp file */
+#define CGI_ERRLINE	1024
+
+static const struct pool_conf	*cgi_pool;
+static struct backend		 cgi_backend;
+
+/* One run of a program for one request. */
+struct cgi_run {
+	struct pooled_req	*req;
+	const char		*path;
+	pid_t			 pid;
+	int			 pidfd;
+	int			 in;		/* the program's stdin, ours to write */
+	int			 out;		/* its stdout */
+	int			 err;		/* its stderr */
+	int64_t			 deadline;
+	bool			 exited;
+	int			 status;
+	bool			 timed_out;
+	/* output not sent yet: memory, then the spill file */
+	char			*hold;
+	size_t			 hold_len;
+	int			 spill;
+	size_t			 spill_len;
+	bool			 header_done;
+	bool			 sent_any;
+	bool			 client_gone;
+	char			 errline[CGI_ERRLINE];
+	size_t			 errlen;
+};
+
+static void
+close_fd(int *fd)
+{
+	if (*fd != -1) {
+		close(*fd);
+		*fd = -1;
+	}
+}
+
+/* Log what the program wrote to stderr, a line at a time. */
+static void
+stderr_flush(struct cgi_run *r, bool all)
+{
+	char	*nl;
+	size_t	 n;
+
+	while ((nl = memchr(r->errline, '\n', r->errlen)) != NULL ||
+	    (all && r->errlen > 0) || r->errlen == sizeof(r->errline)) {
+		n = nl != NULL ? (size_t)(nl - r->errline) : r->errlen;
+		pooled_req_log(r->req, POOLED_LOG_WARNING, "%s: stderr: %.*s",
+		    r->path, (int)n, r->errline);
+		if (nl != NULL)
+			n++;
+		memmove(r->errline, r->errline + n, r->errlen - n);
+		r->errlen -= n;
+	}
+}
+
+static void
+read_stderr(struct cgi_run *r)
+{
+	ssize_t	 n;
+
+	n = read(r->err, r->errline + r->errlen, sizeof(r->errline) -
+	    r->errlen);
+	if (n <= 0) {
+		if (n == 0 || errno != EAGAIN) {
+			stderr_flush(r, true);
+			close_fd(&r->err);
+		}
+		return;
+	}
+	r->errlen += (size_t)n;
+	stderr_flush(r, false);
+}
+
+/* Keep output until the body is in: memory first, then a temp file. */
+static int
+hold(struct cgi_run *r, const char *buf, size_t len)
+{
+	char	*p;
+
+	if (r->spill == -1 && r->hold_len + len <= CGI_HOLD_MEM) {
+		if ((p = realloc(r->hold, r->hold_len + len)) == NULL)
+			return -1;
+		r->hold = p;
+		memcpy(r->hold + r->hold_len, buf, len);
+		r->hold_len += len;
+		return 0;
+	}
+	if (r->spill == -1 && (r->spill = open("/tmp", O_TMPFILE | O_RDWR |
+	    O_CLOEXEC, 0600)) == -1) {
+		pooled_req_log(r->req, POOLED_LOG_ERROR, "cgi: temp file: %s",
+		    strerror(errno));
+		return -1;
+	}
+	if (pwrite(r->spill, buf, len, (off_t)r->spill_len) != (ssize_t)len) {
+		pooled_req_log(r->req, POOLED_LOG_ERROR, "cgi: temp file "
+		    "write: %s", strerror(errno));
+		return -1;
+	}
+	r->spill_len += len;
+	return 0;
+}
+
+/* Send what was held to the client, in order, then forget it. */
+static int
+release(struct cgi_run *r)
+{
+	char	 buf[CGI_CHUNK];
+	size_t	 off;
+	ssize_t	 n;
+
+	if (r->hold_len > 0 &&
+	    pooled_req_write(r->req, r->hold, r->hold_len) == -1)
+		return -1;
+	for (off = 0; off < r->spill_len; off += (size_t)n) {
+		if ((n = pread(r->spill, buf, sizeof(buf), (off_t)off)) <= 0)
+			return -1;
+		if (pooled_req_write(r->req, buf, (size_t)n) == -1)
+			return -1;
+	}
+	r->sent_any = r->hold_len + r->spill_len > 0;
+	free(r->hold);
+	r->hold = NULL;
+	r->hold_len = 0;
+	close_fd(&r->spill);
+	r->spill_len = 0;
+	return 0;
+}
+
+static void
+kill_group(struct cgi_run *r)
+{
+	if (!r->exited)
+		(void)kill(-r->pid, SIGKILL);
+}
+
+/*
+ * Check the header block once it is complete, from the held output (it
+ * is always within CGI_HOLD_MEM, being at most 64 KiB).  Returns -1 when
+ * it is malformed: the caller answers 502.
+ */
+static int
+check_header(struct cgi_run *r)
+{
+	struct cgi_header	 h;
+	const char		*why = NULL;
+
+	if (r->header_done)
+		return 0;
+	switch (cgi_header_parse(r->hold, r->hold_len, &h, &why)) {
+	case CGI_HEADER_MORE:
+		return 0;
+	case CGI_HEADER_DONE:
+		r->header_done = true;
+		return 0;
+	default:
+		pooled_req_log(r->req, POOLED_LOG_ERROR, "%s: malformed "
+		    "response header: %s", r->path, why);
+		return -1;
+	}
+}
+
+/* Read the program's stdout: hold it, or send it once the body is in. */
+static int
+read_stdout(struct cgi_run *r, bool body_done)
+{
+	char	 buf[CGI_CHUNK];
+	ssize_t	 n;
+
+	n = read(r->out, buf, sizeof(buf));
+	if (n == 0 || (n == -1 && errno != EAGAIN)) {
+		close_fd(&r->out);
+		return 0;
+	}
+	if (n == -1)
+		return 0;
+	if (!r->header_done || !body_done) {
+		if (hold(r, buf, (size_t)n) == -1 || check_header(r) == -1)
+			return -1;
+		if (r->header_done && body_done && release(r) == -1) {
+			r->client_gone = true;
+			return -1;
+		}
+		return 0;
+	}
+	if (pooled_req_write(r->req, buf, (size_t)n) == -1) {
+		r->client_gone = true;
+		return -1;
+	}
+	r->sent_any = true;
+	return 0;
+}
+
+static void
+reap(struct cgi_run *r)
+{
+	siginfo_t	 si;
+
+	if (r->exited)
+		return;
+	memset(&si, 0, sizeof(si));
+	if (waitid(P_PID, (id_t)r->pid, &si, WEXITED) == -1)
+		return;
+	r->exited = true;
+	r->status = si.si_code == CLD_EXITED ? si.si_status << 8 :
+	    si.si_status;
+}
+
+/*
+ * Move the request body to the program, and the program's output to the
+ * client, until the program is done.  Returns 0, or -1 after answering
+ * (or cutting) the request itself.
+ */
+static int
+pump(struct cgi_run *r, const char *cl)
+{
+	char		 body[CGI_CHUNK];
+	size_t		 body_len = 0, body_off = 0;
+	unsigned long long left;
+	bool		 body_done;
+	struct pollfd	 pfd[4];
+	int64_t		 now;
+	ssize_t		 n;
+	int		 np, ms;
+
+	left = cl != NULL ? strtoull(cl, NULL, 10) : 0;
+	body_done = left == 0;
+	if (body_done)
+		close_fd(&r->in);
+	for (;;) {
+		/* The next piece of body, read as nginx sends it. */
+		if (!body_done && body_off == body_len) {
+			n = pooled_req_read(r->req, body, left < sizeof(body) ?
+			    (size_t)left : sizeof(body));
+			if (n <= 0) {
+				body_done = true;
+				close_fd(&r->in);
+				if (n == -1)
+					r->client_gone = true;
+			} else {
+				body_len = (size_t)n;
+				/* A program that stopped reading: discard. */
+				body_off = r->in == -1 ? body_len : 0;
+				left -= (unsigned long long)n;
+			}
+			if (left == 0 && !body_done && r->in == -1)
+				body_done = true;
+			if (body_done && r->header_done && release(r) == -1)
+				r->client_gone = true;
+		}
+		if (r->client_gone) {
+			kill_group(r);
+			return -1;
+		}
+		if (r->out == -1 && r->err == -1 && (r->exited ||
+		    r->pidfd == -1) && (body_done || r->in == -1))
+			break;
+
+		np = 0;
+		if (r->in != -1 && body_off < body_len) {
+			pfd[np].fd = r->in;
+			pfd[np++].events = POLLOUT;
+		}
+		if (r->out != -1) {
+			pfd[np].fd = r->out;
+			pfd[np++].events = POLLIN;
+		}
+		if (r->err != -1) {
+			pfd[np].fd = r->err;
+			pfd[np++].events = POLLIN;
+		}
+		if (r->pidfd != -1) {
+			pfd[np].fd = r->pidfd;
+			pfd[np++].events = POLLIN;
+		}
+		now = clock_ms();
+		if (now >= r->deadline) {
+			r->timed_out = true;
+			kill_group(r);
+			return -1;
+		}
+		ms = (int)(r->deadline - now);
+		if (np == 0) {
+			/* Only the body is left to drain; no program waits. */
+			if (body_done)
+				break;
+			body_off = body_len;
+			continue;
+		}
+		if (poll(pfd, (nfds_t)np, ms) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		for (int i = 0; i < np; i++) {
+			if (pfd[i].revents == 0)
+				continue;
+			if (pfd[i].fd == r->in) {
+				n = write(r->in, body + body_off,
+				    body_len - body_off);
+				if (n > 0)
+					body_off += (size_t)n;
+				else if (n == -1 && errno != EAGAIN) {
+					/* It stopped reading: drop the rest. */
+					close_fd(&r->in);
+					body_off = body_len;
+				}
+				if (left == 0 && body_off == body_len) {
+					body_done = true;
+					close_fd(&r->in);
+					if (r->header_done && release(r) == -1)
+						r->client_gone = true;
+				}
+			} else if (pfd[i].fd == r->out) {
+				if (read_stdout(r, body_done) == -1)
+					return -1;
+			} else if (pfd[i].fd == r->err) {
+				read_stderr(r);
+			} else if (pfd[i].fd == r->pidfd) {
+				reap(r);
+				close_fd(&r->pidfd);
+				/* What it wrote before exiting is in the
+				 * pipe; a grandchild may keep it open. */
+				while (r->out != -1 &&
+				    read_stdout(r, body_done) == 0 &&
+				    r->out != -1)
+					;
+				close_fd(&r->out);
+				while (r->err != -1)
+					read_stderr(r);
+			}
+		}
+	}
+	return 0;
+}
+
+/*
+ * Start the program with pipes for 0, 1 and 2, in a new session, in its
+ * own directory.  Returns 0 or -1 (logged).
+ */
+static int
+spawn(struct cgi_run *r, const struct cgi_target *t, char **envp)
+{
+	posix_spawn_file_actions_t	 fa;
+	posix_spawnattr_t		 attr;
+	sigset_t			 all, none;
+	char				*argv[2];
+	int				 in[2], out[2], err[2], rc;
+
+	if (pipe2(in, O_CLOEXEC) == -1)
+		goto fail_pipe;
+	if (pipe2(out, O_CLOEXEC) == -1) {
+		close(in[0]);
+		close(in[1]);
+		goto fail_pipe;
+	}
+	if (pipe2(err, O_CLOEXEC) == -1) {
+		close(in[0]);
+		close(in[1]);
+		close(out[0]);
+		close(out[1]);
+		goto fail_pipe;
+	}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+	/* Nothing of pooled's reaches the program but 0, 1 and 2. */
+	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+	posix_spawn_file_actions_addchdir_np(&fa, t->dir);
+	posix_spawnattr_init(&attr);
+	sigfillset(&all);
+	sigemptyset(&none);
+	posix_spawnattr_setsigdefault(&attr, &all);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID |
+	    POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+	argv[0] = (char *)(uintptr_t)t->path;
+	argv[1] = NULL;
+	rc = posix_spawn(&r->pid, t->path, &fa, &attr, argv, envp);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	close(in[0]);
+	close(out[1]);
+	close(err[1]);
+	r->in = in[1];
+	r->out = out[0];
+	r->err = err[0];
+	if (rc != 0) {
+		pooled_req_log(r->req, POOLED_LOG_ERROR, "%s: cannot run: %s",
+		    t->path, strerror(rc));
+		return -1;
+	}
+	if ((r->pidfd = pidfd_open(r->pid, 0)) == -1)
+		pooled_req_log(r->req, POOLED_LOG_WARNING, "%s: pidfd_open: "
+		    "%s", t->path, strerror(errno));
+	fcntl(r->in, F_SETFL, O_NONBLOCK);
+	fcntl(r->out, F_SETFL, O_NONBLOCK);
+	fcntl(r->err, F_SETFL, O_NONBLOCK);
+	return 0;
+
+fail_pipe:
+	pooled_req_log(r->req, POOLED_LOG_ERROR, "cgi: pipe: %s",
+	    strerror(errno));
+	return -1;
+}
+
+static void
+run_free(struct cgi_run *r)
+{
+	close_fd(&r->in);
+	close_fd(&r->out);
+	close_fd(&r->err);
+	close_fd(&r->pidfd);
+	close_fd(&r->spill);
+	free(r->hold);
+	if (r->pid > 0) {
+		kill_group(r);
+		reap(r);
+	}
+}
+
+static int
+cgi_handle(struct pooled_req *req)
+{
+	struct cgi_target	 t;
+	struct cgi_run		 r;
+	const char		*file, *why;
+	char			 how[128], **envp;
+	int			 status, rc;
+
+	if (cgi_path_resolve(req->envp, cgi_pool->cgi_roots, &t, &file,
+	    &status, &why) == -1) {
+		pooled_req_log(req, POOLED_LOG_ERROR, "cgi: %s: %s", file,
+		    why);
+		return req_respond_error(req, status, why) == -1 ? -1 : 0;
+	}
+	if ((envp = cgi_env_build(req->envp, &t, cgi_pool->cgi_env,
+	    cgi_pool->ncgi_env)) == NULL)
+		return req_respond_error(req, 500, "cannot build the "
+		    "environment") == -1 ? -1 : 0;
+	memset(&r, 0, sizeof(r));
+	r.req = req;
+	r.path = t.path;
+	r.in = r.out = r.err = r.pidfd = r.spill = -1;
+	r.deadline = clock_ms() + cgi_pool->cgi_timeout * 1000LL;
+	if (spawn(&r, &t, envp) == -1) {
+		free(envp);
+		run_free(&r);
+		return req_respond_error(req, 500, "cannot run the program") ==
+		    -1 ? -1 : 0;
+	}
+	free(envp);
+	rc = pump(&r, pooled_req_param(req, "CONTENT_LENGTH"));
+	kill_group(&r);
+	reap(&r);
+	proc_describe_status(r.status, how, sizeof(how));
+	if (r.timed_out) {
+		pooled_req_log(req, POOLED_LOG_ERROR, "%s: killed after "
+		    "cgi_timeout (%d s)", t.path, cgi_pool->cgi_timeout);
+		if (!r.sent_any)
+			(void)req_respond_error(req, 504, "cgi_timeout");
+	} else if (rc == 0 && !r.header_done) {
+		pooled_req_log(req, POOLED_LOG_ERROR, "%s: %s before a "
+		    "complete response header", t.path, how);
+		(void)req_respond_error(req, 502, "no valid response header");
+	} else if (rc == -1 && !r.sent_any && !r.client_gone)
+		(void)req_respond_error(req, 502, "malformed response header");
+	else if (r.hold_len + r.spill_len > 0 && release(&r) == -1)
+		r.client_gone = true;
+	if (r.client_gone)
+		pooled_req_log(req, POOLED_LOG_NOTICE, "%s: the client went "
+		    "away; program killed", t.path);
+	run_free(&r);
+	return 0;
+}
+
+/* The CGI backend for pool pc. */
+const struct backend *
+handler_cgi_open(const struct pool_conf *pc)
+{
+	cgi_pool = pc;
+	cgi_backend.name = "cgi";
+	cgi_backend.handle = cgi_handle;
+	return &cgi_backend;
+}

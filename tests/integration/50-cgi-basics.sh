@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# 50-cgi-basics: handler = "cgi" behind nginx's stock FastCGI setup
+# (SCRIPT_FILENAME = $document_root$fastcgi_script_name).  Programs get the
+# RFC 3875 environment and nothing of pooled's, the body on stdin, and
+# their output relayed; headers are checked; what is outside the root, not
+# executable or missing never runs; a hung program is killed at
+# cgi_timeout; nothing is left running.
+. "$(dirname "$0")/lib.sh"
+
+CGI=$T/cgi
+mkdir -p "$CGI/sub" "$T/outside"
+
+# cgi NAME BODY: an executable shell CGI program.
+cgi()
+{
+	printf '#!/bin/sh\n%s\n' "$2" >"$CGI/$1"
+	chmod 755 "$CGI/$1"
+}
+
+cgi env.sh 'printf "Content-Type: text/plain\n\n"; env | sort'
+cgi echo.sh 'printf "Content-Type: application/octet-stream\n\n"; head -c "$CONTENT_LENGTH"'
+cgi early.sh 'printf "Content-Type: text/plain\n\nearly\n"; head -c 5000000 /dev/zero; cat >/dev/null'
+cgi status.sh 'printf "Status: 404 Not Found\nContent-Type: text/plain\n\nnope\n"'
+cgi redirect.sh 'printf "Location: http://example.com/there\n\n"'
+cgi stderr.sh 'echo "oops on stderr" >&2; printf "Content-Type: text/plain\n\nfine\n"'
+cgi big.sh 'printf "Content-Type: application/octet-stream\n\n"; head -c 52428800 /dev/zero'
+cgi fds.sh 'printf "Content-Type: text/plain\n\n"; ls -l /proc/$$/fd | grep -c socket'
+cgi hang.sh 'sleep 60 & echo $! > '"$T"'/hang.pid; sleep 60'
+cgi exit1.sh 'exit 1'
+cgi garbage.sh 'printf "this is not a header\n\nbody\n"'
+cgi sub/in.sh 'printf "Content-Type: text/plain\n\nsub\n"'
+printf '#!/bin/sh\nprintf "Content-Type: text/plain\\n\\nnoexec\\n"\n' >"$CGI/noexec.sh"
+chmod 644 "$CGI/noexec.sh"
+printf '#!/bin/sh\ntouch %s/outside-ran\nprintf "Content-Type: text/plain\\n\\nout\\n"\n' \
+    "$T" >"$T/outside/out.sh"
+chmod 755 "$T/outside/out.sh"
+ln -s "$T/outside/out.sh" "$CGI/link.sh"
+
+write_pool_conf "$(pool_block cgi "$T/cgi.sock" hello \
+    'processes = 1' 'threads = 4' 'cgi_timeout = 2')"
+# A cgi pool: no module, a root and an environment of its own.
+sed -i -e "/module = /d" -e "s|handler = \"module\"|handler = \"cgi\"\n\tcgi_root = {\"$CGI\"}\n\tenv = {\"PATH=/usr/bin:/bin\", \"POOL_SET=yes\"}|" \
+    "$POOLED_CONF"
+POOLED_SECRET=leaked start_pooled || bail_out "pooled did not start"
+NGINX_EXTRA="root $T;
+fastcgi_param SCRIPT_FILENAME \$document_root\$fastcgi_script_name;
+fastcgi_param DOCUMENT_ROOT \$document_root;
+fastcgi_param HTTP_PROXY http://evil.example/;" \
+    start_nginx "/cgi/=unix:$T/cgi.sock" || bail_out "nginx did not start"
+
+http_get "/cgi/env.sh?a=1&b=%C3%A9" -H 'X-Test: abc'
+assert_status "env: 200" 200
+assert_line "env: QUERY_STRING" "$HTTP_BODY" 'QUERY_STRING=a=1&b=%C3%A9'
+assert_line "env: REQUEST_METHOD" "$HTTP_BODY" 'REQUEST_METHOD=GET'
+assert_line "env: GATEWAY_INTERFACE" "$HTTP_BODY" 'GATEWAY_INTERFACE=CGI/1.1'
+assert_line "env: SCRIPT_NAME" "$HTTP_BODY" 'SCRIPT_NAME=/cgi/env.sh'
+assert_line "env: SCRIPT_FILENAME is the real path" "$HTTP_BODY" \
+    "SCRIPT_FILENAME=$(realpath "$CGI/env.sh")"
+assert_line "env: a request header" "$HTTP_BODY" 'HTTP_X_TEST=abc'
+assert_line "env: the pool's env" "$HTTP_BODY" 'POOL_SET=yes'
+assert_line "env: the pool's PATH" "$HTTP_BODY" 'PATH=/usr/bin:/bin'
+assert_not_contains "env: nothing of pooled's environment" "$HTTP_BODY" \
+    POOLED_SECRET
+assert_not_contains "env: no HTTP_PROXY (httpoxy)" "$HTTP_BODY" HTTP_PROXY
+assert_line "env: working directory is the program's" "$HTTP_BODY" \
+    "PWD=$(realpath "$CGI")"
+
+http_get "/cgi/env.sh/extra/path"
+assert_status "PATH_INFO: 200" 200
+assert_line "PATH_INFO split off" "$HTTP_BODY" 'PATH_INFO=/extra/path'
+assert_line "PATH_TRANSLATED" "$HTTP_BODY" "PATH_TRANSLATED=$T/extra/path"
+assert_line "SCRIPT_NAME without PATH_INFO" "$HTTP_BODY" \
+    'SCRIPT_NAME=/cgi/env.sh'
+
+for size in 0 1 10485760; do
+	head -c "$size" /dev/urandom >"$T/body.$size"
+	http_post "/cgi/echo.sh" "@$T/body.$size" \
+	    -H 'Content-Type: application/octet-stream'
+	assert_status "POST $size B: 200" 200
+	assert_true "POST $size B: the body comes back" \
+	    cmp -s "$T/body.$size" "$HTTP_BODY_FILE"
+done
+http_post "/cgi/early.sh" "@$T/body.10485760"
+assert_status "a program answering before reading 10 MiB: 200" 200
+assert_eq "its 5 MB answer arrives whole" 5000006 \
+    "$(stat -c %s "$HTTP_BODY_FILE")"
+
+http_get "/cgi/big.sh"
+assert_eq "50 MiB output arrives whole" 52428800 "$(stat -c %s "$HTTP_BODY_FILE")"
+http_get "/cgi/status.sh"
+assert_status "Status: header" 404
+assert_eq "Status: body" nope "$HTTP_BODY"
+http_get "/cgi/redirect.sh"
+assert_status "Location: is a redirect" 302
+assert_eq "Location: passed on" "http://example.com/there" \
+    "$(http_header Location)"
+log_mark
+http_get "/cgi/stderr.sh"
+assert_eq "stderr: the answer" fine "$HTTP_BODY"
+assert_log "stderr goes to the log, with pool and program" \
+    "cgi\[[0-9]+\]: req [0-9]+: $(realpath "$CGI")/stderr.sh: stderr: oops on stderr"
+http_get "/cgi/fds.sh"
+assert_eq "no socket of pooled's reaches the program" 0 "$HTTP_BODY"
+http_get "/cgi/sub/in.sh"
+assert_eq "a program in a subdirectory" sub "$HTTP_BODY"
+
+log_mark
+http_get "/cgi/exit1.sh"
+assert_status "exit before a header: 502" 502
+assert_log "exit before a header: logged with the status" \
+    'exit1.sh: exited 1 before a complete response header'
+http_get "/cgi/garbage.sh"
+assert_status "malformed header: 502" 502
+assert_log "malformed header: logged" 'garbage.sh: malformed response header'
+
+log_mark
+http_get "/cgi/noexec.sh"
+assert_status "not executable: 403" 403
+assert_log "not executable: logged" 'noexec.sh: not executable'
+http_get "/cgi/link.sh"
+assert_status "symlink out of the root: 403" 403
+assert_log "symlink out of the root: logged" 'link.sh: outside every cgi_root'
+assert_true "the outside program never ran" test ! -e "$T/outside-ran"
+http_get "/cgi/missing.sh"
+assert_status "missing: 404" 404
+http_get "/cgi/sub"
+assert_status "a directory: 403" 403
+
+log_mark
+http_get "/cgi/hang.sh"
+assert_status "hung program: 504" 504
+assert_log "hung program: killed at cgi_timeout" \
+    'hang.sh: killed after cgi_timeout \(2 s\)'
+bg=$(cat "$T/hang.pid" 2>/dev/null)
+if [ -n "$bg" ] && wait_for 5 pid_dead "$bg"; then
+	pass "its background child was killed too"
+else
+	fail "its background child was killed too" "pid: $bg"
+fi
+
+# 50 concurrent programs: all answered, none left over.
+parallel_get 50 50 "/cgi/env.sh?n=@ID@" "$T/par"
+assert_parallel_status "50 concurrent programs" "$T/par" 50 200
+workers=$(pooled_workers)
+# shellcheck disable=SC2086
+assert_eq "no zombie or leftover child under the worker" "" \
+    "$(for w in $workers; do children_of "$w"; done)"
+done_testing
