@@ -26,6 +26,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -96,7 +97,8 @@ stderr_flush(struct cgi_run *r, bool all)
 	}
 }
 
-static void
+/* Read the program's stderr; returns true while it may have more now. */
+static bool
 read_stderr(struct cgi_run *r)
 {
 	ssize_t	 n;
@@ -108,10 +110,11 @@ read_stderr(struct cgi_run *r)
 			stderr_flush(r, true);
 			close_fd(&r->err);
 		}
-		return;
+		return false;
 	}
 	r->errlen += (size_t)n;
 	stderr_flush(r, false);
+	return true;
 }
 
 /* Keep output until the body is in: memory first, then a temp file. */
@@ -202,7 +205,11 @@ check_header(struct cgi_run *r)
 	}
 }
 
-/* Read the program's stdout: hold it, or send it once the body is in. */
+/*
+ * Read the program's stdout: hold it, or send it once the body is in.
+ * Returns 1 when it read something, 0 when there is nothing now (or any
+ * more), -1 when the request must end.
+ */
 static int
 read_stdout(struct cgi_run *r, bool body_done)
 {
@@ -223,14 +230,14 @@ read_stdout(struct cgi_run *r, bool body_done)
 			r->client_gone = true;
 			return -1;
 		}
-		return 0;
+		return 1;
 	}
 	if (pooled_req_write(r->req, buf, (size_t)n) == -1) {
 		r->client_gone = true;
 		return -1;
 	}
 	r->sent_any = true;
-	return 0;
+	return 1;
 }
 
 static void
@@ -263,9 +270,11 @@ pump(struct cgi_run *r, const char *cl)
 	struct pollfd	 pfd[4];
 	int64_t		 now;
 	ssize_t		 n;
-	int		 np, ms;
+	int		 np, ms, rc = 0;
 
-	left = cl != NULL ? strtoull(cl, NULL, 10) : 0;
+	/* Without a length (a streamed chunked body), read to its end. */
+	left = cl != NULL && *cl != '\0' ? strtoull(cl, NULL, 10) :
+	    ULLONG_MAX;
 	body_done = left == 0;
 	if (body_done)
 		close_fd(&r->in);
@@ -357,19 +366,26 @@ pump(struct cgi_run *r, const char *cl)
 				if (read_stdout(r, body_done) == -1)
 					return -1;
 			} else if (pfd[i].fd == r->err) {
-				read_stderr(r);
+				(void)read_stderr(r);
 			} else if (pfd[i].fd == r->pidfd) {
 				reap(r);
 				close_fd(&r->pidfd);
-				/* What it wrote before exiting is in the
-				 * pipe; a grandchild may keep it open. */
+				/*
+				 * What it wrote before exiting is in the
+				 * pipes; take that, then stop: a grandchild
+				 * that kept them open cannot hold the
+				 * response.
+				 */
 				while (r->out != -1 &&
-				    read_stdout(r, body_done) == 0 &&
-				    r->out != -1)
+				    (rc = read_stdout(r, body_done)) == 1)
+					;
+				if (rc == -1)
+					return -1;
+				while (r->err != -1 && read_stderr(r))
 					;
 				close_fd(&r->out);
-				while (r->err != -1)
-					read_stderr(r);
+				stderr_flush(r, true);
+				close_fd(&r->err);
 			}
 		}
 	}

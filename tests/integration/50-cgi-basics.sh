@@ -27,6 +27,8 @@ cgi big.sh 'printf "Content-Type: application/octet-stream\n\n"; head -c 5242880
 cgi fds.sh 'printf "Content-Type: text/plain\n\n"; ls -l /proc/$$/fd | grep -c socket'
 cgi hang.sh 'sleep 60 & echo $! > '"$T"'/hang.pid; sleep 60'
 cgi exit1.sh 'exit 1'
+cgi count.sh 'printf "Content-Type: text/plain\n\n"; wc -c | tr -d " "'
+cgi bg.sh 'sleep 30 & echo $! > '"$T"'/bg.pid; printf "Content-Type: text/plain\n\nbg done\n"'
 cgi garbage.sh 'printf "this is not a header\n\nbody\n"'
 cgi sub/in.sh 'printf "Content-Type: text/plain\n\nsub\n"'
 printf '#!/bin/sh\nprintf "Content-Type: text/plain\\n\\nnoexec\\n"\n' >"$CGI/noexec.sh"
@@ -125,6 +127,52 @@ http_get "/cgi/missing.sh"
 assert_status "missing: 404" 404
 http_get "/cgi/sub"
 assert_status "a directory: 403" 403
+
+# A background child keeps stdout open after the program exited: the
+# response must end with the program, not with the child.
+log_mark
+http_get "/cgi/bg.sh"
+assert_status "a background child does not hold the response" 200
+assert_eq "the program's answer" "bg done" "$HTTP_BODY"
+assert_no_log "... and it did not take cgi_timeout" 'bg.sh: killed after'
+bgpid=$(cat "$T/bg.pid" 2>/dev/null)
+[ -n "$bgpid" ] && track_pid "$bgpid"
+
+# A body sent without CONTENT_LENGTH (nginx streams chunked uploads so
+# with fastcgi_request_buffering off) is read to the end of FCGI_STDIN.
+got=$(python3 - "$T/cgi.sock" "$CGI/count.sh" <<'PY'
+import socket, struct, sys
+
+def rec(t, content):
+    return struct.pack(">BBHHBB", 1, t, 1, len(content), 0, 0) + content
+
+def pair(n, v):
+    return bytes([len(n), len(v)]) + n + v
+
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(10)
+s.connect(sys.argv[1])
+params = pair(b"REQUEST_METHOD", b"POST") + \
+    pair(b"SCRIPT_FILENAME", sys.argv[2].encode())
+s.sendall(rec(1, struct.pack(">HB5x", 1, 0)) + rec(4, params) + rec(4, b"")
+          + rec(5, b"x" * 3000) + rec(5, b"y" * 1234) + rec(5, b""))
+out = b""
+while True:
+    d = s.recv(65536)
+    if not d:
+        break
+    out += d
+# FCGI_STDOUT records: strip the framing, print the body.
+body, off = b"", 0
+while off + 8 <= len(out):
+    t, clen, pad = out[off + 1], out[off + 4] << 8 | out[off + 5], out[off + 6]
+    if t == 6:
+        body += out[off + 8:off + 8 + clen]
+    off += 8 + clen + pad
+print(body.split(b"\r\n\r\n" if b"\r\n\r\n" in body else b"\n\n", 1)[-1].decode().strip())
+PY
+)
+assert_eq "a body without CONTENT_LENGTH is read to its end" 4234 "$got"
 
 log_mark
 http_get "/cgi/hang.sh"
