@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,10 +113,14 @@ cgi_path_resolve(char *const *params, char *const *roots,
 	const char	*sn = param(params, "SCRIPT_NAME");
 	const char	*dr = param(params, "DOCUMENT_ROOT");
 	char		 joined[PATH_MAX], real[PATH_MAX], *slash;
+	char		 proc[64], magic[2];
 	struct stat	 st;
 	size_t		 i, snlen, pilen;
+	ssize_t		 n;
+	int		 rfd;
 
 	memset(t, 0, sizeof(*t));
+	t->fd = -1;
 	if (sf != NULL && *sf != '\0')
 		*file = sf;
 	else if (dr != NULL && sn != NULL) {
@@ -134,21 +139,43 @@ cgi_path_resolve(char *const *params, char *const *roots,
 		return fail(status, 403, why, "not an absolute path");
 	if (split_path_info(*file, t, status, why) == -1)
 		return -1;
-	if (realpath(t->path, real) == NULL)
-		return fail(status, 404, why, "no such file");
+	/*
+	 * Open the file, then judge what was opened: where it really is
+	 * (from /proc/self/fd, whatever was renamed since the name was
+	 * resolved), its type and mode.  The program run is that open file
+	 * (see handler_cgi.c), not whatever the name means by then.
+	 */
+	if ((t->fd = open(t->path, O_PATH | O_CLOEXEC)) == -1)
+		return fail(status, errno == EACCES ? 403 : 404, why,
+		    errno == EACCES ? "permission denied" : "no such file");
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", t->fd);
+	if ((n = readlink(proc, real, sizeof(real) - 1)) <= 0 ||
+	    (size_t)n >= sizeof(t->path)) {
+		cgi_path_release(t);
+		return fail(status, 500, why, "cannot read /proc/self/fd");
+	}
+	real[n] = '\0';
 	for (i = 0; roots[i] != NULL; i++)
 		if (below(real, roots[i]))
 			break;
-	if (roots[i] == NULL)
+	if (roots[i] == NULL) {
+		cgi_path_release(t);
 		return fail(status, 403, why, "outside every cgi_root");
-	if (stat(real, &st) == -1)
-		return fail(status, 404, why, "no such file");
-	if (!S_ISREG(st.st_mode))
+	}
+	if (fstat(t->fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		cgi_path_release(t);
 		return fail(status, 403, why, "not a regular file");
-	if (access(real, X_OK) == -1)
+	}
+	if (faccessat(t->fd, "", X_OK, AT_EMPTY_PATH) == -1) {
+		cgi_path_release(t);
 		return fail(status, 403, why, "not executable");
-	if (strlen(real) >= sizeof(t->path))
-		return fail(status, 404, why, "path too long");
+	}
+	/* An exec-only file cannot be read: then it is no script. */
+	if ((rfd = open(proc, O_RDONLY | O_CLOEXEC)) != -1) {
+		t->script = pread(rfd, magic, 2, 0) == 2 &&
+		    memcmp(magic, "#!", 2) == 0;
+		close(rfd);
+	}
 	strcpy(t->path, real);
 	strcpy(t->dir, real);
 	slash = strrchr(t->dir, '/');
@@ -175,4 +202,14 @@ cgi_path_resolve(char *const *params, char *const *roots,
 		t->script_name = t->script_name_buf;
 	}
 	return 0;
+}
+
+/* Close what cgi_path_resolve opened. */
+void
+cgi_path_release(struct cgi_target *t)
+{
+	if (t->fd != -1) {
+		close(t->fd);
+		t->fd = -1;
+	}
 }

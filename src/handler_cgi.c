@@ -6,6 +6,7 @@
  * kills its children too, with only fds 0, 1 and 2 open, the default
  * signal dispositions, an empty signal mask, its own directory as working
  * directory and the environment cgi_env.c builds; no shell is involved.
+ * A compiled program runs as the very file cgi_path.c checked.
  *
  * Relaying: nginx stops sending a request body once a response has begun,
  * so no byte of output goes to the web server before the whole body came
@@ -402,7 +403,8 @@ spawn(struct cgi_run *r, const struct cgi_target *t, char **envp)
 	posix_spawn_file_actions_t	 fa;
 	posix_spawnattr_t		 attr;
 	sigset_t			 all, none;
-	char				*argv[2];
+	char				*argv[2], pinned[64];
+	const char			*exe;
 	int				 in[2], out[2], err[2], rc;
 
 	if (pipe2(in, O_CLOEXEC) == -1)
@@ -423,9 +425,31 @@ spawn(struct cgi_run *r, const struct cgi_target *t, char **envp)
 	posix_spawn_file_actions_adddup2(&fa, in[0], 0);
 	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
 	posix_spawn_file_actions_adddup2(&fa, err[1], 2);
-	/* Nothing of pooled's reaches the program but 0, 1 and 2. */
-	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
 	posix_spawn_file_actions_addchdir_np(&fa, t->dir);
+	if (t->script) {
+		/*
+		 * XXX The interpreter opens the script by its checked real
+		 * path, so a rename inside the cgi_root between the check
+		 * and that open could swap it: nothing under a cgi_root may
+		 * be writable by pooled's user.  (Handing the interpreter
+		 * /dev/fd/N instead would leave fd N open in the program
+		 * and change $0; Perl refuses O_PATH ones.)
+		 */
+		exe = t->path;
+		posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+	} else {
+		/*
+		 * A binary runs as the very file that was checked: the child
+		 * reopens the checked descriptor as fd 3, close-on-exec, and
+		 * executes /proc/self/fd/3, so the program starts with only
+		 * 0, 1 and 2 open and no rename can swap it.
+		 */
+		snprintf(pinned, sizeof(pinned), "/proc/self/fd/%d", t->fd);
+		posix_spawn_file_actions_addopen(&fa, 3, pinned,
+		    O_PATH | O_CLOEXEC, 0);
+		posix_spawn_file_actions_addclosefrom_np(&fa, 4);
+		exe = "/proc/self/fd/3";
+	}
 	posix_spawnattr_init(&attr);
 	sigfillset(&all);
 	sigemptyset(&none);
@@ -435,7 +459,7 @@ spawn(struct cgi_run *r, const struct cgi_target *t, char **envp)
 	    POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
 	argv[0] = (char *)(uintptr_t)t->path;
 	argv[1] = NULL;
-	rc = posix_spawn(&r->pid, t->path, &fa, &attr, argv, envp);
+	rc = posix_spawn(&r->pid, exe, &fa, &attr, argv, envp);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	close(in[0]);
@@ -494,15 +518,19 @@ cgi_handle(struct pooled_req *req)
 		return req_respond_error(req, status, why) == -1 ? -1 : 0;
 	}
 	if ((envp = cgi_env_build(req->envp, &t, cgi_pool->cgi_env,
-	    cgi_pool->ncgi_env)) == NULL)
+	    cgi_pool->ncgi_env)) == NULL) {
+		cgi_path_release(&t);
 		return req_respond_error(req, 500, "cannot build the "
 		    "environment") == -1 ? -1 : 0;
+	}
 	memset(&r, 0, sizeof(r));
 	r.req = req;
 	r.path = t.path;
 	r.in = r.out = r.err = r.pidfd = r.spill = -1;
 	r.deadline = clock_ms() + cgi_pool->cgi_timeout * 1000LL;
-	if (spawn(&r, &t, envp) == -1) {
+	rc = spawn(&r, &t, envp);
+	cgi_path_release(&t);
+	if (rc == -1) {
 		free(envp);
 		run_free(&r);
 		return req_respond_error(req, 500, "cannot run the program") ==

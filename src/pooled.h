@@ -102,6 +102,8 @@ int		 conf_log_level(const char *name);
 /* cgi_env.c */
 /* What the CGI handler resolved a request to. */
 struct cgi_target {
+	int		 fd;		/* O_PATH: the file that was checked */
+	bool		 script;	/* starts with "#!" */
 	char		 path[4096];	/* the program's real path */
 	char		 dir[4096];	/* its directory: the child's cwd */
 	const char	*script_name;	/* SCRIPT_NAME without PATH_INFO */
@@ -117,6 +119,7 @@ char		**cgi_env_build(char *const *params, const struct cgi_target *,
 int		 cgi_path_resolve(char *const *params, char *const *roots,
 		    struct cgi_target *, const char **file, int *status,
 		    const char **why);
+void		 cgi_path_release(struct cgi_target *);
 
 /* handler_cgi.c */
 struct backend;

@@ -31,6 +31,36 @@ cgi count.sh 'printf "Content-Type: text/plain\n\n"; wc -c | tr -d " "'
 cgi bg.sh 'sleep 30 & echo $! > '"$T"'/bg.pid; printf "Content-Type: text/plain\n\nbg done\n"'
 cgi garbage.sh 'printf "this is not a header\n\nbody\n"'
 cgi sub/in.sh 'printf "Content-Type: text/plain\n\nsub\n"'
+# A compiled CGI program: reports the descriptors it was started with.
+cat >"$T/fds.c" <<'C'
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int
+main(void)
+{
+	DIR		*d = opendir("/proc/self/fd");
+	struct dirent	*e;
+	int		 n = 0;
+
+	while ((e = readdir(d)) != NULL) {
+		int fd = atoi(e->d_name);
+
+		if (e->d_name[0] != '.' && fd > 2 && fd != dirfd(d))
+			n++;
+	}
+	printf("Content-Type: text/plain\r\n\r\nextra fds: %d, arg0 %s\n", n,
+	    getenv("SCRIPT_FILENAME") ? "set" : "unset");
+	return 0;
+}
+C
+if ${CC:-cc} -o "$CGI/fds.cgi" "$T/fds.c" 2>"$T/cc.log"; then
+	have_cc=1
+else
+	have_cc=0
+fi
 printf '#!/bin/sh\nprintf "Content-Type: text/plain\\n\\nnoexec\\n"\n' >"$CGI/noexec.sh"
 chmod 644 "$CGI/noexec.sh"
 printf '#!/bin/sh\ntouch %s/outside-ran\nprintf "Content-Type: text/plain\\n\\nout\\n"\n' \
@@ -103,6 +133,14 @@ assert_log "stderr goes to the log, with pool and program" \
     "cgi\[[0-9]+\]: req [0-9]+: $(realpath "$CGI")/stderr.sh: stderr: oops on stderr"
 http_get "/cgi/fds.sh"
 assert_eq "no socket of pooled's reaches the program" 0 "$HTTP_BODY"
+if [ "$have_cc" = 1 ]; then
+	http_get "/cgi/fds.cgi"
+	assert_status "a compiled program: 200" 200
+	assert_eq "it starts with only fds 0, 1 and 2" \
+	    "extra fds: 0, arg0 set" "$HTTP_BODY"
+else
+	skip "a compiled program" "no C compiler: $(cat "$T/cc.log")"
+fi
 http_get "/cgi/sub/in.sh"
 assert_eq "a program in a subdirectory" sub "$HTTP_BODY"
 
