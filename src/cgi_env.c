@@ -187,8 +187,9 @@ flatten(const struct env_list *l)
 /*
  * Build a CGI program's environment, NULL-ended: params (the web
  * server's "NAME=VALUE" strings, NULL-ended, may be NULL), then
- * GATEWAY_INTERFACE, SCRIPT_FILENAME, SCRIPT_NAME, PATH_INFO and
- * PATH_TRANSLATED from t, REDIRECT_STATUS=200 unless sent, then the
+ * GATEWAY_INTERFACE, SCRIPT_FILENAME, SCRIPT_NAME, and PATH_INFO and
+ * PATH_TRANSLATED when t split one off (else the web server's stand),
+ * REDIRECT_STATUS=200 unless sent, then the
  * npool_env strings of pool_env; a later variable replaces an earlier one
  * of the same name.  The result is a single allocation: free() it once.
  * NULL with errno ENOMEM, or E2BIG when the strings passed and added
@@ -241,11 +242,11 @@ cgi_env_build(char *const *params, const struct cgi_target *t,
 		 */
 		if (namelen == 10 && strncasecmp(p, "HTTP_PROXY", 10) == 0)
 			continue;
-		/* pooled decides whether there is a PATH_INFO. */
-		if (t->path_info == NULL &&
-		    (name_is(p, namelen, "PATH_INFO") ||
-		    name_is(p, namelen, "PATH_TRANSLATED")))
-			continue;
+		/*
+		 * A PATH_INFO the web server split off itself (nginx's
+		 * fastcgi_split_path_info, cgit's "PATH_INFO $uri") stands,
+		 * as fcgiwrap passes it; one pooled split off replaces it.
+		 */
 		if (name_is(p, namelen, "REDIRECT_STATUS"))
 			redirect_status = true;
 		add(&l, p, namelen, eq + 1);

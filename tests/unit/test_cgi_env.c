@@ -269,19 +269,20 @@ test_path_info_comes_from_the_target(void **state)
 }
 
 static void
-test_path_info_removed_when_none(void **state)
+test_path_info_sent_stands_when_none_split(void **state)
 {
 	char	**env;
 
 	(void)state;
+	/* nginx's fastcgi_split_path_info: SCRIPT_FILENAME names the file */
 	params = strv("PATH_INFO=/sent", "PATH_TRANSLATED=/var/www/sent",
 	    "PATH_INFOX=kept", NULL);
 	set_target("/cgi-bin/app.cgi", NULL);
 	env = build();
-	assert_null(lookup(env, "PATH_INFO"));
-	assert_null(lookup(env, "PATH_TRANSLATED"));
+	assert_string_equal(lookup(env, "PATH_INFO"), "/sent");
+	assert_string_equal(lookup(env, "PATH_TRANSLATED"), "/var/www/sent");
 	assert_string_equal(lookup(env, "PATH_INFOX"), "kept");
-	assert_int_equal(count(env), 1 + 4);
+	assert_int_equal(count(env), 3 + 4);
 	free(env);
 }
 
@@ -529,8 +530,8 @@ main(void)
 		cmocka_unit_test_teardown(test_pool_may_set_a_proxy, teardown),
 		cmocka_unit_test_teardown(
 		    test_path_info_comes_from_the_target, teardown),
-		cmocka_unit_test_teardown(test_path_info_removed_when_none,
-		    teardown),
+		cmocka_unit_test_teardown(
+		    test_path_info_sent_stands_when_none_split, teardown),
 		cmocka_unit_test_teardown(test_script_name_resolved_or_sent,
 		    teardown),
 		cmocka_unit_test_teardown(
