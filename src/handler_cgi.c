@@ -63,6 +63,7 @@ struct cgi_run {
 	size_t			 hold_len;
 	int			 spill;
 	size_t			 spill_len;
+	bool			 nph;		/* nph- program: status line */
 	bool			 header_done;
 	bool			 sent_any;
 	bool			 client_gone;
@@ -185,6 +186,45 @@ kill_group(struct cgi_run *r)
  * is always within CGI_HOLD_MEM, being at most 64 KiB).  Returns -1 when
  * it is malformed: the caller answers 502.
  */
+/*
+ * An nph- program writes an HTTP status line where a CGI program writes
+ * Status:.  Behind FastCGI the web server still frames the response, so
+ * that line becomes a Status: header and everything else passes through
+ * unparsed.  Returns -1 for an output that does not start with one.
+ */
+static int
+nph_status_line(struct cgi_run *r)
+{
+	char	*nl, *p, *line;
+	size_t	 len, rest, hdr;
+	int	 n;
+
+	if ((nl = memchr(r->hold, '\n', r->hold_len)) == NULL)
+		return r->hold_len > CGI_ERRLINE ? -1 : 0;
+	len = (size_t)(nl - r->hold);
+	if (len > 0 && r->hold[len - 1] == '\r')
+		len--;
+	/* "HTTP/1.1 200 OK": the version, a 3-digit code, a reason. */
+	if (len < 12 || memcmp(r->hold, "HTTP/", 5) != 0 ||
+	    (p = memchr(r->hold, ' ', len)) == NULL ||
+	    (size_t)(p - r->hold) + 4 > len || p[1] < '1' || p[1] > '9' ||
+	    p[2] < '0' || p[2] > '9' || p[3] < '0' || p[3] > '9' ||
+	    ((size_t)(p - r->hold) + 4 < len && p[4] != ' '))
+		return -1;
+	p++;
+	hdr = len - (size_t)(p - r->hold);
+	rest = r->hold_len - (size_t)(nl + 1 - r->hold);
+	if ((line = malloc(8 + hdr + 3 + rest)) == NULL)
+		return -1;
+	n = snprintf(line, 8 + hdr + 3, "Status: %.*s\r\n", (int)hdr, p);
+	memcpy(line + n, nl + 1, rest);
+	free(r->hold);
+	r->hold = line;
+	r->hold_len = (size_t)n + rest;
+	r->header_done = true;
+	return 0;
+}
+
 static int
 check_header(struct cgi_run *r)
 {
@@ -193,6 +233,14 @@ check_header(struct cgi_run *r)
 
 	if (r->header_done)
 		return 0;
+	if (r->nph) {
+		if (nph_status_line(r) == 0)
+			return 0;
+		pooled_req_log(r->req, POOLED_LOG_ERROR, "%s: an nph- "
+		    "program's output does not start with an HTTP status "
+		    "line", r->path);
+		return -1;
+	}
 	switch (cgi_header_parse(r->hold, r->hold_len, &h, &why)) {
 	case CGI_HEADER_MORE:
 		return 0;
@@ -526,6 +574,7 @@ cgi_handle(struct pooled_req *req)
 	memset(&r, 0, sizeof(r));
 	r.req = req;
 	r.path = t.path;
+	r.nph = strncmp(strrchr(t.path, '/') + 1, "nph-", 4) == 0;
 	r.in = r.out = r.err = r.pidfd = r.spill = -1;
 	r.deadline = clock_ms() + cgi_pool->cgi_timeout * 1000LL;
 	rc = spawn(&r, &t, envp);

@@ -27,6 +27,8 @@ cgi big.sh 'printf "Content-Type: application/octet-stream\n\n"; head -c 5242880
 cgi fds.sh 'printf "Content-Type: text/plain\n\n"; ls -l /proc/$$/fd | grep -c socket'
 cgi hang.sh 'sleep 60 & echo $! > '"$T"'/hang.pid; sleep 60'
 cgi exit1.sh 'exit 1'
+cgi nph-hello.sh 'printf "HTTP/1.1 203 Non-Authoritative Information\r\nContent-Type: text/plain\r\nX-Nph: yes\r\n\r\nraw body\n"'
+cgi nph-bad.sh 'printf "Content-Type: text/plain\n\nno status line\n"'
 cgi count.sh 'printf "Content-Type: text/plain\n\n"; wc -c | tr -d " "'
 cgi bg.sh 'sleep 30 & echo $! > '"$T"'/bg.pid; printf "Content-Type: text/plain\n\nbg done\n"'
 cgi garbage.sh 'printf "this is not a header\n\nbody\n"'
@@ -116,6 +118,16 @@ http_post "/cgi/early.sh" "@$T/body.10485760"
 assert_status "a program answering before reading 10 MiB: 200" 200
 assert_eq "its 5 MB answer arrives whole" 5000006 \
     "$(stat -c %s "$HTTP_BODY_FILE")"
+
+http_get "/cgi/nph-hello.sh"
+assert_status "nph-: its status line becomes the status" 203
+assert_eq "nph-: its headers pass" yes "$(http_header X-Nph)"
+assert_eq "nph-: its body passes" "raw body" "$HTTP_BODY"
+log_mark
+http_get "/cgi/nph-bad.sh"
+assert_status "nph- without a status line: 502" 502
+assert_log "nph- without a status line: logged" \
+    'nph-bad.sh: an nph- program.s output does not start with an HTTP status line'
 
 http_get "/cgi/big.sh"
 assert_eq "50 MiB output arrives whole" 52428800 "$(stat -c %s "$HTTP_BODY_FILE")"
