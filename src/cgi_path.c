@@ -57,6 +57,27 @@ below(const char *path, const char *root)
 }
 
 /*
+ * The interpreter cgi_interpreter maps path's extension to, or NULL.
+ * Entries are ".ext=/path", checked by conf.c.
+ */
+static const char *
+interpreter_for(const struct pool_conf *pc, const char *path)
+{
+	const char	*base = strrchr(path, '/'), *dot, *eq;
+	size_t		 i;
+
+	if ((dot = strrchr(base != NULL ? base : path, '.')) == NULL)
+		return NULL;
+	for (i = 0; i < pc->ncgi_interpreters; i++) {
+		eq = strchr(pc->cgi_interpreters[i], '=');
+		if ((size_t)(eq - pc->cgi_interpreters[i]) == strlen(dot) &&
+		    strncmp(pc->cgi_interpreters[i], dot, strlen(dot)) == 0)
+			return eq + 1;
+	}
+	return NULL;
+}
+
+/*
  * Split file into the longest prefix that exists and the rest, which
  * becomes PATH_INFO.  Returns 0 with the prefix in t->path and the rest in
  * t->path_info_buf, or -1 with *status and *why.
@@ -106,9 +127,10 @@ split_path_info(const char *file, struct cgi_target *t, int *status,
  * set to the name the request asked for, for that log line.
  */
 int
-cgi_path_resolve(char *const *params, char *const *roots,
+cgi_path_resolve(char *const *params, const struct pool_conf *pc,
     struct cgi_target *t, const char **file, int *status, const char **why)
 {
+	char *const	*roots = pc->cgi_roots;
 	const char	*sf = param(params, "SCRIPT_FILENAME");
 	const char	*sn = param(params, "SCRIPT_NAME");
 	const char	*dr = param(params, "DOCUMENT_ROOT");
@@ -166,7 +188,9 @@ cgi_path_resolve(char *const *params, char *const *roots,
 		cgi_path_release(t);
 		return fail(status, 403, why, "not a regular file");
 	}
-	if (faccessat(t->fd, "", X_OK, AT_EMPTY_PATH) == -1) {
+	t->interpreter = interpreter_for(pc, real);
+	if (t->interpreter == NULL &&
+	    faccessat(t->fd, "", X_OK, AT_EMPTY_PATH) == -1) {
 		cgi_path_release(t);
 		return fail(status, 403, why, "not executable");
 	}

@@ -109,6 +109,7 @@ static int	 check_module(cfg_t *, cfg_opt_t *);
 static int	 check_module_options(cfg_t *, cfg_opt_t *);
 static int	 check_cgi_root(cfg_t *, cfg_opt_t *);
 static int	 check_env(cfg_t *, cfg_opt_t *);
+static int	 check_interpreter(cfg_t *, cfg_opt_t *);
 static int	 check_pool_name(cfg_t *);
 static int	 check_pool(cfg_opt_t *, unsigned int);
 static int	 check_pool_section(cfg_t *, cfg_opt_t *);
@@ -133,6 +134,7 @@ static cfg_opt_t pool_opts[] = {
 	CFG_STR_LIST("module_options", NULL, CFGF_NODEFAULT),
 	CFG_STR_LIST("cgi_root", NULL, CFGF_NODEFAULT),
 	CFG_STR_LIST("env", NULL, CFGF_NODEFAULT),
+	CFG_STR_LIST("cgi_interpreter", NULL, CFGF_NODEFAULT),
 	CFG_INT_CB("cgi_timeout", 60, CFGF_NONE, parse_int),
 	CFG_INT_CB("read_timeout", 30, CFGF_NONE, parse_int),
 	CFG_INT_CB("write_timeout", 30, CFGF_NONE, parse_int),
@@ -176,6 +178,7 @@ static const struct {
 	{ "pool|module_options",	check_module_options },
 	{ "pool|cgi_root",		check_cgi_root },
 	{ "pool|env",			check_env },
+	{ "pool|cgi_interpreter",	check_interpreter },
 	{ "pool|cgi_timeout",		check_int },
 	{ "pool|read_timeout",		check_int },
 	{ "pool|write_timeout",		check_int },
@@ -579,6 +582,41 @@ check_env(cfg_t *cfg, cfg_opt_t *opt)
 	return 0;
 }
 
+/*
+ * ".ext=/path/to/interpreter": files ending in .ext run through the
+ * interpreter, which must be an executable regular file.
+ */
+static int
+check_interpreter(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char	*s, *eq;
+	char		 pfx[PREFIX_MAX];
+	struct stat	 st;
+	unsigned int	 i, n;
+
+	n = cfg_opt_size(opt);
+	for (i = 0; i < n; i++) {
+		s = cfg_opt_getnstr(opt, i);
+		eq = strchr(s, '=');
+		if (s[0] != '.' || eq == NULL || eq == s + 1 ||
+		    memchr(s, '/', (size_t)(eq - s)) != NULL) {
+			conf_warnx(cfg, cfg->line, "%scgi_interpreter \"%s\": "
+			    "write \".ext=/path/to/interpreter\"",
+			    pool_prefix(cfg, pfx, sizeof(pfx)), s);
+			return -1;
+		}
+		if (eq[1] != '/' || stat(eq + 1, &st) == -1 ||
+		    !S_ISREG(st.st_mode) || access(eq + 1, X_OK) == -1) {
+			conf_warnx(cfg, cfg->line, "%scgi_interpreter \"%s\": "
+			    "%s is not an executable file given by an absolute "
+			    "path", pool_prefix(cfg, pfx, sizeof(pfx)), s,
+			    eq + 1);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int
 check_pool_name(cfg_t *sec)
 {
@@ -687,10 +725,11 @@ check_pool(cfg_opt_t *opt, unsigned int idx)
 			return -1;
 		}
 		if (cfg_size(sec, "cgi_root") != 0 ||
-		    cfg_size(sec, "env") != 0) {
-			conf_warnx(sec, pool_line(sec), "pool \"%s\": cgi_root "
-			    "and env are only used by handler \"cgi\"",
-			    sec->title);
+		    cfg_size(sec, "env") != 0 ||
+		    cfg_size(sec, "cgi_interpreter") != 0) {
+			conf_warnx(sec, pool_line(sec), "pool \"%s\": cgi_root, "
+			    "env and cgi_interpreter are only used by handler "
+			    "\"cgi\"", sec->title);
 			return -1;
 		}
 	}
@@ -783,6 +822,8 @@ build_pool(cfg_t *sec, struct pool_conf *pc)
 		pc->ncgi_roots = i + 1;
 	}
 	pc->cgi_env = copy_list(sec, "env", &pc->ncgi_env);
+	pc->cgi_interpreters = copy_list(sec, "cgi_interpreter",
+	    &pc->ncgi_interpreters);
 	pc->cgi_timeout = (int)cfg_getint(sec, "cgi_timeout");
 	pc->read_timeout = (int)cfg_getint(sec, "read_timeout");
 	pc->write_timeout = (int)cfg_getint(sec, "write_timeout");
@@ -1061,6 +1102,9 @@ conf_free(struct conf *conf)
 		for (j = 0; j < pc->ncgi_env; j++)
 			free(pc->cgi_env[j]);
 		free(pc->cgi_env);
+		for (j = 0; j < pc->ncgi_interpreters; j++)
+			free(pc->cgi_interpreters[j]);
+		free(pc->cgi_interpreters);
 	}
 	free(conf->pools);
 	free(conf->path);

@@ -451,7 +451,7 @@ spawn(struct cgi_run *r, const struct cgi_target *t, char **envp)
 	posix_spawn_file_actions_t	 fa;
 	posix_spawnattr_t		 attr;
 	sigset_t			 all, none;
-	char				*argv[2], pinned[64];
+	char				*argv[3], pinned[64];
 	const char			*exe;
 	int				 in[2], out[2], err[2], rc;
 
@@ -474,7 +474,11 @@ spawn(struct cgi_run *r, const struct cgi_target *t, char **envp)
 	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
 	posix_spawn_file_actions_adddup2(&fa, err[1], 2);
 	posix_spawn_file_actions_addchdir_np(&fa, t->dir);
-	if (t->script) {
+	if (t->interpreter != NULL) {
+		/* cgi_interpreter: the interpreter runs the script. */
+		exe = t->interpreter;
+		posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+	} else if (t->script) {
 		/*
 		 * XXX The interpreter opens the script by its checked real
 		 * path, so a rename inside the cgi_root between the check
@@ -505,8 +509,14 @@ spawn(struct cgi_run *r, const struct cgi_target *t, char **envp)
 	posix_spawnattr_setsigmask(&attr, &none);
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID |
 	    POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-	argv[0] = (char *)(uintptr_t)t->path;
-	argv[1] = NULL;
+	if (t->interpreter != NULL) {
+		argv[0] = (char *)(uintptr_t)t->interpreter;
+		argv[1] = (char *)(uintptr_t)t->path;
+		argv[2] = NULL;
+	} else {
+		argv[0] = (char *)(uintptr_t)t->path;
+		argv[1] = NULL;
+	}
 	rc = posix_spawn(&r->pid, exe, &fa, &attr, argv, envp);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
@@ -559,8 +569,8 @@ cgi_handle(struct pooled_req *req)
 	char			 how[128], **envp;
 	int			 status, rc;
 
-	if (cgi_path_resolve(req->envp, cgi_pool->cgi_roots, &t, &file,
-	    &status, &why) == -1) {
+	if (cgi_path_resolve(req->envp, cgi_pool, &t, &file, &status,
+	    &why) == -1) {
 		pooled_req_log(req, POOLED_LOG_ERROR, "cgi: %s: %s", file,
 		    why);
 		return req_respond_error(req, status, why) == -1 ? -1 : 0;

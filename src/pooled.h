@@ -69,6 +69,8 @@ struct pool_conf {
 	char		       **cgi_env;	/* "NAME=VALUE" for programs */
 	size_t			 ncgi_env;
 	int			 cgi_timeout;	/* seconds a program may run */
+	char		       **cgi_interpreters; /* ".ext=/interpreter" */
+	size_t			 ncgi_interpreters;
 	int			 read_timeout;	/* seconds, per read and for params */
 	int			 write_timeout;	/* seconds, per write */
 	int			 keepalive_timeout; /* seconds an idle kept conn waits */
@@ -104,6 +106,7 @@ int		 conf_log_level(const char *name);
 struct cgi_target {
 	int		 fd;		/* O_PATH: the file that was checked */
 	bool		 script;	/* starts with "#!" */
+	const char	*interpreter;	/* from cgi_interpreter, or NULL */
 	char		 path[4096];	/* the program's real path */
 	char		 dir[4096];	/* its directory: the child's cwd */
 	const char	*script_name;	/* SCRIPT_NAME without PATH_INFO */
@@ -116,9 +119,9 @@ char		**cgi_env_build(char *const *params, const struct cgi_target *,
 		    char *const *pool_env, size_t npool_env);
 
 /* cgi_path.c */
-int		 cgi_path_resolve(char *const *params, char *const *roots,
-		    struct cgi_target *, const char **file, int *status,
-		    const char **why);
+int		 cgi_path_resolve(char *const *params,
+		    const struct pool_conf *, struct cgi_target *,
+		    const char **file, int *status, const char **why);
 void		 cgi_path_release(struct cgi_target *);
 
 /* handler_cgi.c */

@@ -69,11 +69,15 @@ printf '#!/bin/sh\ntouch %s/outside-ran\nprintf "Content-Type: text/plain\\n\\no
     "$T" >"$T/outside/out.sh"
 chmod 755 "$T/outside/out.sh"
 ln -s "$T/outside/out.sh" "$CGI/link.sh"
+# Neither executable nor with a shebang: run by cgi_interpreter.
+printf 'print "Content-Type: text/plain\\n\\nperl ran $ENV{SCRIPT_NAME}\\n";\n' \
+    >"$CGI/plain.pl"
+chmod 644 "$CGI/plain.pl"
 
 write_pool_conf "$(pool_block cgi "$T/cgi.sock" hello \
     'processes = 1' 'threads = 4' 'cgi_timeout = 2')"
 # A cgi pool: no module, a root and an environment of its own.
-sed -i -e "/module = /d" -e "s|handler = \"module\"|handler = \"cgi\"\n\tcgi_root = {\"$CGI\"}\n\tenv = {\"PATH=/usr/bin:/bin\", \"POOL_SET=yes\"}|" \
+sed -i -e "/module = /d" -e "s|handler = \"module\"|handler = \"cgi\"\n\tcgi_root = {\"$CGI\"}\n\tenv = {\"PATH=/usr/bin:/bin\", \"POOL_SET=yes\"}\n\tcgi_interpreter = {\".pl=$(command -v perl)\"}|" \
     "$POOLED_CONF"
 POOLED_SECRET=leaked start_pooled || bail_out "pooled did not start"
 NGINX_EXTRA="root $T;
@@ -153,6 +157,9 @@ if [ "$have_cc" = 1 ]; then
 else
 	skip "a compiled program" "no C compiler: $(cat "$T/cc.log")"
 fi
+http_get "/cgi/plain.pl"
+assert_status "cgi_interpreter: a .pl file runs through perl" 200
+assert_eq "cgi_interpreter: its output" "perl ran /cgi/plain.pl" "$HTTP_BODY"
 http_get "/cgi/sub/in.sh"
 assert_eq "a program in a subdirectory" sub "$HTTP_BODY"
 

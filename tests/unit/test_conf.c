@@ -763,14 +763,16 @@ test_errors_cgi(void **state)
 		    "}\n", 2, "pool \"c\": module is only used by handler "
 		    "\"module\"" },
 		{ "module with cgi_root", POOL_A_OPEN "\tlisten = \"/tmp/s\"\n"
-		    "\tcgi_root = \"@CGI@\"\n}\n", 1, "pool \"a\": cgi_root "
-		    "and env are only used by handler \"cgi\"" },
+		    "\tcgi_root = \"@CGI@\"\n}\n", 1, "pool \"a\": cgi_root, "
+		    "env and cgi_interpreter are only used by handler "
+		    "\"cgi\"" },
 		{ "module with env", POOL_A_OPEN "\tlisten = \"/tmp/s\"\n"
-		    "\tenv = \"LANG=C\"\n}\n", 1, "pool \"a\": cgi_root and "
-		    "env are only used by handler \"cgi\"" },
+		    "\tenv = \"LANG=C\"\n}\n", 1, "pool \"a\": cgi_root, "
+		    "env and cgi_interpreter are only used by handler "
+		    "\"cgi\"" },
 		{ "env set from outside", POOL_A "\"pool=a|env\" = \"X=1\"\n",
-		    1, "pool \"a\": cgi_root and env are only used by "
-		    "handler \"cgi\"" },
+		    1, "pool \"a\": cgi_root, env and cgi_interpreter are "
+		    "only used by handler \"cgi\"" },
 		{ "cgi_root relative", POOL_C_OPEN
 		    "\tcgi_root = \"cgi-bin\"\n}\n", 5,
 		    "pool \"c\": cgi_root \"cgi-bin\": not an absolute path" },
@@ -796,6 +798,15 @@ test_errors_cgi(void **state)
 		{ "env missing =", POOL_C_OPEN "\tenv = { \"A=1\", PATH }\n"
 		    "}\n", 5, "pool \"c\": env \"PATH\": missing \"=\" "
 		    "(write NAME=VALUE)" },
+		{ "cgi_interpreter without a dot", POOL_C_OPEN
+		    "\tcgi_interpreter = { \"php=/bin/sh\" }\n}\n", 5,
+		    "pool \"c\": cgi_interpreter \"php=/bin/sh\": write "
+		    "\".ext=/path/to/interpreter\"" },
+		{ "cgi_interpreter missing", POOL_C_OPEN
+		    "\tcgi_interpreter = { \".pl=/nonexistent/perl\" }\n}\n", 5,
+		    "pool \"c\": cgi_interpreter \".pl=/nonexistent/perl\": "
+		    "/nonexistent/perl is not an executable file given by an "
+		    "absolute path" },
 		{ "env empty", POOL_C_OPEN "\tenv = \"\"\n}\n", 5,
 		    "pool \"c\": env \"\": missing \"=\"" },
 		{ "env empty name", POOL_C_OPEN "\tenv = \"=x\"\n}\n", 5,
