@@ -58,6 +58,7 @@ struct cgi_run {
 	bool			 exited;
 	int			 status;
 	bool			 timed_out;
+	bool			 killed;	/* by pooled */
 	/* output not sent yet: memory, then the spill file */
 	char			*hold;
 	size_t			 hold_len;
@@ -177,8 +178,10 @@ release(struct cgi_run *r)
 static void
 kill_group(struct cgi_run *r)
 {
-	if (!r->exited)
+	if (!r->exited) {
 		(void)kill(-r->pid, SIGKILL);
+		r->killed = true;
+	}
 }
 
 /*
@@ -611,8 +614,14 @@ cgi_handle(struct pooled_req *req)
 		(void)req_respond_error(req, 502, "no valid response header");
 	} else if (rc == -1 && !r.sent_any && !r.client_gone)
 		(void)req_respond_error(req, 502, "malformed response header");
-	else if (r.hold_len + r.spill_len > 0 && release(&r) == -1)
-		r.client_gone = true;
+	else {
+		if (r.hold_len + r.spill_len > 0 && release(&r) == -1)
+			r.client_gone = true;
+		/* The answer stands, but a crash must not go unnoticed. */
+		if (!r.killed && r.status != 0)
+			pooled_req_log(req, POOLED_LOG_WARNING, "%s: %s after "
+			    "its response header", t.path, how);
+	}
 	if (r.client_gone)
 		pooled_req_log(req, POOLED_LOG_NOTICE, "%s: the client went "
 		    "away; program killed", t.path);
