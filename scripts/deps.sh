@@ -7,7 +7,7 @@
 # installed flavour of the web server (see deps_missing).
 POOLED_DEPS=(build-essential autoconf automake pkg-config libfcgi-dev
     libconfuse-dev libcmocka-dev nginx-light curl iproute2 python3
-    fcgiwrap libcgi-pm-perl php-cgi)
+    fcgiwrap libcgi-pm-perl php-cgi cgit git)
 
 # The build directory, relative to the top of the source tree.
 POOLED_BUILD_DIR=${POOLED_BUILD_DIR:-build}
