@@ -123,9 +123,18 @@ fcgi_write(void *ctx, const void *buf, size_t len)
 	return 0;
 }
 
+static int
+fcgi_conn_fd(void *ctx)
+{
+	FCGX_Request	*r = ctx;
+
+	return r->ipcFd;
+}
+
 static const struct req_io fcgi_io = {
 	.read = fcgi_read,
-	.write = fcgi_write
+	.write = fcgi_write,
+	.conn_fd = fcgi_conn_fd
 };
 
 static void

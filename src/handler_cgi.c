@@ -319,10 +319,11 @@ pump(struct cgi_run *r, const char *cl)
 	size_t		 body_len = 0, body_off = 0;
 	unsigned long long left;
 	bool		 body_done;
-	struct pollfd	 pfd[4];
+	struct pollfd	 pfd[5];
 	int64_t		 now;
 	ssize_t		 n;
 	int		 np, ms, rc = 0;
+	int		 conn = r->req->io->conn_fd(r->req->ctx);
 
 	/* Without a length (a streamed chunked body), read to its end. */
 	left = cl != NULL && *cl != '\0' ? strtoull(cl, NULL, 10) :
@@ -376,6 +377,15 @@ pump(struct cgi_run *r, const char *cl)
 			pfd[np].fd = r->pidfd;
 			pfd[np++].events = POLLIN;
 		}
+		/*
+		 * Once the body is in, nothing more comes from the web
+		 * server: its hang-up means the client went away (nginx
+		 * closes the connection when a client aborts).
+		 */
+		if (body_done && conn != -1) {
+			pfd[np].fd = conn;
+			pfd[np++].events = POLLRDHUP;
+		}
 		now = clock_ms();
 		if (now >= r->deadline) {
 			r->timed_out = true;
@@ -419,6 +429,8 @@ pump(struct cgi_run *r, const char *cl)
 					return -1;
 			} else if (pfd[i].fd == r->err) {
 				(void)read_stderr(r);
+			} else if (pfd[i].fd == conn) {
+				r->client_gone = true;
 			} else if (pfd[i].fd == r->pidfd) {
 				reap(r);
 				close_fd(&r->pidfd);

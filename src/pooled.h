@@ -258,6 +258,7 @@ void		 handler_so_set_options(const struct pool_conf *);
 struct req_io {
 	ssize_t	(*read)(void *ctx, void *buf, size_t len);
 	int	(*write)(void *ctx, const void *buf, size_t len);
+	int	(*conn_fd)(void *ctx);	/* to poll for the peer leaving */
 };
 
 /* What every request carries, whatever the protocol. */

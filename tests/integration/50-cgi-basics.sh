@@ -27,6 +27,7 @@ cgi big.sh 'printf "Content-Type: application/octet-stream\n\n"; head -c 5242880
 cgi fds.sh 'printf "Content-Type: text/plain\n\n"; ls -l /proc/$$/fd | grep -c socket'
 cgi hang.sh 'sleep 60 & echo $! > '"$T"'/hang.pid; sleep 60'
 cgi exit1.sh 'exit 1'
+cgi slow.sh 'echo $$ > '"$T"'/slow.pid; printf "Content-Type: text/plain\n\nstart\n"; sleep 30; echo end'
 cgi nph-hello.sh 'printf "HTTP/1.1 203 Non-Authoritative Information\r\nContent-Type: text/plain\r\nX-Nph: yes\r\n\r\nraw body\n"'
 cgi nph-bad.sh 'printf "Content-Type: text/plain\n\nno status line\n"'
 cgi count.sh 'printf "Content-Type: text/plain\n\n"; wc -c | tr -d " "'
@@ -230,6 +231,22 @@ print(body.split(b"\r\n\r\n" if b"\r\n\r\n" in body else b"\n\n", 1)[-1].decode(
 PY
 )
 assert_eq "a body without CONTENT_LENGTH is read to its end" 4234 "$got"
+
+# A client that goes away: nginx closes the connection, pooled kills
+# the program (not waiting for cgi_timeout, which is 2 s here: the client
+# gives up after 1 s, and the program is gone well before 30 s).
+log_mark
+HTTP_TIMEOUT=1 http_get "/cgi/slow.sh"
+assert_eq "the client gave up" 000 "$HTTP_STATUS"
+assert_log "the client going away is logged" \
+    'slow.sh: the client went away; program killed' 5
+slow=$(cat "$T/slow.pid" 2>/dev/null)
+if [ -n "$slow" ] && wait_for 5 pid_dead "$slow"; then
+	pass "the program of a client that went away is killed"
+else
+	fail "the program of a client that went away is killed" "pid: $slow"
+fi
+assert_no_log "... not by cgi_timeout" 'slow.sh: killed after cgi_timeout'
 
 log_mark
 http_get "/cgi/hang.sh"
