@@ -196,9 +196,11 @@ assert_no_log "... and it did not take cgi_timeout" 'bg.sh: killed after'
 bgpid=$(cat "$T/bg.pid" 2>/dev/null)
 [ -n "$bgpid" ] && track_pid "$bgpid"
 
-# A body sent without CONTENT_LENGTH (nginx streams chunked uploads so
-# with fastcgi_request_buffering off) is read to the end of FCGI_STDIN.
-got=$(python3 - "$T/cgi.sock" "$CGI/count.sh" <<'PY'
+# fcgi_raw SCRIPT_FILENAME [BODY_BYTES]: one FastCGI request straight to
+# the pool's socket, with no CONTENT_LENGTH; prints the response's stdout.
+fcgi_raw()
+{
+	python3 - "$T/cgi.sock" "$1" "${2:-0}" <<'PY'
 import socket, struct, sys
 
 def rec(t, content):
@@ -212,24 +214,30 @@ s.settimeout(10)
 s.connect(sys.argv[1])
 params = pair(b"REQUEST_METHOD", b"POST") + \
     pair(b"SCRIPT_FILENAME", sys.argv[2].encode())
+body = int(sys.argv[3])
 s.sendall(rec(1, struct.pack(">HB5x", 1, 0)) + rec(4, params) + rec(4, b"")
-          + rec(5, b"x" * 3000) + rec(5, b"y" * 1234) + rec(5, b""))
+          + rec(5, b"x" * (body // 2)) + rec(5, b"y" * (body - body // 2))
+          + rec(5, b""))
 out = b""
 while True:
     d = s.recv(65536)
     if not d:
         break
     out += d
-# FCGI_STDOUT records: strip the framing, print the body.
-body, off = b"", 0
+# FCGI_STDOUT records: strip the framing.
+stdout, off = b"", 0
 while off + 8 <= len(out):
     t, clen, pad = out[off + 1], out[off + 4] << 8 | out[off + 5], out[off + 6]
     if t == 6:
-        body += out[off + 8:off + 8 + clen]
+        stdout += out[off + 8:off + 8 + clen]
     off += 8 + clen + pad
-print(body.split(b"\r\n\r\n" if b"\r\n\r\n" in body else b"\n\n", 1)[-1].decode().strip())
+sys.stdout.write(stdout.decode(errors="replace"))
 PY
-)
+}
+
+# A body sent without CONTENT_LENGTH (nginx streams chunked uploads so
+# with fastcgi_request_buffering off) is read to the end of FCGI_STDIN.
+got=$(fcgi_raw "$CGI/count.sh" 4234 | tail -n 1)
 assert_eq "a body without CONTENT_LENGTH is read to its end" 4234 "$got"
 
 # A client that goes away: nginx closes the connection, pooled kills
@@ -247,6 +255,18 @@ else
 	fail "the program of a client that went away is killed" "pid: $slow"
 fi
 assert_no_log "... not by cgi_timeout" 'slow.sh: killed after cgi_timeout'
+
+# Traversal in SCRIPT_FILENAME itself (nginx normalises URIs, but any
+# FastCGI client can send anything): resolved, found outside, refused.
+log_mark
+got=$(fcgi_raw "$CGI/../outside/out.sh")
+assert_contains "SCRIPT_FILENAME with ..: 403" "$got" "Status: 403"
+assert_log "SCRIPT_FILENAME with ..: logged" \
+    'cgi/\.\./outside/out\.sh: outside every cgi_root'
+assert_true "SCRIPT_FILENAME with ..: nothing ran" test ! -e "$T/outside-ran"
+HTTP_TIMEOUT=5 http_get "/cgi/%2e%2e/outside/out.sh" --path-as-is
+assert_ne "%2e%2e through nginx: not served" 200 "$HTTP_STATUS"
+assert_true "%2e%2e through nginx: nothing ran" test ! -e "$T/outside-ran"
 
 log_mark
 http_get "/cgi/hang.sh"
