@@ -101,8 +101,12 @@ parse_line(const char *line, size_t len, struct cgi_header *h)
 		}
 	} else if (name_is(line, namelen, "Content-Type"))
 		h->has_content_type = true;
-	else if (name_is(line, namelen, "Location"))
+	else if (name_is(line, namelen, "Location")) {
 		h->has_location = true;
+		h->location = v;
+		h->location_len = vlen;
+	}
+	h->nheaders++;
 	return NULL;
 }
 

@@ -65,6 +65,7 @@ struct cgi_run {
 	int			 spill;
 	size_t			 spill_len;
 	bool			 nph;		/* nph- program: status line */
+	bool			 drop_output;	/* after a local redirect */
 	bool			 header_done;
 	bool			 sent_any;
 	bool			 client_gone;
@@ -228,6 +229,30 @@ nph_status_line(struct cgi_run *r)
 	return 0;
 }
 
+/*
+ * RFC 3875 6.2.2: a response that is only "Location: /path" asks the
+ * server to answer as if /path had been requested.  Behind FastCGI only
+ * the web server can do that: nginx does it for X-Accel-Redirect.  What
+ * the program writes after the header is dropped.
+ */
+static int
+local_redirect(struct cgi_run *r, const struct cgi_header *h)
+{
+	char	*hdr;
+	int	 n;
+
+	n = asprintf(&hdr, "Status: 200 OK\r\n"
+	    "X-Accel-Redirect: %.*s\r\n\r\n", (int)h->location_len,
+	    h->location);
+	if (n == -1)
+		return -1;
+	free(r->hold);
+	r->hold = hdr;
+	r->hold_len = (size_t)n;
+	r->drop_output = true;
+	return 0;
+}
+
 static int
 check_header(struct cgi_run *r)
 {
@@ -249,6 +274,9 @@ check_header(struct cgi_run *r)
 		return 0;
 	case CGI_HEADER_DONE:
 		r->header_done = true;
+		if (h.nheaders == 1 && h.has_location &&
+		    h.location_len > 0 && h.location[0] == '/')
+			return local_redirect(r, &h);
 		return 0;
 	default:
 		pooled_req_log(r->req, POOLED_LOG_ERROR, "%s: malformed "
@@ -275,6 +303,8 @@ read_stdout(struct cgi_run *r, bool body_done)
 	}
 	if (n == -1)
 		return 0;
+	if (r->drop_output)
+		return 1;
 	if (!r->header_done || !body_done) {
 		if (hold(r, buf, (size_t)n) == -1 || check_header(r) == -1)
 			return -1;

@@ -139,6 +139,9 @@ struct cgi_header {
 	int		 status;	/* from Status:, or 0 */
 	bool		 has_content_type;
 	bool		 has_location;
+	const char	*location;	/* its value, in the parsed buffer */
+	size_t		 location_len;
+	unsigned int	 nheaders;
 	size_t		 length;	/* bytes of the block, blank line too */
 };
 enum cgi_header_state cgi_header_parse(const char *buf, size_t len,

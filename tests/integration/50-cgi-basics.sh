@@ -27,6 +27,7 @@ cgi big.sh 'printf "Content-Type: application/octet-stream\n\n"; head -c 5242880
 cgi fds.sh 'printf "Content-Type: text/plain\n\n"; ls -l /proc/$$/fd | grep -c socket'
 cgi hang.sh 'sleep 60 & echo $! > '"$T"'/hang.pid; sleep 60'
 cgi exit1.sh 'exit 1'
+cgi local.sh 'printf "Location: /cgi/env.sh?redirected=1\n\nignored body\n"'
 cgi slow.sh 'echo $$ > '"$T"'/slow.pid; printf "Content-Type: text/plain\n\nstart\n"; sleep 30; echo end'
 cgi nph-hello.sh 'printf "HTTP/1.1 203 Non-Authoritative Information\r\nContent-Type: text/plain\r\nX-Nph: yes\r\n\r\nraw body\n"'
 cgi nph-bad.sh 'printf "Content-Type: text/plain\n\nno status line\n"'
@@ -139,6 +140,12 @@ assert_eq "50 MiB output arrives whole" 52428800 "$(stat -c %s "$HTTP_BODY_FILE"
 http_get "/cgi/status.sh"
 assert_status "Status: header" 404
 assert_eq "Status: body" nope "$HTTP_BODY"
+http_get "/cgi/local.sh"
+assert_status "a local redirect is answered in place" 200
+assert_line "... by the program it names" "$HTTP_BODY" 'QUERY_STRING=redirected=1'
+assert_eq "... with no client redirect" "" "$(http_header Location)"
+assert_not_contains "... and without the first program's body" \
+    "$HTTP_BODY" "ignored body"
 http_get "/cgi/redirect.sh"
 assert_status "Location: is a redirect" 302
 assert_eq "Location: passed on" "http://example.com/there" \

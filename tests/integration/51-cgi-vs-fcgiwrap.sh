@@ -42,7 +42,7 @@ esac'
 cgi redirect.sh 'case $QUERY_STRING in
 abs) printf "Location: http://example.com/there?a=1\n\n" ;;
 301) printf "Status: 301 Moved Permanently\nLocation: http://example.com/moved\nContent-Type: text/html\n\n<a href=\"http://example.com/moved\">moved</a>\n" ;;
-local) printf "Location: /elsewhere?x=1\n\n" ;;
+local) printf "Location: /pd/env.sh?x=1\n\n" ;;
 esac'
 cgi stderr.sh 'echo "oops on stderr" >&2; printf "Content-Type: text/plain\n\nfine\n"; echo "and after the header" >&2'
 cgi big.sh 'printf "Content-Type: application/octet-stream\n\n"; seq 1 400000'
@@ -323,9 +323,16 @@ assert_eq "Location: absolute: passed on" "http://example.com/there?a=1" \
 same "Location: with Status: 301" 301 no_filter "redirect.sh?301"
 assert_eq "Location: with Status: 301: passed on" \
     "http://example.com/moved" "$(cat "$T/res/pd.location")"
-same "Location: local" 302 no_filter "redirect.sh?local"
-assert_contains "Location: local: names the path" \
-    "$(cat "$T/res/pd.location")" "/elsewhere?x=1"
+# A local redirect (RFC 3875 6.2.2: only "Location: /path"): the server
+# answers as if /path had been asked for.  fcgiwrap passes it on and nginx
+# makes it a 302; pooled asks nginx for the internal redirect.
+fetch fw "redirect.sh?local"
+diag "fcgiwrap, local redirect: $(cat "$T/res/fw.status") to $(cat "$T/res/fw.location")"
+fetch pd "redirect.sh?local"
+assert_eq "Location: local: answered in place" 200 "$(cat "$T/res/pd.status")"
+assert_eq "Location: local: no client redirect" "" "$(cat "$T/res/pd.location")"
+assert_contains "Location: local: the target's answer" \
+    "$(cat "$T/res/pd.body")" "QUERY_STRING=x=1"
 
 log_mark
 same "stderr" 200 no_filter stderr.sh
