@@ -45,6 +45,16 @@
 static const struct pool_conf	*cgi_pool;
 static struct backend		 cgi_backend;
 
+/*
+ * The programs running now, one slot per thread, so a worker that is told
+ * to die can kill them first (handler_cgi_kill_all, async-signal-safe):
+ * they run in sessions of their own and would outlive it.
+ */
+static _Atomic pid_t		*cgi_running;
+static size_t			 cgi_nslots;
+static _Atomic size_t		 cgi_next_slot;
+static __thread _Atomic pid_t	*cgi_my_slot;
+
 /* One run of a program for one request. */
 struct cgi_run {
 	struct pooled_req	*req;
@@ -576,6 +586,8 @@ spawn(struct cgi_run *r, const struct cgi_target *t, char **envp)
 		    t->path, strerror(rc));
 		return -1;
 	}
+	if (cgi_my_slot != NULL)
+		atomic_store(cgi_my_slot, r->pid);
 	if ((r->pidfd = pidfd_open(r->pid, 0)) == -1)
 		pooled_req_log(r->req, POOLED_LOG_WARNING, "%s: pidfd_open: "
 		    "%s", t->path, strerror(errno));
@@ -593,6 +605,8 @@ fail_pipe:
 static void
 run_free(struct cgi_run *r)
 {
+	if (cgi_my_slot != NULL)
+		atomic_store(cgi_my_slot, 0);
 	close_fd(&r->in);
 	close_fd(&r->out);
 	close_fd(&r->err);
@@ -671,12 +685,42 @@ cgi_handle(struct pooled_req *req)
 	return 0;
 }
 
+/* Give the thread its slot in cgi_running. */
+static int
+cgi_thread_init(void **thread_data)
+{
+	size_t	 i = atomic_fetch_add(&cgi_next_slot, 1);
+
+	*thread_data = NULL;
+	if (i < cgi_nslots)
+		cgi_my_slot = &cgi_running[i];
+	return 0;
+}
+
+/*
+ * Kill every program this worker runs, with its process group.  Safe in
+ * a signal handler and just before _exit.
+ */
+void
+handler_cgi_kill_all(void)
+{
+	size_t	 i;
+	pid_t	 pid;
+
+	for (i = 0; i < cgi_nslots; i++)
+		if ((pid = atomic_load(&cgi_running[i])) > 0)
+			(void)kill(-pid, SIGKILL);
+}
+
 /* The CGI backend for pool pc. */
 const struct backend *
 handler_cgi_open(const struct pool_conf *pc)
 {
 	cgi_pool = pc;
+	cgi_nslots = (size_t)pc->threads;
+	cgi_running = xcalloc(cgi_nslots, sizeof(*cgi_running));
 	cgi_backend.name = "cgi";
+	cgi_backend.thread_init = cgi_thread_init;
 	cgi_backend.handle = cgi_handle;
 	return &cgi_backend;
 }

@@ -127,6 +127,7 @@ void		 cgi_path_release(struct cgi_target *);
 /* handler_cgi.c */
 struct backend;
 const struct backend *handler_cgi_open(const struct pool_conf *);
+void		 handler_cgi_kill_all(void);
 
 /* cgi_header.c */
 enum cgi_header_state {

@@ -23,11 +23,31 @@
 #define WORKER_TICK_MS	250
 
 /*
+ * Exit at once, taking the CGI programs along: in sessions of their own,
+ * they would outlive the worker.
+ */
+static void POOLED_NORETURN
+worker_exit_now(int status)
+{
+	handler_cgi_kill_all();
+	_exit(status);
+}
+
+/* SIGTERM: kill the CGI programs, then die of SIGTERM as before. */
+static void
+term_handler(int signo)
+{
+	handler_cgi_kill_all();
+	signal(signo, SIG_DFL);
+	raise(signo);
+}
+
+/*
  * Signals in a worker: the master talks over the channel, so terminal
  * signals (a ^C reaches the whole process group) are ignored; SIGTERM
- * keeps its default and ends the process at once, as the master's
- * escalation expects.  The acceptors' wake-up signal is blocked here and
- * in every thread created after.
+ * ends the process at once, as the master's escalation expects, after
+ * killing its CGI programs.  The acceptors' wake-up signal is blocked
+ * here and in every thread created after.
  */
 static void
 worker_signals(void)
@@ -45,8 +65,9 @@ worker_signals(void)
 	for (i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++)
 		sigaction(ignored[i], &sa, NULL);
 	sa.sa_handler = SIG_DFL;
-	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGCHLD, &sa, NULL);
+	sa.sa_handler = term_handler;
+	sigaction(SIGTERM, &sa, NULL);
 	sigemptyset(&set);
 	sigaddset(&set, acceptor_wake_signal());
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
@@ -126,11 +147,11 @@ worker_drain(struct worker *w, bool master_gone)
 			log_warnx("worker: requests still running after "
 			    "graceful_timeout (%d s) without a master; "
 			    "exiting", w->conf->graceful_timeout);
-			_exit(EX_SOFTWARE);
+			worker_exit_now(EX_SOFTWARE);
 		}
 		if (!master_gone && poll(&pfd, 1, 0) > 0) {
 			if (read_master(w, &gone) == CHAN_STOP_NOW)
-				_exit(0);
+				worker_exit_now(0);
 			master_gone = gone;
 		}
 		worker_tick(w);
@@ -161,7 +182,7 @@ worker_control(struct worker *w)
 			worker_drain(w, false);
 			/* NOTREACHED */
 		case CHAN_STOP_NOW:
-			_exit(0);
+			worker_exit_now(0);
 		default:
 			if (gone)
 				worker_drain(w, true);

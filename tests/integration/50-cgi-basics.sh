@@ -27,6 +27,7 @@ cgi big.sh 'printf "Content-Type: application/octet-stream\n\n"; head -c 5242880
 cgi fds.sh 'printf "Content-Type: text/plain\n\n"; ls -l /proc/$$/fd | grep -c socket'
 cgi hang.sh 'sleep 60 & echo $! > '"$T"'/hang.pid; sleep 60'
 cgi exit1.sh 'exit 1'
+cgi running.sh 'echo $$ > '"$T"'/running.pid; printf "Content-Type: text/plain\n\n"; sleep 30'
 cgi local.sh 'printf "Location: /cgi/env.sh?redirected=1\n\nignored body\n"'
 cgi slow.sh 'echo $$ > '"$T"'/slow.pid; printf "Content-Type: text/plain\n\nstart\n"; sleep 30; echo end'
 cgi nph-hello.sh 'printf "HTTP/1.1 203 Non-Authoritative Information\r\nContent-Type: text/plain\r\nX-Nph: yes\r\n\r\nraw body\n"'
@@ -294,4 +295,23 @@ workers=$(pooled_workers)
 # shellcheck disable=SC2086
 assert_eq "no zombie or leftover child under the worker" "" \
     "$(for w in $workers; do children_of "$w"; done)"
+
+# A fast stop while a program runs: the worker takes it along, though it
+# runs in a session of its own and would outlive the worker.
+rm -f "$T/running.pid"
+HTTP_TIMEOUT=20 http_get "/cgi/running.sh" >/dev/null 2>&1 &
+getter=$!
+track_pid "$getter"
+if wait_for 5 test -s "$T/running.pid"; then
+	running=$(cat "$T/running.pid")
+	stop_pooled TERM
+	if wait_for 5 pid_dead "$running"; then
+		pass "a fast stop kills the programs that run"
+	else
+		fail "a fast stop kills the programs that run" "pid $running"
+	fi
+else
+	fail "the long program started"
+fi
+reap_pid "$getter" 25
 done_testing
