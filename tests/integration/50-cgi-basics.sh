@@ -84,6 +84,7 @@ sed -i -e "/module = /d" -e "s|handler = \"module\"|handler = \"cgi\"\n\tcgi_roo
     "$POOLED_CONF"
 POOLED_SECRET=leaked start_pooled || bail_out "pooled did not start"
 NGINX_EXTRA="root $T;
+client_max_body_size 128m;
 fastcgi_param SCRIPT_FILENAME \$document_root\$fastcgi_script_name;
 fastcgi_param DOCUMENT_ROOT \$document_root;
 fastcgi_param HTTP_PROXY http://evil.example/;" \
@@ -138,6 +139,25 @@ assert_log "nph- without a status line: logged" \
 
 http_get "/cgi/big.sh"
 assert_eq "50 MiB output arrives whole" 52428800 "$(stat -c %s "$HTTP_BODY_FILE")"
+
+# Neither a 100 MiB upload nor the 50 MiB answer above is held in the
+# worker's memory: its peak resident size stays far below them.
+head -c 104857600 /dev/zero >"$T/body.100m"
+HTTP_TIMEOUT=60 http_post "/cgi/count.sh" "@$T/body.100m"
+assert_eq "a 100 MiB upload reaches the program whole" 104857600 \
+    "$(tail -n 1 "$HTTP_BODY_FILE")"
+rm -f "$T/body.100m"
+if ldd "$POOLED" 2>/dev/null | grep -q 'lib[at]san'; then
+	# Sanitizers map shadow memory: resident sizes say nothing there.
+	skip "worker memory stays small" "sanitizer build"
+else
+	for w in $(pooled_workers); do
+		hwm=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' \
+		    "/proc/$w/status")
+		assert_true "worker $w peaked at ${hwm} kB, under 32 MiB" \
+		    test "${hwm:-999999}" -lt 32768
+	done
+fi
 http_get "/cgi/status.sh"
 assert_status "Status: header" 404
 assert_eq "Status: body" nope "$HTTP_BODY"
