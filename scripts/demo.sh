@@ -84,6 +84,7 @@ fill()
 {
 	sed -e "s|@RUNDIR@|$RUN|g" \
 	    -e "s|@MODULEDIR@|$TOP/$POOLED_BUILD_DIR/contrib/modules|g" \
+	    -e "s|@SRCDIR@|$TOP|g" \
 	    -e "s|@PORT@|$PORT|g" -e "s|@ECHOPORT@|$ECHOPORT|g" \
 	    -e "s|@USER@|$USER_LINE|g" "$1"
 }
@@ -150,6 +151,7 @@ pooled demo running on http://127.0.0.1:$PORT/
   curl 'http://127.0.0.1:$PORT/echo?a=1' -d 'some body'
   curl --data-binary @conf/demo.conf 'http://127.0.0.1:$PORT/echo?raw'
   curl 'http://127.0.0.1:$PORT/sleep?ms=500'
+  curl 'http://127.0.0.1:$PORT/cgi-bin/hello.cgi/a/b?x=1' -d 'a body'
 
 logs:  $RUN/pooled.log, $RUN/nginx-error.log
 stop:  scripts/demo.sh stop
