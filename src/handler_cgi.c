@@ -41,6 +41,12 @@
 #define CGI_CHUNK	65536
 #define CGI_HOLD_MEM	(256 * 1024)	/* held output beyond: temp file */
 #define CGI_ERRLINE	1024
+/*
+ * Reads of each pipe once the program exited: what it wrote is in the
+ * pipe buffer (64 KiB), so a few reads take it all, while a background
+ * child that keeps writing cannot keep the request going.
+ */
+#define CGI_DRAIN_READS	16
 
 static const struct pool_conf	*cgi_pool;
 static struct backend		 cgi_backend;
@@ -69,6 +75,7 @@ struct cgi_run {
 	int			 status;
 	bool			 timed_out;
 	bool			 killed;	/* by pooled */
+	bool			 internal_error; /* pooled's failure, not the program's */
 	/* output not sent yet: memory, then the spill file */
 	char			*hold;
 	size_t			 hold_len;
@@ -138,8 +145,10 @@ hold(struct cgi_run *r, const char *buf, size_t len)
 	char	*p;
 
 	if (r->spill == -1 && r->hold_len + len <= CGI_HOLD_MEM) {
-		if ((p = realloc(r->hold, r->hold_len + len)) == NULL)
+		if ((p = realloc(r->hold, r->hold_len + len)) == NULL) {
+			r->internal_error = true;
 			return -1;
+		}
 		r->hold = p;
 		memcpy(r->hold + r->hold_len, buf, len);
 		r->hold_len += len;
@@ -149,11 +158,13 @@ hold(struct cgi_run *r, const char *buf, size_t len)
 	    O_CLOEXEC, 0600)) == -1) {
 		pooled_req_log(r->req, POOLED_LOG_ERROR, "cgi: temp file: %s",
 		    strerror(errno));
+		r->internal_error = true;
 		return -1;
 	}
 	if (pwrite(r->spill, buf, len, (off_t)r->spill_len) != (ssize_t)len) {
 		pooled_req_log(r->req, POOLED_LOG_ERROR, "cgi: temp file "
 		    "write: %s", strerror(errno));
+		r->internal_error = true;
 		return -1;
 	}
 	r->spill_len += len;
@@ -337,6 +348,9 @@ reap(struct cgi_run *r)
 {
 	siginfo_t	 si;
 
+	/* Out of the slot first: once reaped, the pid may be reused. */
+	if (cgi_my_slot != NULL)
+		atomic_store(cgi_my_slot, 0);
 	if (r->exited)
 		return;
 	memset(&si, 0, sizeof(si));
@@ -362,7 +376,7 @@ pump(struct cgi_run *r, const char *cl)
 	struct pollfd	 pfd[5];
 	int64_t		 now;
 	ssize_t		 n;
-	int		 np, ms, rc = 0;
+	int		 np, ms, rc = 0, k;
 	int		 conn = r->req->io->conn_fd(r->req->ctx);
 
 	/* Without a length (a streamed chunked body), read to its end. */
@@ -443,6 +457,10 @@ pump(struct cgi_run *r, const char *cl)
 		if (poll(pfd, (nfds_t)np, ms) == -1) {
 			if (errno == EINTR)
 				continue;
+			pooled_req_log(r->req, POOLED_LOG_ERROR, "cgi: poll: %s",
+			    strerror(errno));
+			r->internal_error = true;
+			kill_group(r);
 			return -1;
 		}
 		for (int i = 0; i < np; i++) {
@@ -480,12 +498,14 @@ pump(struct cgi_run *r, const char *cl)
 				 * that kept them open cannot hold the
 				 * response.
 				 */
-				while (r->out != -1 &&
-				    (rc = read_stdout(r, body_done)) == 1)
+				for (k = 0; k < CGI_DRAIN_READS && r->out !=
+				    -1 && (rc = read_stdout(r, body_done)) == 1;
+				    k++)
 					;
 				if (rc == -1)
 					return -1;
-				while (r->err != -1 && read_stderr(r))
+				for (k = 0; k < CGI_DRAIN_READS && r->err !=
+				    -1 && read_stderr(r); k++)
 					;
 				close_fd(&r->out);
 				stderr_flush(r, true);
@@ -505,7 +525,7 @@ spawn(struct cgi_run *r, const struct cgi_target *t, char **envp)
 {
 	posix_spawn_file_actions_t	 fa;
 	posix_spawnattr_t		 attr;
-	sigset_t			 all, none;
+	sigset_t			 all, none, term, saved;
 	char				*argv[3], pinned[64];
 	const char			*exe;
 	int				 in[2], out[2], err[2], rc;
@@ -572,7 +592,17 @@ spawn(struct cgi_run *r, const struct cgi_target *t, char **envp)
 		argv[0] = (char *)(uintptr_t)t->path;
 		argv[1] = NULL;
 	}
+	/*
+	 * SIGTERM must not land between the spawn and the pid's publication
+	 * in the slot, or the worker would die without killing the program.
+	 */
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &term, &saved);
 	rc = posix_spawn(&r->pid, exe, &fa, &attr, argv, envp);
+	if (rc == 0 && cgi_my_slot != NULL)
+		atomic_store(cgi_my_slot, r->pid);
+	pthread_sigmask(SIG_SETMASK, &saved, NULL);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	close(in[0]);
@@ -586,8 +616,6 @@ spawn(struct cgi_run *r, const struct cgi_target *t, char **envp)
 		    t->path, strerror(rc));
 		return -1;
 	}
-	if (cgi_my_slot != NULL)
-		atomic_store(cgi_my_slot, r->pid);
 	if ((r->pidfd = pidfd_open(r->pid, 0)) == -1)
 		pooled_req_log(r->req, POOLED_LOG_WARNING, "%s: pidfd_open: "
 		    "%s", t->path, strerror(errno));
@@ -658,6 +686,13 @@ cgi_handle(struct pooled_req *req)
 	rc = pump(&r, pooled_req_param(req, "CONTENT_LENGTH"));
 	kill_group(&r);
 	reap(&r);
+	/*
+	 * What the program left running in its process group goes too, so
+	 * processes x threads bounds the programs a pool runs.  The group
+	 * id cannot be reused while any member lives.
+	 */
+	if (r.pid > 0)
+		(void)kill(-r.pid, SIGKILL);
 	proc_describe_status(r.status, how, sizeof(how));
 	if (r.timed_out) {
 		pooled_req_log(req, POOLED_LOG_ERROR, "%s: killed after "
@@ -668,7 +703,10 @@ cgi_handle(struct pooled_req *req)
 		pooled_req_log(req, POOLED_LOG_ERROR, "%s: %s before a "
 		    "complete response header", t.path, how);
 		(void)req_respond_error(req, 502, "no valid response header");
-	} else if (rc == -1 && !r.sent_any && !r.client_gone)
+	} else if (rc == -1 && r.internal_error && !r.sent_any)
+		(void)req_respond_error(req, 500, "internal error relaying "
+		    "the program");
+	else if (rc == -1 && !r.sent_any && !r.client_gone)
 		(void)req_respond_error(req, 502, "malformed response header");
 	else {
 		if (r.hold_len + r.spill_len > 0 && release(&r) == -1)

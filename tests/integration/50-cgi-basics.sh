@@ -27,6 +27,7 @@ cgi big.sh 'printf "Content-Type: application/octet-stream\n\n"; head -c 5242880
 cgi fds.sh 'printf "Content-Type: text/plain\n\n"; ls -l /proc/$$/fd | grep -c socket'
 cgi hang.sh 'sleep 60 & echo $! > '"$T"'/hang.pid; sleep 60'
 cgi exit1.sh 'exit 1'
+cgi flood.sh 'printf "Content-Type: text/plain\n\nok\n"; yes errflood >&2 & echo $! > '"$T"'/flood.pid; sleep 0.3; exit 0'
 cgi running.sh 'echo $$ > '"$T"'/running.pid; printf "Content-Type: text/plain\n\n"; sleep 30'
 cgi local.sh 'printf "Location: /cgi/env.sh?redirected=1\n\nignored body\n"'
 cgi slow.sh 'echo $$ > '"$T"'/slow.pid; printf "Content-Type: text/plain\n\nstart\n"; sleep 30; echo end'
@@ -222,7 +223,23 @@ assert_status "a background child does not hold the response" 200
 assert_eq "the program's answer" "bg done" "$HTTP_BODY"
 assert_no_log "... and it did not take cgi_timeout" 'bg.sh: killed after'
 bgpid=$(cat "$T/bg.pid" 2>/dev/null)
-[ -n "$bgpid" ] && track_pid "$bgpid"
+if [ -n "$bgpid" ] && wait_for 5 pid_dead "$bgpid"; then
+	pass "... and it is killed once the program is done"
+else
+	fail "... and it is killed once the program is done" "pid: $bgpid"
+fi
+
+# One that floods stderr from the background after the program exited
+# cannot keep the request (and the log) going.
+http_get "/cgi/flood.sh"
+assert_status "a background stderr flood: the answer comes" 200
+assert_eq "a background stderr flood: the body" ok "$HTTP_BODY"
+flood=$(cat "$T/flood.pid" 2>/dev/null)
+if [ -n "$flood" ] && wait_for 5 pid_dead "$flood"; then
+	pass "a background stderr flood: the flooder is killed"
+else
+	fail "a background stderr flood: the flooder is killed" "pid: $flood"
+fi
 
 # fcgi_raw SCRIPT_FILENAME [BODY_BYTES]: one FastCGI request straight to
 # the pool's socket, with no CONTENT_LENGTH; prints the response's stdout.
