@@ -22,6 +22,7 @@
 #include "config.h"
 
 #include <sys/pidfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -76,6 +77,7 @@ struct cgi_run {
 	bool			 timed_out;
 	bool			 killed;	/* by pooled */
 	bool			 internal_error; /* pooled's failure, not the program's */
+	bool			 read_bounded;	/* SO_RCVTIMEO shortened */
 	/* output not sent yet: memory, then the spill file */
 	char			*hold;
 	size_t			 hold_len;
@@ -362,6 +364,28 @@ reap(struct cgi_run *r)
 }
 
 /*
+ * A body read blocks until its buffer is full or the body ends, with only
+ * read_timeout per read(2) below it; near cgi_timeout, shorten the
+ * connection's receive timeout so the read returns at the deadline.
+ * cgi_handle puts read_timeout back afterwards, for a kept connection.
+ */
+static void
+bound_read(struct cgi_run *r, int conn)
+{
+	struct timeval	 tv;
+	int64_t		 left = r->deadline - clock_ms();
+
+	if (conn == -1 || left >= cgi_pool->read_timeout * 1000LL)
+		return;
+	if (left < 1)
+		left = 1;
+	tv.tv_sec = (time_t)(left / 1000);
+	tv.tv_usec = (suseconds_t)(left % 1000) * 1000;
+	(void)setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	r->read_bounded = true;
+}
+
+/*
  * Move the request body to the program, and the program's output to the
  * client, until the program is done.  Returns 0, or -1 after answering
  * (or cutting) the request itself.
@@ -388,8 +412,14 @@ pump(struct cgi_run *r, const char *cl)
 	for (;;) {
 		/* The next piece of body, read as nginx sends it. */
 		if (!body_done && body_off == body_len) {
+			bound_read(r, conn);
 			n = pooled_req_read(r->req, body, left < sizeof(body) ?
 			    (size_t)left : sizeof(body));
+			if (n == -1 && clock_ms() >= r->deadline) {
+				r->timed_out = true;
+				kill_group(r);
+				return -1;
+			}
 			if (n <= 0) {
 				body_done = true;
 				close_fd(&r->in);
@@ -684,6 +714,12 @@ cgi_handle(struct pooled_req *req)
 	}
 	free(envp);
 	rc = pump(&r, pooled_req_param(req, "CONTENT_LENGTH"));
+	if (r.read_bounded) {
+		struct timeval tv = { .tv_sec = cgi_pool->read_timeout };
+
+		(void)setsockopt(req->io->conn_fd(req->ctx), SOL_SOCKET,
+		    SO_RCVTIMEO, &tv, sizeof(tv));
+	}
 	kill_group(&r);
 	reap(&r);
 	/*

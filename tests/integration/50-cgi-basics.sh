@@ -313,6 +313,48 @@ HTTP_TIMEOUT=5 http_get "/cgi/%2e%2e/outside/out.sh" --path-as-is
 assert_ne "%2e%2e through nginx: not served" 200 "$HTTP_STATUS"
 assert_true "%2e%2e through nginx: nothing ran" test ! -e "$T/outside-ran"
 
+# A body that stalls half-way: cgi_timeout still ends the request, with a
+# 504 (read_timeout, 30 s here, would come much later).
+log_mark
+got=$(python3 - "$T/cgi.sock" "$CGI/count.sh" <<'PY'
+import socket, struct, sys
+
+def rec(t, content):
+    return struct.pack(">BBHHBB", 1, t, 1, len(content), 0, 0) + content
+
+def pair(n, v):
+    return bytes([len(n), len(v)]) + n + v
+
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(15)
+s.connect(sys.argv[1])
+params = pair(b"REQUEST_METHOD", b"POST") + \
+    pair(b"CONTENT_LENGTH", b"1000000") + \
+    pair(b"SCRIPT_FILENAME", sys.argv[2].encode())
+s.sendall(rec(1, struct.pack(">HB5x", 1, 0)) + rec(4, params) + rec(4, b""))
+for _ in range(4):
+    s.sendall(rec(5, b"z" * 32768))
+out = b""
+try:
+    while True:
+        d = s.recv(65536)
+        if not d:
+            break
+        out += d
+except (socket.timeout, ConnectionResetError):
+    pass
+stdout, off = b"", 0
+while off + 8 <= len(out):
+    t, clen, pad = out[off + 1], out[off + 4] << 8 | out[off + 5], out[off + 6]
+    if t == 6:
+        stdout += out[off + 8:off + 8 + clen]
+    off += 8 + clen + pad
+sys.stdout.write(stdout.decode(errors="replace"))
+PY
+)
+assert_contains "a stalled body: 504 at cgi_timeout" "$got" "Status: 504"
+assert_log "a stalled body: logged" 'count.sh: killed after cgi_timeout \(2 s\)'
+
 log_mark
 http_get "/cgi/hang.sh"
 assert_status "hung program: 504" 504
