@@ -241,11 +241,13 @@ else
 	fail "a background stderr flood: the flooder is killed" "pid: $flood"
 fi
 
-# fcgi_raw SCRIPT_FILENAME [BODY_BYTES]: one FastCGI request straight to
-# the pool's socket, with no CONTENT_LENGTH; prints the response's stdout.
+# fcgi_raw SCRIPT_FILENAME [BODY_BYTES [CONTENT_LENGTH]]: one FastCGI
+# request straight to the pool's socket; prints the response's stdout.
+# Without CONTENT_LENGTH none is sent and the body is ended; with one, it
+# is announced and the body is left unfinished after BODY_BYTES (a stall).
 fcgi_raw()
 {
-	python3 - "$T/cgi.sock" "$1" "${2:-0}" <<'PY'
+	python3 - "$T/cgi.sock" "$1" "${2:-0}" "${3:-}" <<'PY'
 import socket, struct, sys
 
 def rec(t, content):
@@ -255,20 +257,27 @@ def pair(n, v):
     return bytes([len(n), len(v)]) + n + v
 
 s = socket.socket(socket.AF_UNIX)
-s.settimeout(10)
+s.settimeout(15)
 s.connect(sys.argv[1])
 params = pair(b"REQUEST_METHOD", b"POST") + \
     pair(b"SCRIPT_FILENAME", sys.argv[2].encode())
-body = int(sys.argv[3])
-s.sendall(rec(1, struct.pack(">HB5x", 1, 0)) + rec(4, params) + rec(4, b"")
-          + rec(5, b"x" * (body // 2)) + rec(5, b"y" * (body - body // 2))
-          + rec(5, b""))
+body, announced = int(sys.argv[3]), sys.argv[4]
+if announced:
+    params += pair(b"CONTENT_LENGTH", announced.encode())
+s.sendall(rec(1, struct.pack(">HB5x", 1, 0)) + rec(4, params) + rec(4, b""))
+for off in range(0, body, 32768):
+    s.sendall(rec(5, b"x" * min(32768, body - off)))
+if not announced:
+    s.sendall(rec(5, b""))
 out = b""
-while True:
-    d = s.recv(65536)
-    if not d:
-        break
-    out += d
+try:
+    while True:
+        d = s.recv(65536)
+        if not d:
+            break
+        out += d
+except (socket.timeout, ConnectionResetError):
+    pass
 # FCGI_STDOUT records: strip the framing.
 stdout, off = b"", 0
 while off + 8 <= len(out):
@@ -316,42 +325,7 @@ assert_true "%2e%2e through nginx: nothing ran" test ! -e "$T/outside-ran"
 # A body that stalls half-way: cgi_timeout still ends the request, with a
 # 504 (read_timeout, 30 s here, would come much later).
 log_mark
-got=$(python3 - "$T/cgi.sock" "$CGI/count.sh" <<'PY'
-import socket, struct, sys
-
-def rec(t, content):
-    return struct.pack(">BBHHBB", 1, t, 1, len(content), 0, 0) + content
-
-def pair(n, v):
-    return bytes([len(n), len(v)]) + n + v
-
-s = socket.socket(socket.AF_UNIX)
-s.settimeout(15)
-s.connect(sys.argv[1])
-params = pair(b"REQUEST_METHOD", b"POST") + \
-    pair(b"CONTENT_LENGTH", b"1000000") + \
-    pair(b"SCRIPT_FILENAME", sys.argv[2].encode())
-s.sendall(rec(1, struct.pack(">HB5x", 1, 0)) + rec(4, params) + rec(4, b""))
-for _ in range(4):
-    s.sendall(rec(5, b"z" * 32768))
-out = b""
-try:
-    while True:
-        d = s.recv(65536)
-        if not d:
-            break
-        out += d
-except (socket.timeout, ConnectionResetError):
-    pass
-stdout, off = b"", 0
-while off + 8 <= len(out):
-    t, clen, pad = out[off + 1], out[off + 4] << 8 | out[off + 5], out[off + 6]
-    if t == 6:
-        stdout += out[off + 8:off + 8 + clen]
-    off += 8 + clen + pad
-sys.stdout.write(stdout.decode(errors="replace"))
-PY
-)
+got=$(fcgi_raw "$CGI/count.sh" 131072 1000000)
 assert_contains "a stalled body: 504 at cgi_timeout" "$got" "Status: 504"
 assert_log "a stalled body: logged" 'count.sh: killed after cgi_timeout \(2 s\)'
 
