@@ -25,17 +25,6 @@
 
 #define CGI_PATH_MAX_DEPTH	64
 
-static const char *
-param(char *const *envp, const char *name)
-{
-	size_t	 len = strlen(name);
-
-	for (; envp != NULL && *envp != NULL; envp++)
-		if (strncmp(*envp, name, len) == 0 && (*envp)[len] == '=')
-			return *envp + len + 1;
-	return NULL;
-}
-
 static int
 fail(int *status, int code, const char **why, const char *reason)
 {
@@ -131,9 +120,9 @@ cgi_path_resolve(char *const *params, const struct pool_conf *pc,
     struct cgi_target *t, const char **file, int *status, const char **why)
 {
 	char *const	*roots = pc->cgi_roots;
-	const char	*sf = param(params, "SCRIPT_FILENAME");
-	const char	*sn = param(params, "SCRIPT_NAME");
-	const char	*dr = param(params, "DOCUMENT_ROOT");
+	const char	*sf = req_envp_get(params, "SCRIPT_FILENAME");
+	const char	*sn = req_envp_get(params, "SCRIPT_NAME");
+	const char	*dr = req_envp_get(params, "DOCUMENT_ROOT");
 	char		 joined[PATH_MAX], real[PATH_MAX], *slash;
 	char		 proc[64], magic[2];
 	struct stat	 st;

@@ -279,6 +279,7 @@ struct pooled_req {
 
 void		 req_init(struct pooled_req *, const struct req_io *,
 		    void *ctx, char **envp, uint64_t id, void *thread_data);
+const char	*req_envp_get(char *const *envp, const char *name);
 int		 req_respond_error(struct pooled_req *, int status,
 		    const char *reason);
 

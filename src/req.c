@@ -28,19 +28,23 @@ req_init(struct pooled_req *req, const struct req_io *io, void *ctx,
 	    (unsigned long long)id);
 }
 
+/* The value of name in a "NAME=VALUE" vector (may be NULL), or NULL. */
+const char *
+req_envp_get(char *const *envp, const char *name)
+{
+	size_t	 len = strlen(name);
+
+	for (; envp != NULL && *envp != NULL; envp++)
+		if (strncmp(*envp, name, len) == 0 && (*envp)[len] == '=')
+			return *envp + len + 1;
+	return NULL;
+}
+
 /* The value of param name, or NULL. */
 const char *
 pooled_req_param(struct pooled_req *req, const char *name)
 {
-	size_t	 len = strlen(name);
-	char	**e;
-
-	if (req->envp == NULL)
-		return NULL;
-	for (e = req->envp; *e != NULL; e++)
-		if (strncmp(*e, name, len) == 0 && (*e)[len] == '=')
-			return *e + len + 1;
-	return NULL;
+	return req_envp_get(req->envp, name);
 }
 
 /*
