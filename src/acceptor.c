@@ -91,17 +91,41 @@ acceptor_wake_signal(void)
 	return ACCEPTOR_WAKE_SIGNAL;
 }
 
-/* req_io for FastCGI: the body is FCGI_STDIN, the response FCGI_STDOUT. */
+/*
+ * req_io for FastCGI: the body is FCGI_STDIN, the response FCGI_STDOUT.
+ *
+ * A read returns what has arrived, as read(2) does: FCGX_GetStr alone
+ * would wait until len bytes are in, so with nginx's request buffering
+ * off a program would see nothing of a slow upload until 64 KiB of it had
+ * come.  When libfcgi holds nothing, one byte is asked for, which makes
+ * it read one more record; the rest of that record is then taken from its
+ * buffer without waiting.
+ */
 static ssize_t
 fcgi_read(void *ctx, void *buf, size_t len)
 {
 	FCGX_Request	*r = ctx;
-	int		 n;
+	FCGX_Stream	*in = r->in;
+	size_t		 held;
+	int		 n, more;
 
+	if (len == 0)
+		return 0;
 	if (len > INT32_MAX)
 		len = INT32_MAX;
-	n = FCGX_GetStr(buf, (int)len, r->in);
-	if (n == 0 && FCGX_GetError(r->in) != 0)
+	held = (size_t)(in->stop - in->rdNext);
+	if (held == 0) {
+		if ((n = FCGX_GetStr(buf, 1, in)) <= 0)
+			return FCGX_GetError(in) != 0 ? -1 : 0;
+		held = (size_t)(in->stop - in->rdNext);
+		if (held > len - 1)
+			held = len - 1;
+		more = held > 0 ?
+		    FCGX_GetStr((char *)buf + 1, (int)held, in) : 0;
+		return 1 + more;
+	}
+	n = FCGX_GetStr(buf, (int)(held < len ? held : len), in);
+	if (n == 0 && FCGX_GetError(in) != 0)
 		return -1;
 	return n;
 }

@@ -34,6 +34,7 @@ cgi slow.sh 'echo $$ > '"$T"'/slow.pid; printf "Content-Type: text/plain\n\nstar
 cgi nph-hello.sh 'printf "HTTP/1.1 203 Non-Authoritative Information\r\nContent-Type: text/plain\r\nX-Nph: yes\r\n\r\nraw body\n"'
 cgi nph-bad.sh 'printf "Content-Type: text/plain\n\nno status line\n"'
 cgi count.sh 'printf "Content-Type: text/plain\n\n"; wc -c | tr -d " "'
+cgi stream.sh 'cat >'"$T"'/stream.out; printf "Content-Type: text/plain\n\nstreamed\n"'
 cgi bg.sh 'sleep 30 & echo $! > '"$T"'/bg.pid; printf "Content-Type: text/plain\n\nbg done\n"'
 cgi garbage.sh 'printf "this is not a header\n\nbody\n"'
 cgi sub/in.sh 'printf "Content-Type: text/plain\n\nsub\n"'
@@ -293,6 +294,45 @@ PY
 # with fastcgi_request_buffering off) is read to the end of FCGI_STDIN.
 got=$(fcgi_raw "$CGI/count.sh" 4234 | tail -n 1)
 assert_eq "a body without CONTENT_LENGTH is read to its end" 4234 "$got"
+
+# A streamed upload (nginx with fastcgi_request_buffering off) reaches the
+# program as it arrives: the first 100 bytes are there before the rest is
+# sent, not held back until 64 KiB have come.
+got=$(python3 - "$T/cgi.sock" "$CGI/stream.sh" "$T/stream.out" <<'PY'
+import os, socket, struct, sys, time
+
+def rec(t, content):
+    return struct.pack(">BBHHBB", 1, t, 1, len(content), 0, 0) + content
+
+def pair(n, v):
+    return bytes([len(n), len(v)]) + n + v
+
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(15)
+s.connect(sys.argv[1])
+params = pair(b"REQUEST_METHOD", b"POST") + \
+    pair(b"SCRIPT_FILENAME", sys.argv[2].encode())
+s.sendall(rec(1, struct.pack(">HB5x", 1, 0)) + rec(4, params) + rec(4, b"") +
+    rec(5, b"a" * 100))
+early = "no"
+for _ in range(100):
+    if os.path.exists(sys.argv[3]) and os.path.getsize(sys.argv[3]) == 100:
+        early = "yes"
+        break
+    time.sleep(0.1)
+s.sendall(rec(5, b"b" * 1000) + rec(5, b""))
+out = b""
+while True:
+    d = s.recv(65536)
+    if not d:
+        break
+    out += d
+print("early=%s size=%d answered=%s" % (early, os.path.getsize(sys.argv[3]),
+    b"streamed" in out))
+PY
+)
+assert_eq "a streamed upload reaches the program as it arrives" \
+    "early=yes size=1100 answered=True" "$got"
 
 # A client that goes away: nginx closes the connection, pooled kills
 # the program (not waiting for cgi_timeout, which is 2 s here: the client
