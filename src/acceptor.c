@@ -148,6 +148,16 @@ fcgi_write(void *ctx, const void *buf, size_t len)
 }
 
 static int
+fcgi_write_err(void *ctx, const void *buf, size_t len)
+{
+	FCGX_Request	*r = ctx;
+
+	if (len > INT32_MAX)
+		return -1;
+	return FCGX_PutStr(buf, (int)len, r->err) == (int)len ? 0 : -1;
+}
+
+static int
 fcgi_conn_fd(void *ctx)
 {
 	FCGX_Request	*r = ctx;
@@ -158,7 +168,8 @@ fcgi_conn_fd(void *ctx)
 static const struct req_io fcgi_io = {
 	.read = fcgi_read,
 	.write = fcgi_write,
-	.conn_fd = fcgi_conn_fd
+	.conn_fd = fcgi_conn_fd,
+	.write_err = fcgi_write_err
 };
 
 static void

@@ -110,6 +110,33 @@ split_path_info(const char *file, struct cgi_target *t, int *status,
 }
 
 /*
+ * Open the checked file's directory and make sure it is the one the
+ * file's real path names and that it still holds that very file.  A
+ * script is run by its name in this directory (handler_cgi.c), so no
+ * rename of a directory above it can swap it; only a writer of that
+ * directory, inside the cgi_root, could.
+ */
+static int
+pin_directory(struct cgi_target *t, const struct stat *file)
+{
+	char		 proc[64], real[PATH_MAX];
+	struct stat	 st;
+	ssize_t		 n;
+
+	if ((t->dirfd = open(t->dir, O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", t->dirfd);
+	if ((n = readlink(proc, real, sizeof(real) - 1)) <= 0)
+		return -1;
+	real[n] = '\0';
+	if (strcmp(real, t->dir) != 0 ||
+	    fstatat(t->dirfd, t->base, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+	    st.st_dev != file->st_dev || st.st_ino != file->st_ino)
+		return -1;
+	return 0;
+}
+
+/*
  * Resolve the program a request names.  params are the web server's; roots
  * the pool's cgi_root real paths.  Returns 0 with t filled, or -1 with the
  * HTTP status to answer (403, 404, 500) and a reason for the log; *file is
@@ -131,7 +158,7 @@ cgi_path_resolve(char *const *params, const struct pool_conf *pc,
 	int		 rfd;
 
 	memset(t, 0, sizeof(*t));
-	t->fd = -1;
+	t->fd = t->dirfd = -1;
 	if (sf != NULL && *sf != '\0')
 		*file = sf;
 	else if (dr != NULL && sn != NULL) {
@@ -193,6 +220,11 @@ cgi_path_resolve(char *const *params, const struct pool_conf *pc,
 	strcpy(t->dir, real);
 	slash = strrchr(t->dir, '/');
 	slash[slash == t->dir ? 1 : 0] = '\0';
+	t->base = strrchr(t->path, '/') + 1;
+	if (pin_directory(t, &st) == -1) {
+		cgi_path_release(t);
+		return fail(status, 403, why, "renamed while it was checked");
+	}
 
 	/* SCRIPT_NAME names the program; the rest went to PATH_INFO. */
 	pilen = strlen(t->path_info_buf);
@@ -224,5 +256,9 @@ cgi_path_release(struct cgi_target *t)
 	if (t->fd != -1) {
 		close(t->fd);
 		t->fd = -1;
+	}
+	if (t->dirfd != -1) {
+		close(t->dirfd);
+		t->dirfd = -1;
 	}
 }

@@ -101,7 +101,10 @@ close_fd(int *fd)
 	}
 }
 
-/* Log what the program wrote to stderr, a line at a time. */
+/*
+ * Pass on what the program wrote to stderr, a line at a time: to the log
+ * and, with cgi_stderr = server or both, to the web server's error log.
+ */
 static void
 stderr_flush(struct cgi_run *r, bool all)
 {
@@ -111,8 +114,11 @@ stderr_flush(struct cgi_run *r, bool all)
 	while ((nl = memchr(r->errline, '\n', r->errlen)) != NULL ||
 	    (all && r->errlen > 0) || r->errlen == sizeof(r->errline)) {
 		n = nl != NULL ? (size_t)(nl - r->errline) : r->errlen;
-		pooled_req_log(r->req, POOLED_LOG_WARNING, "%s: stderr: %.*s",
-		    r->path, (int)n, r->errline);
+		if (cgi_pool->cgi_stderr_log)
+			pooled_req_log(r->req, POOLED_LOG_WARNING,
+			    "%s: stderr: %.*s", r->path, (int)n, r->errline);
+		if (cgi_pool->cgi_stderr_server)
+			req_write_stderr(r->req, r->errline, n);
 		if (nl != NULL)
 			n++;
 		memmove(r->errline, r->errline + n, r->errlen - n);
@@ -557,6 +563,7 @@ spawn(struct cgi_run *r, const struct cgi_target *t, char **envp)
 	posix_spawnattr_t		 attr;
 	sigset_t			 all, none, term, saved;
 	char				*argv[3], pinned[64];
+	char				 local[PATH_MAX];
 	const char			*exe;
 	int				 in[2], out[2], err[2], rc;
 
@@ -578,21 +585,23 @@ spawn(struct cgi_run *r, const struct cgi_target *t, char **envp)
 	posix_spawn_file_actions_adddup2(&fa, in[0], 0);
 	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
 	posix_spawn_file_actions_adddup2(&fa, err[1], 2);
-	posix_spawn_file_actions_addchdir_np(&fa, t->dir);
+	/* The checked directory itself, whatever its path means by now. */
+	posix_spawn_file_actions_addfchdir_np(&fa, t->dirfd);
+	snprintf(local, sizeof(local), "./%s", t->base);
 	if (t->interpreter != NULL) {
 		/* cgi_interpreter: the interpreter runs the script. */
 		exe = t->interpreter;
 		posix_spawn_file_actions_addclosefrom_np(&fa, 3);
 	} else if (t->script) {
 		/*
-		 * XXX The interpreter opens the script by its checked real
-		 * path, so a rename inside the cgi_root between the check
-		 * and that open could swap it: nothing under a cgi_root may
-		 * be writable by pooled's user.  (Handing the interpreter
-		 * /dev/fd/N instead would leave fd N open in the program
-		 * and change $0; Perl refuses O_PATH ones.)
+		 * The interpreter opens a script by the name it is executed
+		 * by, so that is its name in the checked directory: no
+		 * rename above it can swap it.  (Handing the interpreter
+		 * /dev/fd/N would leave fd N open in the program and make
+		 * $0 meaningless; Perl refuses O_PATH ones.)  Its $0 is
+		 * therefore "./NAME", relative to its working directory.
 		 */
-		exe = t->path;
+		exe = local;
 		posix_spawn_file_actions_addclosefrom_np(&fa, 3);
 	} else {
 		/*
@@ -616,7 +625,7 @@ spawn(struct cgi_run *r, const struct cgi_target *t, char **envp)
 	    POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
 	if (t->interpreter != NULL) {
 		argv[0] = (char *)(uintptr_t)t->interpreter;
-		argv[1] = (char *)(uintptr_t)t->path;
+		argv[1] = local;
 		argv[2] = NULL;
 	} else {
 		argv[0] = (char *)(uintptr_t)t->path;

@@ -42,7 +42,8 @@ struct listen_addr {
 };
 
 enum pool_protocol {
-	PROTO_FASTCGI
+	PROTO_FASTCGI,
+	PROTO_SCGI
 };
 
 enum pool_handler {
@@ -69,6 +70,8 @@ struct pool_conf {
 	char		       **cgi_env;	/* "NAME=VALUE" for programs */
 	size_t			 ncgi_env;
 	int			 cgi_timeout;	/* seconds a program may run */
+	bool			 cgi_stderr_log; /* its stderr to the log */
+	bool			 cgi_stderr_server; /* ... to the web server */
 	char		       **cgi_interpreters; /* ".ext=/interpreter" */
 	size_t			 ncgi_interpreters;
 	int			 read_timeout;	/* seconds, per read and for params */
@@ -77,6 +80,8 @@ struct pool_conf {
 	int			 request_timeout; /* seconds a request may last */
 	int			 max_kept_connections; /* per worker process */
 	int			 max_waiting_connections; /* new, header not in */
+	size_t			 scgi_header_max; /* bytes of the netstring */
+	unsigned int		 scgi_max_headers;
 };
 
 /* The whole config file, validated and immutable. */
@@ -105,6 +110,8 @@ int		 conf_log_level(const char *name);
 /* What the CGI handler resolved a request to. */
 struct cgi_target {
 	int		 fd;		/* O_PATH: the file that was checked */
+	int		 dirfd;		/* O_PATH: its directory, also checked */
+	const char	*base;		/* its name in that directory */
 	bool		 script;	/* starts with "#!" */
 	const char	*interpreter;	/* from cgi_interpreter, or NULL */
 	char		 path[4096];	/* the program's real path */
@@ -263,6 +270,8 @@ struct req_io {
 	ssize_t	(*read)(void *ctx, void *buf, size_t len);
 	int	(*write)(void *ctx, const void *buf, size_t len);
 	int	(*conn_fd)(void *ctx);	/* to poll for the peer leaving */
+	/* A line for the web server's error log; NULL: none in protocol. */
+	int	(*write_err)(void *ctx, const void *buf, size_t len);
 };
 
 /* What every request carries, whatever the protocol. */
@@ -282,6 +291,8 @@ void		 req_init(struct pooled_req *, const struct req_io *,
 const char	*req_envp_get(char *const *envp, const char *name);
 int		 req_respond_error(struct pooled_req *, int status,
 		    const char *reason);
+void		 req_write_stderr(struct pooled_req *, const char *line,
+		    size_t len);
 
 /* backend: what a pool's handler does, in the worker */
 struct backend {
@@ -305,6 +316,22 @@ enum conn_readiness {
 enum conn_readiness fcgi_params_complete(const uint8_t *, size_t,
 		    const char **why);
 enum conn_readiness fcgi_request_ready(int fd, const char **why);
+
+/* scgi_parse.c */
+#define SCGI_HEADER_MAX		65536	/* default scgi_header_max */
+#define SCGI_MAX_HEADERS	512	/* default scgi_max_headers */
+/* Where an SCGI request's header netstring lies, once it is complete. */
+struct scgi_head {
+	size_t		 total;		/* "len:" + block + ",": bytes to read */
+	size_t		 block_off;	/* where the header block starts */
+	size_t		 block_len;
+	unsigned int	 nheaders;
+	uint64_t	 content_length;
+};
+enum conn_readiness scgi_head_parse(const char *buf, size_t len,
+		    size_t header_max, unsigned int max_headers,
+		    struct scgi_head *, const char **why);
+void		 scgi_envp_fill(char *block, size_t len, char **envp);
 
 /* park.c */
 #define PARK_LISTEN_TOKEN	UINT64_MAX	/* epoll data of the listen fd */

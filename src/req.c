@@ -104,6 +104,25 @@ pooled_req_write(struct pooled_req *req, const void *buf, size_t len)
 	return 0;
 }
 
+/*
+ * Send one line to the web server's error log (FastCGI's FCGI_STDERR), when
+ * the protocol has such a stream; SCGI has none.  Failures are ignored:
+ * the line went to pooled's log, or was only a copy.
+ */
+void
+req_write_stderr(struct pooled_req *req, const char *line, size_t len)
+{
+	char	 buf[1024];
+
+	if (req->io->write_err == NULL || req->write_failed)
+		return;
+	if (len > sizeof(buf) - 1)
+		len = sizeof(buf) - 1;
+	memcpy(buf, line, len);
+	buf[len] = '\n';
+	(void)req->io->write_err(req->ctx, buf, len + 1);
+}
+
 /* printf into the response. */
 int
 pooled_req_vprintf(struct pooled_req *req, const char *fmt, va_list ap)
