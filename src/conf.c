@@ -67,6 +67,8 @@ static const struct int_range int_ranges[] = {
 	{ "max_waiting_connections",	0, 65536 },
 	{ "max_kept_connections",	0, 65536 },
 	{ "cgi_timeout",		1, 86400 },
+	{ "scgi_header_max",		1024, 1048576 },
+	{ "scgi_max_headers",		8, 65536 },
 };
 
 static const char *const log_level_names[] = {
@@ -110,6 +112,7 @@ static int	 check_module_options(cfg_t *, cfg_opt_t *);
 static int	 check_cgi_root(cfg_t *, cfg_opt_t *);
 static int	 check_env(cfg_t *, cfg_opt_t *);
 static int	 check_interpreter(cfg_t *, cfg_opt_t *);
+static int	 check_cgi_stderr(cfg_t *, cfg_opt_t *);
 static int	 check_pool_name(cfg_t *);
 static int	 check_pool(cfg_opt_t *, unsigned int);
 static int	 check_pool_section(cfg_t *, cfg_opt_t *);
@@ -136,12 +139,16 @@ static cfg_opt_t pool_opts[] = {
 	CFG_STR_LIST("env", NULL, CFGF_NODEFAULT),
 	CFG_STR_LIST("cgi_interpreter", NULL, CFGF_NODEFAULT),
 	CFG_INT_CB("cgi_timeout", 60, CFGF_NONE, parse_int),
+	CFG_STR("cgi_stderr", "log", CFGF_NONE),
 	CFG_INT_CB("read_timeout", 30, CFGF_NONE, parse_int),
 	CFG_INT_CB("write_timeout", 30, CFGF_NONE, parse_int),
 	CFG_INT_CB("keepalive_timeout", 60, CFGF_NONE, parse_int),
 	CFG_INT_CB("request_timeout", 300, CFGF_NONE, parse_int),
 	CFG_INT_CB("max_waiting_connections", 1024, CFGF_NONE, parse_int),
 	CFG_INT_CB("max_kept_connections", 1024, CFGF_NONE, parse_int),
+	CFG_INT_CB("scgi_header_max", SCGI_HEADER_MAX, CFGF_NONE, parse_int),
+	CFG_INT_CB("scgi_max_headers", SCGI_MAX_HEADERS, CFGF_NONE,
+	    parse_int),
 	CFG_END()
 };
 
@@ -180,6 +187,9 @@ static const struct {
 	{ "pool|env",			check_env },
 	{ "pool|cgi_interpreter",	check_interpreter },
 	{ "pool|cgi_timeout",		check_int },
+	{ "pool|cgi_stderr",		check_cgi_stderr },
+	{ "pool|scgi_header_max",	check_int },
+	{ "pool|scgi_max_headers",	check_int },
 	{ "pool|read_timeout",		check_int },
 	{ "pool|write_timeout",		check_int },
 	{ "pool|keepalive_timeout",	check_int },
@@ -413,15 +423,24 @@ check_protocol(cfg_t *cfg, cfg_opt_t *opt)
 	const char	*s = cfg_opt_getnstr(opt, 0);
 	char		 pfx[PREFIX_MAX];
 
-	if (strcmp(s, "fastcgi") == 0)
+	if (strcmp(s, "fastcgi") == 0 || strcmp(s, "scgi") == 0)
 		return 0;
-	if (strcmp(s, "scgi") == 0)
-		conf_warnx(cfg, cfg->line,
-		    "%sprotocol \"%s\" is not supported yet",
-		    pool_prefix(cfg, pfx, sizeof(pfx)), s);
-	else
-		conf_warnx(cfg, cfg->line, "%sunknown protocol \"%s\"",
-		    pool_prefix(cfg, pfx, sizeof(pfx)), s);
+	conf_warnx(cfg, cfg->line, "%sunknown protocol \"%s\" (fastcgi or "
+	    "scgi)", pool_prefix(cfg, pfx, sizeof(pfx)), s);
+	return -1;
+}
+
+static int
+check_cgi_stderr(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char	*s = cfg_opt_getnstr(opt, 0);
+	char		 pfx[PREFIX_MAX];
+
+	if (strcmp(s, "log") == 0 || strcmp(s, "server") == 0 ||
+	    strcmp(s, "both") == 0)
+		return 0;
+	conf_warnx(cfg, cfg->line, "%scgi_stderr \"%s\": not log, server "
+	    "or both", pool_prefix(cfg, pfx, sizeof(pfx)), s);
 	return -1;
 }
 
@@ -798,7 +817,8 @@ build_pool(cfg_t *sec, struct pool_conf *pc)
 		return -1;
 	}
 	pc->listen_backlog = (int)cfg_getint(sec, "listen_backlog");
-	pc->protocol = PROTO_FASTCGI;
+	pc->protocol = strcmp(cfg_getstr(sec, "protocol"), "scgi") == 0 ?
+	    PROTO_SCGI : PROTO_FASTCGI;
 	pc->processes = (int)cfg_getint(sec, "processes");
 	pc->threads = (int)cfg_getint(sec, "threads");
 	pc->handler = strcmp(cfg_getstr(sec, "handler"), "cgi") == 0 ?
@@ -825,6 +845,9 @@ build_pool(cfg_t *sec, struct pool_conf *pc)
 	pc->cgi_interpreters = copy_list(sec, "cgi_interpreter",
 	    &pc->ncgi_interpreters);
 	pc->cgi_timeout = (int)cfg_getint(sec, "cgi_timeout");
+	s = cfg_getstr(sec, "cgi_stderr");
+	pc->cgi_stderr_log = strcmp(s, "server") != 0;
+	pc->cgi_stderr_server = strcmp(s, "log") != 0;
 	pc->read_timeout = (int)cfg_getint(sec, "read_timeout");
 	pc->write_timeout = (int)cfg_getint(sec, "write_timeout");
 	pc->keepalive_timeout = (int)cfg_getint(sec, "keepalive_timeout");
@@ -833,6 +856,9 @@ build_pool(cfg_t *sec, struct pool_conf *pc)
 	    "max_waiting_connections");
 	pc->max_kept_connections = (int)cfg_getint(sec,
 	    "max_kept_connections");
+	pc->scgi_header_max = (size_t)cfg_getint(sec, "scgi_header_max");
+	pc->scgi_max_headers = (unsigned int)cfg_getint(sec,
+	    "scgi_max_headers");
 	return 0;
 }
 

@@ -108,12 +108,12 @@ POOLED_CONF=$c write_pool_conf "$(pool_block bad 127.0.0.1 hello)"
 check_broken "listen without port" "$c" "$(line_of "$c" 'listen = ')" \
     'pool "bad": listen "127.0.0.1": missing port'
 
-# A protocol that comes later.
-c=$T/scgi.conf
+# A protocol pooled does not speak.
+c=$T/uwsgi.conf
 POOLED_CONF=$c write_pool_conf \
-    "$(pool_block bad "$T/bad.sock" hello 'protocol = "scgi"')"
-check_broken "protocol scgi" "$c" "$(line_of "$c" 'protocol = ')" \
-    'pool "bad": protocol "scgi" is not supported yet'
+    "$(pool_block bad "$T/bad.sock" hello 'protocol = "uwsgi"')"
+check_broken "protocol uwsgi" "$c" "$(line_of "$c" 'protocol = ')" \
+    'pool "bad": unknown protocol "uwsgi" (fastcgi or scgi)'
 
 # An unclosed brace: reported where the section opens.
 c=$T/unclosed.conf

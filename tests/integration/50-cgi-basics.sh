@@ -80,7 +80,7 @@ printf 'print "Content-Type: text/plain\\n\\nperl ran $ENV{SCRIPT_NAME}\\n";\n' 
 chmod 644 "$CGI/plain.pl"
 
 write_pool_conf "$(pool_block cgi "$T/cgi.sock" hello \
-    'processes = 1' 'threads = 4' 'cgi_timeout = 2')"
+    'processes = 1' 'threads = 4' 'cgi_timeout = 2' 'cgi_stderr = "both"')"
 # A cgi pool: no module, a root and an environment of its own.
 sed -i -e "/module = /d" -e "s|handler = \"module\"|handler = \"cgi\"\n\tcgi_root = {\"$CGI\"}\n\tenv = {\"PATH=/usr/bin:/bin\", \"POOL_SET=yes\"}\n\tcgi_interpreter = {\".pl=$(command -v perl)\"}|" \
     "$POOLED_CONF"
@@ -178,6 +178,14 @@ http_get "/cgi/stderr.sh"
 assert_eq "stderr: the answer" fine "$HTTP_BODY"
 assert_log "stderr goes to the log, with pool and program" \
     "cgi\[[0-9]+\]: req [0-9]+: $(realpath "$CGI")/stderr.sh: stderr: oops on stderr"
+# cgi_stderr = "both": nginx gets it too, as FCGI_STDERR (as fcgiwrap does).
+if wait_for 5 grep -q 'FastCGI sent in stderr: "oops on stderr"' \
+    "$T/nginx/error.log"; then
+	pass "cgi_stderr both: the line reaches nginx's error log"
+else
+	fail "cgi_stderr both: the line reaches nginx's error log" \
+	    "$(tail -n 3 "$T/nginx/error.log")"
+fi
 http_get "/cgi/fds.sh"
 assert_eq "no socket of pooled's reaches the program" 0 "$HTTP_BODY"
 if [ "$have_cc" = 1 ]; then

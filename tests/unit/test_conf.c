@@ -353,6 +353,8 @@ test_defaults(void **state)
 	assert_int_equal(pc->request_timeout, 300);
 	assert_int_equal(pc->max_waiting_connections, 1024);
 	assert_int_equal(pc->max_kept_connections, 1024);
+	assert_int_equal(pc->scgi_header_max, 65536);
+	assert_int_equal(pc->scgi_max_headers, 512);
 	conf_free(conf);
 }
 
@@ -606,8 +608,18 @@ test_errors_pool(void **state)
 		    POOL_A_OPEN "\tmax_kept_connections = 65537\n}\n", 3,
 		    "pool \"a\": max_kept_connections: 65537 is out of "
 		    "range" },
-		{ "protocol scgi", POOL_A_OPEN "\tprotocol = scgi\n}\n", 3,
-		    "pool \"a\": protocol \"scgi\" is not supported yet" },
+		{ "cgi_stderr other",
+		    POOL_A_OPEN "\tcgi_stderr = nginx\n}\n", 3,
+		    "pool \"a\": cgi_stderr \"nginx\": not log, server or "
+		    "both" },
+		{ "scgi_header_max 100",
+		    POOL_A_OPEN "\tscgi_header_max = 100\n}\n", 3,
+		    "pool \"a\": scgi_header_max: 100 is out of range "
+		    "(1024..1048576)" },
+		{ "scgi_max_headers 0",
+		    POOL_A_OPEN "\tscgi_max_headers = 0\n}\n", 3,
+		    "pool \"a\": scgi_max_headers: 0 is out of range "
+		    "(8..65536)" },
 		{ "protocol http", POOL_A_OPEN "\tprotocol = http\n}\n", 3,
 		    "pool \"a\": unknown protocol \"http\"" },
 		{ "handler other", POOL_A_OPEN "\thandler = lua\n}\n", 3,
@@ -679,6 +691,10 @@ test_cgi(void **state)
 	    "\tenv = { \"PATH=/usr/local/bin:/usr/bin:/bin\",\n"
 	    "\t    \"LANG=C.UTF-8\", \"EMPTY=\", \"_x1=a=b c\" }\n"
 	    "\tcgi_timeout = 5\n"
+	    "\tcgi_stderr = both\n"
+	    "\tprotocol = scgi\n"
+	    "\tscgi_header_max = 1024\n"
+	    "\tscgi_max_headers = 8\n"
 	    "}\n"
 	    POOL_A);
 	assert_int_equal(conf->npools, 2);
@@ -704,10 +720,15 @@ test_cgi(void **state)
 	assert_string_equal(pc->cgi_env[3], "_x1=a=b c");
 	assert_null(pc->cgi_env[4]);
 	assert_int_equal(pc->cgi_timeout, 5);
+	assert_true(pc->cgi_stderr_log);
+	assert_true(pc->cgi_stderr_server);
+	assert_int_equal(pc->protocol, PROTO_SCGI);
+	assert_int_equal(pc->scgi_header_max, 1024);
+	assert_int_equal(pc->scgi_max_headers, 8);
 
 	/* A module pool has empty cgi lists. */
 	pc = &conf->pools[1];
-	assert_int_equal(pc->line, 10);
+	assert_int_equal(pc->line, 14);
 	assert_int_equal(pc->handler, HANDLER_MODULE);
 	assert_int_equal(pc->ncgi_roots, 0);
 	assert_non_null(pc->cgi_roots);
@@ -736,6 +757,13 @@ test_cgi_defaults(void **state)
 	assert_non_null(pc->cgi_env);
 	assert_null(pc->cgi_env[0]);
 	assert_int_equal(pc->cgi_timeout, 60);
+	assert_true(pc->cgi_stderr_log);
+	assert_false(pc->cgi_stderr_server);
+	conf_free(conf);
+
+	conf = load_ok(POOL_C_OPEN "\tcgi_stderr = server\n}\n");
+	assert_false(conf->pools[0].cgi_stderr_log);
+	assert_true(conf->pools[0].cgi_stderr_server);
 	conf_free(conf);
 
 	/* The limits of cgi_timeout, and roots added with "+=". */
