@@ -3,7 +3,8 @@
 # (unit tests, then the integration scenarios against a real nginx) in
 # three builds, all with -Werror: plain in build/, under AddressSanitizer
 # and UndefinedBehaviorSanitizer in build-asan/, under ThreadSanitizer in
-# build-tsan/; then "make distcheck" (the release tarball builds, passes
+# build-tsan/; then a 60 s libFuzzer run of the SCGI parser (clang, in
+# build-fuzz/); then "make distcheck" (the release tarball builds, passes
 # its tests, installs and uninstalls cleanly).  Ends with one line
 # "N passed, M failed": every assertion of every build, counted from the
 # automake .trs files, plus distcheck as one.  Exits non-zero on a build
@@ -72,7 +73,7 @@ run_suite()
 	fi
 }
 
-deps_install
+deps_install "${POOLED_DEPS[@]}" "${POOLED_CHECK_DEPS[@]}"
 
 # run_distcheck DIR: make distcheck from the configured build in DIR;
 # counts as one result.
@@ -88,10 +89,37 @@ run_distcheck()
 	fi
 }
 
+# run_fuzz DIR: build the libFuzzer targets with clang in DIR and fuzz
+# each for FUZZ_SECONDS (60); each target counts as one result.
+run_fuzz()
+{
+	local line
+
+	if ! command -v clang >/dev/null 2>&1; then
+		echo "check: no clang: fuzzing skipped"
+		skipped=$((skipped + 1))
+		return 0
+	fi
+	if ! POOLED_BUILD_DIR=$1 build_pooled CC=clang --enable-fuzzing ||
+	    ! make -C "$1" --no-print-directory tests/fuzz/fuzz_scgi; then
+		echo "check: fuzz build failed in $1" >&2
+		failed=$((failed + 1))
+		return 0
+	fi
+	while read -r line; do
+		echo "$line"
+		case $line in
+		"ok "*)		passed=$((passed + 1)) ;;
+		"not ok "*)	failed=$((failed + 1)) ;;
+		esac
+	done < <(tests/fuzz/run.sh "$1" 2>&1)
+}
+
 run_suite build --enable-werror
 if [ "$CHECK_QUICK" != yes ]; then
 	run_suite build-asan --enable-werror --enable-sanitizers
 	run_suite build-tsan --enable-werror --enable-sanitizers=thread
+	run_fuzz build-fuzz
 	run_distcheck build
 fi
 

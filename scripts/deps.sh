@@ -8,6 +8,10 @@
 POOLED_DEPS=(build-essential autoconf automake pkg-config libfcgi-dev
     libconfuse-dev libcmocka-dev nginx-light curl iproute2 python3
     fcgiwrap libcgi-pm-perl php-cgi cgit git)
+# What only the test suite needs on top: clang with libFuzzer for the
+# fuzz run, and Apache's server and proxy modules (apache2-bin alone: no
+# service of the package is started, the tests run their own).
+POOLED_CHECK_DEPS=(clang libclang-rt-dev apache2-bin)
 
 # The build directory, relative to the top of the source tree.
 POOLED_BUILD_DIR=${POOLED_BUILD_DIR:-build}
