@@ -1,21 +1,16 @@
 /*
- * Acceptor threads: the only code that sees libfcgi.
+ * Acceptor threads: the worker loop, the same for every protocol.
  *
- * pooled owns the connection and lets libfcgi only parse.  Each acceptor
- * waits in the worker's epoll set for either the shared listen socket or a
- * parked connection that has bytes to read.  A new connection is
- * accept4()ed here (close-on-exec, with SO_RCVTIMEO/SO_SNDTIMEO so no read
- * or write blocks forever).  A connection goes to libfcgi only once its
- * whole request header is in the socket buffer (fcgi_ready.c); until then
- * it waits in the parking lot (park.c), without a thread, so silent and
- * slow peers cannot hold the pool's threads.
- *
- * The request is initialised with FCGX_InitRequest(r, -1, 0), so libfcgi
- * never accepts by itself: with r.ipcFd set and r.keepConnection = 1,
- * FCGX_Accept_r only reads the begin record and the params.  When that
- * fails libfcgi closes the connection and returns -EBADF from its attempt
- * to accept on fd -1.  After FCGX_Finish_r, a connection the web server
- * keeps goes back to the parking lot.
+ * Each acceptor waits in the worker's epoll set for either the shared
+ * listen socket or a parked connection that has bytes to read.  A new
+ * connection is accept4()ed here (close-on-exec, with SO_RCVTIMEO and
+ * SO_SNDTIMEO so no read or write blocks forever).  A connection goes to
+ * the protocol (proto_fcgi.c, proto_scgi.c) only once its whole request
+ * header is in the socket buffer; until then it waits in the parking lot
+ * (park.c), without a thread, so silent and slow peers cannot hold the
+ * pool's threads.  The protocol reads the header and sets up the request;
+ * the handler answers it; the protocol ends it and says whether the
+ * connection carries another request, in which case it is parked again.
  *
  * Acceptors keep the wake-up signal blocked except inside epoll_pwait, so
  * a stop request never interrupts a request's I/O and cannot be lost
@@ -27,7 +22,6 @@
 #include <sys/socket.h>
 
 #include <errno.h>
-#include <fcgiapp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -46,15 +40,15 @@ struct acceptor {
 	/*
 	 * The request in hand, published for the control thread's
 	 * request_timeout check; guarded by mtx.  Published only while the
-	 * connection is certainly open (after FCGX_Accept_r, before
-	 * FCGX_Finish_r), so a shutdown(2) never hits a reused fd number.
+	 * connection is certainly open (after the protocol's begin, before
+	 * its end), so a shutdown(2) never hits a reused fd number.
 	 */
 	pthread_mutex_t		 mtx;
 	struct pooled_req	*current;
 	int			 current_fd;
 	int64_t			 deadline;
 	bool			 cut;
-	FCGX_Request		 fcgi;
+	void			*conn;		/* the protocol's state */
 	void			*thread_data;
 	sigset_t		 wait_mask;	/* mask inside epoll_pwait */
 };
@@ -66,16 +60,16 @@ wake_handler(int signo)
 }
 
 /*
- * Prepare the process for acceptor threads: initialise libfcgi, then take
- * back the signal dispositions libfcgi installs in FCGX_Init.
+ * Prepare the process for acceptor threads: initialise the protocol, then
+ * install the wake-up signal (after, as libfcgi installs handlers of its
+ * own in FCGX_Init).
  */
 void
-acceptor_init_process(void)
+acceptor_init_process(const struct worker *w)
 {
 	struct sigaction	 sa;
 
-	if (FCGX_Init() != 0)
-		fatalx("acceptor: FCGX_Init failed");
+	w->proto->init_process(w->pool);
 	memset(&sa, 0, sizeof(sa));
 	sigemptyset(&sa.sa_mask);
 	sa.sa_handler = wake_handler;
@@ -90,87 +84,6 @@ acceptor_wake_signal(void)
 {
 	return ACCEPTOR_WAKE_SIGNAL;
 }
-
-/*
- * req_io for FastCGI: the body is FCGI_STDIN, the response FCGI_STDOUT.
- *
- * A read returns what has arrived, as read(2) does: FCGX_GetStr alone
- * would wait until len bytes are in, so with nginx's request buffering
- * off a program would see nothing of a slow upload until 64 KiB of it had
- * come.  When libfcgi holds nothing, one byte is asked for, which makes
- * it read one more record; the rest of that record is then taken from its
- * buffer without waiting.
- */
-static ssize_t
-fcgi_read(void *ctx, void *buf, size_t len)
-{
-	FCGX_Request	*r = ctx;
-	FCGX_Stream	*in = r->in;
-	size_t		 held;
-	int		 n, more;
-
-	if (len == 0)
-		return 0;
-	if (len > INT32_MAX)
-		len = INT32_MAX;
-	held = (size_t)(in->stop - in->rdNext);
-	if (held == 0) {
-		if ((n = FCGX_GetStr(buf, 1, in)) <= 0)
-			return FCGX_GetError(in) != 0 ? -1 : 0;
-		held = (size_t)(in->stop - in->rdNext);
-		if (held > len - 1)
-			held = len - 1;
-		more = held > 0 ?
-		    FCGX_GetStr((char *)buf + 1, (int)held, in) : 0;
-		return 1 + more;
-	}
-	n = FCGX_GetStr(buf, (int)(held < len ? held : len), in);
-	if (n == 0 && FCGX_GetError(in) != 0)
-		return -1;
-	return n;
-}
-
-static int
-fcgi_write(void *ctx, const void *buf, size_t len)
-{
-	FCGX_Request	*r = ctx;
-	const char	*p = buf;
-	int		 chunk;
-
-	while (len > 0) {
-		chunk = len > INT32_MAX ? INT32_MAX : (int)len;
-		if (FCGX_PutStr(p, chunk, r->out) != chunk)
-			return -1;
-		p += chunk;
-		len -= (size_t)chunk;
-	}
-	return 0;
-}
-
-static int
-fcgi_write_err(void *ctx, const void *buf, size_t len)
-{
-	FCGX_Request	*r = ctx;
-
-	if (len > INT32_MAX)
-		return -1;
-	return FCGX_PutStr(buf, (int)len, r->err) == (int)len ? 0 : -1;
-}
-
-static int
-fcgi_conn_fd(void *ctx)
-{
-	FCGX_Request	*r = ctx;
-
-	return r->ipcFd;
-}
-
-static const struct req_io fcgi_io = {
-	.read = fcgi_read,
-	.write = fcgi_write,
-	.conn_fd = fcgi_conn_fd,
-	.write_err = fcgi_write_err
-};
 
 static void
 set_timeouts(const struct pool_conf *pc, int fd)
@@ -253,14 +166,14 @@ next_connection(struct acceptor *a)
 			fd = park_take(w->park, ev.data.u64);
 		if (fd == -1)
 			continue;
-		switch (fcgi_request_ready(fd, &why)) {
+		switch (w->proto->ready(fd, &why)) {
 		case CONN_READY:
 			return fd;
 		case CONN_INVALID:
 			sock_peer_name(fd, peer, sizeof(peer));
-			log_warnx("acceptor: %s: malformed FastCGI request: "
-			    "%s; connection closed", peer, why);
-			close(fd);
+			log_warnx("acceptor: %s: malformed %s request: %s; "
+			    "connection closed", peer, w->proto->name, why);
+			w->proto->reject(fd);
 			break;
 		case CONN_EMPTY:
 			park_waiting(w->park, fd,
@@ -277,45 +190,18 @@ next_connection(struct acceptor *a)
 	}
 }
 
-/*
- * Read what the handler left of the body, so the connection can carry the
- * next request and a close does not reset the response away.
- */
-static void
-drain_body(FCGX_Request *r)
-{
-	char	 buf[8192];
-
-	while (FCGX_GetStr(buf, sizeof(buf), r->in) > 0)
-		;
-}
-
 static void
 serve(struct acceptor *a, int fd)
 {
 	struct worker		*w = a->w;
 	const struct pool_conf	*pc = w->pool;
 	struct pooled_req	 req;
+	bool			 keep;
 	int			 rc;
 
-	a->fcgi.ipcFd = fd;
-	a->fcgi.keepConnection = 1;
-	/* Plain close(2): pooled drains the body itself, see drain_body. */
-	a->fcgi.detached = 1;
-	if ((rc = FCGX_Accept_r(&a->fcgi)) < 0) {
-		/*
-		 * The whole header was there, so libfcgi found it malformed
-		 * (bad name-value lengths, an unknown role) and closed the
-		 * connection; it does not say why.
-		 */
-		log_warnx("acceptor: libfcgi rejected a request header "
-		    "(error %d); connection closed", rc);
-		a->fcgi.ipcFd = -1;
+	if (w->proto->begin(a->conn, fd, &req,
+	    atomic_fetch_add(&w->next_req_id, 1) + 1, a->thread_data) == -1)
 		return;
-	}
-
-	req_init(&req, &fcgi_io, &a->fcgi, a->fcgi.envp,
-	    atomic_fetch_add(&w->next_req_id, 1) + 1, a->thread_data);
 	pthread_mutex_lock(&a->mtx);
 	a->current = &req;
 	a->current_fd = fd;
@@ -324,7 +210,10 @@ serve(struct acceptor *a, int fd)
 	pthread_mutex_unlock(&a->mtx);
 
 	rc = w->backend->handle(&req);
-	if (rc != 0 && req.bytes_out == 0)
+	if (req.bytes_out == 0 && req.body_status != 0)
+		req_respond_error(&req, req.body_status, "the request body "
+		    "was cut short");
+	else if (rc != 0 && req.bytes_out == 0)
 		req_respond_error(&req, 500, "the handler failed");
 	else if (rc != 0)
 		pooled_req_log(&req, POOLED_LOG_ERROR, "the handler failed "
@@ -332,25 +221,24 @@ serve(struct acceptor *a, int fd)
 		    req.write_failed ? " (writing to the client failed)" : "");
 	else if (req.bytes_out == 0)
 		req_respond_error(&req, 500, "the handler wrote no response");
-	if (!req.write_failed)
-		drain_body(&a->fcgi);
+	/* Still published: request_timeout also bounds the body's drain. */
+	pthread_mutex_lock(&a->mtx);
+	keep = !a->cut;
+	pthread_mutex_unlock(&a->mtx);
+	w->proto->finish(a->conn, &req, keep);
 
 	pthread_mutex_lock(&a->mtx);
 	a->current = NULL;
 	a->current_fd = -1;
-	if (a->cut)
-		a->fcgi.keepConnection = 0;
+	keep = !a->cut;
 	pthread_mutex_unlock(&a->mtx);
-	FCGX_Finish_r(&a->fcgi);
-	if (a->fcgi.ipcFd >= 0) {
-		fd = a->fcgi.ipcFd;
-		a->fcgi.ipcFd = -1;
-		if (atomic_load(&w->stopping))
-			close(fd);
-		else
-			park_kept(w->park, fd,
-			    clock_ms() + pc->keepalive_timeout * 1000LL);
-	}
+	if ((fd = w->proto->end(a->conn, &req, keep)) == -1)
+		return;
+	if (atomic_load(&w->stopping))
+		close(fd);
+	else
+		park_kept(w->park, fd,
+		    clock_ms() + pc->keepalive_timeout * 1000LL);
 }
 
 static void *
@@ -393,7 +281,12 @@ acceptor_start(struct worker *w, size_t index)
 	a->index = index;
 	pthread_mutex_init(&a->mtx, NULL);
 	a->current_fd = -1;
-	FCGX_InitRequest(&a->fcgi, -1, 0);
+	if ((a->conn = w->proto->conn_new()) == NULL) {
+		log_warn("acceptor_start");
+		pthread_mutex_destroy(&a->mtx);
+		free(a);
+		return NULL;
+	}
 	pthread_sigmask(SIG_SETMASK, NULL, &a->wait_mask);
 	sigdelset(&a->wait_mask, ACCEPTOR_WAKE_SIGNAL);
 	pthread_attr_init(&attr);
@@ -402,6 +295,7 @@ acceptor_start(struct worker *w, size_t index)
 	if (rc != 0) {
 		errno = rc;
 		log_warn("acceptor_start: pthread_create");
+		w->proto->conn_free(a->conn);
 		pthread_mutex_destroy(&a->mtx);
 		free(a);
 		return NULL;
@@ -422,7 +316,7 @@ acceptor_wake(struct acceptor *a)
 
 /*
  * Cut a request past request_timeout: shut its connection down, so every
- * read and write the handler, pooled or libfcgi still makes on it fails at
+ * read and write the handler or the protocol still makes on it fails at
  * once and the thread comes back.  A slow or trickling peer can therefore
  * hold a thread for request_timeout at most.  (A handler busy computing
  * is not stopped by this; it is only told by failing I/O.)
@@ -464,7 +358,7 @@ acceptor_try_join(struct acceptor *a, int ms)
 	}
 	if (pthread_timedjoin_np(a->tid, NULL, &ts) != 0)
 		return false;
-	FCGX_Free(&a->fcgi, 1);
+	a->w->proto->conn_free(a->conn);
 	pthread_mutex_destroy(&a->mtx);
 	free(a);
 	return true;

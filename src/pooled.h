@@ -282,6 +282,7 @@ struct pooled_req {
 	uint64_t		 id;
 	size_t			 bytes_out;
 	bool			 write_failed;
+	int			 body_status;	/* set by io: a bad body, 400 */
 	void			*thread_data;
 	char			 log_prefix[48];
 };
@@ -347,6 +348,26 @@ int		 park_take(struct park *, uint64_t token);
 void		 park_tick(struct park *, int64_t now);
 size_t		 park_count(struct park *);
 
+/* proto_fcgi.c, proto_scgi.c: a wire protocol, behind the one acceptor loop */
+struct proto {
+	const char	*name;		/* for logs */
+	void		 (*init_process)(const struct pool_conf *);
+	park_ready_fn	*ready;		/* is a whole request header in? */
+	void		*(*conn_new)(void);	/* an acceptor's state */
+	void		 (*conn_free)(void *);
+	/* Read the header from fd, set req up; -1: refused, fd closed. */
+	int		 (*begin)(void *, int fd, struct pooled_req *,
+			    uint64_t id, void *thread_data);
+	/* Complete the response, consume the body; fd is still open. */
+	void		 (*finish)(void *, struct pooled_req *, bool keep);
+	/* Release it; returns fd if it carries more requests, or -1. */
+	int		 (*end)(void *, struct pooled_req *, bool keep);
+	/* A malformed header (logged by the caller): answer if possible. */
+	void		 (*reject)(int fd);
+};
+extern const struct proto proto_fcgi;
+extern const struct proto proto_scgi;
+
 /* acceptor.c */
 struct worker;
 struct acceptor;
@@ -354,7 +375,7 @@ struct acceptor	*acceptor_start(struct worker *, size_t index);
 void		 acceptor_wake(struct acceptor *);
 void		 acceptor_check_deadline(struct acceptor *, int64_t now);
 bool		 acceptor_try_join(struct acceptor *, int ms);
-void		 acceptor_init_process(void);
+void		 acceptor_init_process(const struct worker *);
 int		 acceptor_wake_signal(void);
 
 /* worker.c */
@@ -362,6 +383,7 @@ struct worker {
 	const struct conf	*conf;
 	const struct pool_conf	*pool;
 	const struct backend	*backend;
+	const struct proto	*proto;
 	int			 listen_fd;
 	int			 chan_fd;
 	int			 epfd;

@@ -258,7 +258,8 @@ worker_main(const struct conf *conf, size_t pool, int listen_fd, int chan_fd)
 	snprintf(title, sizeof(title), "pooled:%s", w.pool->name);
 	(void)prctl(PR_SET_NAME, title, 0, 0, 0);
 
-	acceptor_init_process();
+	w.proto = w.pool->protocol == PROTO_SCGI ? &proto_scgi : &proto_fcgi;
+	acceptor_init_process(&w);
 	worker_signals();
 
 	if (w.pool->handler == HANDLER_CGI)
@@ -279,7 +280,7 @@ worker_main(const struct conf *conf, size_t pool, int listen_fd, int chan_fd)
 	if (epoll_ctl(w.epfd, EPOLL_CTL_ADD, listen_fd, &ev) == -1)
 		fatal("worker: epoll_ctl listen socket");
 	if ((w.park = park_new(w.epfd, w.pool->max_kept_connections,
-	    w.pool->max_waiting_connections, fcgi_request_ready)) == NULL)
+	    w.pool->max_waiting_connections, w.proto->ready)) == NULL)
 		fatal("worker: park_new");
 
 	pthread_mutex_init(&w.gate_mtx, NULL);

@@ -1,0 +1,330 @@
+/*
+ * SCGI, spoken natively (libfcgi does not know it).
+ *
+ * A request is one netstring of headers (scgi_parse.c), then exactly
+ * CONTENT_LENGTH bytes of body; the response is written raw, CGI-style
+ * headers first, and ends when the connection closes, so every request
+ * has a connection of its own.  The header is judged by peeking, like
+ * FastCGI's, so a connection reaches a thread only once it is complete.
+ * The body is read straight from the socket, never past what was
+ * announced; a body that ends early or stalls past read_timeout fails
+ * the read, is logged with the peer, and is answered 400 or 408 if the
+ * handler had not answered yet.  The response is buffered in the
+ * acceptor's state and written in large pieces.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pooled.h"
+
+#define SCGI_PEEK_SMALL	4096	/* most headers fit */
+#define SCGI_OUT_BUF	16384
+#define SCGI_DIGITS	8	/* "1048576:" and the ',': room to peek */
+
+/* One acceptor's SCGI state: the request in hand. */
+struct scgi_conn {
+	int			 fd;
+	char			*head;		/* the netstring, as read */
+	char		       **envp;
+	size_t			 envcap;
+	uint64_t		 length;	/* CONTENT_LENGTH */
+	uint64_t		 left;		/* body not read yet */
+	struct pooled_req	*req;
+	size_t			 outlen;
+	char			 out[SCGI_OUT_BUF];
+};
+
+/* The pool's limits: a worker process serves one pool. */
+static size_t		 scgi_header_max = SCGI_HEADER_MAX;
+static unsigned int	 scgi_max_headers = SCGI_MAX_HEADERS;
+
+static void
+scgi_init_process(const struct pool_conf *pc)
+{
+	scgi_header_max = pc->scgi_header_max;
+	scgi_max_headers = pc->scgi_max_headers;
+}
+
+/*
+ * Peek at fd: CONN_EMPTY when nothing arrived yet, CONN_CLOSED at EOF or on
+ * error, CONN_PARTIAL while the netstring is incomplete, CONN_INVALID
+ * (with *why) for a malformed one, CONN_READY when a thread can take it.
+ */
+static enum conn_readiness
+scgi_ready(int fd, const char **why)
+{
+	char			 small[SCGI_PEEK_SMALL], *large;
+	struct scgi_head	 h;
+	enum conn_readiness	 r;
+	size_t			 want;
+	ssize_t			 n;
+
+	n = recv(fd, small, sizeof(small), MSG_PEEK | MSG_DONTWAIT);
+	if (n == -1)
+		return errno == EAGAIN || errno == EINTR ? CONN_EMPTY :
+		    CONN_CLOSED;
+	if (n == 0)
+		return CONN_CLOSED;
+	r = scgi_head_parse(small, (size_t)n, scgi_header_max,
+	    scgi_max_headers, &h, why);
+	if (r != CONN_PARTIAL || (size_t)n < sizeof(small))
+		return r;
+	/* Rare: a header beyond 4 KiB (big cookies); look further once. */
+	want = scgi_header_max + SCGI_DIGITS + 1;
+	if ((large = malloc(want)) == NULL)
+		return CONN_PARTIAL;
+	n = recv(fd, large, want, MSG_PEEK | MSG_DONTWAIT);
+	if (n <= 0)
+		r = n == 0 ? CONN_CLOSED : CONN_PARTIAL;
+	else
+		r = scgi_head_parse(large, (size_t)n, scgi_header_max,
+		    scgi_max_headers, &h, why);
+	free(large);
+	return r;
+}
+
+static void *
+scgi_conn_new(void)
+{
+	struct scgi_conn	*c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	c->fd = -1;
+	return c;
+}
+
+static void
+scgi_conn_free(void *ctx)
+{
+	struct scgi_conn	*c = ctx;
+
+	free(c->head);
+	free(c->envp);
+	free(c);
+}
+
+/* Log a body that failed, with the peer, and say how to answer it. */
+static void
+body_failed(struct scgi_conn *c, int status, const char *what)
+{
+	char	 peer[64];
+
+	sock_peer_name(c->fd, peer, sizeof(peer));
+	pooled_req_log(c->req, POOLED_LOG_WARNING, "%s: malformed SCGI "
+	    "request: %s after %llu of %llu body bytes", peer, what,
+	    (unsigned long long)(c->length - c->left),
+	    (unsigned long long)c->length);
+	c->req->body_status = status;
+}
+
+/* req_io for SCGI: the body is the rest of the announced length. */
+static ssize_t
+scgi_read(void *ctx, void *buf, size_t len)
+{
+	struct scgi_conn	*c = ctx;
+	ssize_t			 n;
+
+	if (c->left == 0 || len == 0)
+		return 0;
+	if (len > c->left)
+		len = (size_t)c->left;
+	do
+		n = read(c->fd, buf, len);
+	while (n == -1 && errno == EINTR);
+	if (n > 0) {
+		c->left -= (uint64_t)n;
+		return n;
+	}
+	if (n == 0)
+		body_failed(c, 400, "the body ended");
+	else if (errno == EAGAIN)
+		body_failed(c, 408, "the body stalled");
+	else
+		body_failed(c, 400, strerror(errno));
+	return -1;
+}
+
+/* Send all of buf, or -1. */
+static int
+send_all(int fd, const char *buf, size_t len)
+{
+	ssize_t	 n;
+
+	while (len > 0) {
+		n = send(fd, buf, len, MSG_NOSIGNAL);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int
+flush(struct scgi_conn *c)
+{
+	int	 rc;
+
+	rc = send_all(c->fd, c->out, c->outlen);
+	c->outlen = 0;
+	return rc;
+}
+
+static int
+scgi_write(void *ctx, const void *buf, size_t len)
+{
+	struct scgi_conn	*c = ctx;
+
+	if (c->outlen + len <= sizeof(c->out)) {
+		memcpy(c->out + c->outlen, buf, len);
+		c->outlen += len;
+		return 0;
+	}
+	if (flush(c) == -1)
+		return -1;
+	if (len >= sizeof(c->out))
+		return send_all(c->fd, buf, len);
+	memcpy(c->out, buf, len);
+	c->outlen = len;
+	return 0;
+}
+
+static int
+scgi_conn_fd(void *ctx)
+{
+	struct scgi_conn	*c = ctx;
+
+	return c->fd;
+}
+
+static const struct req_io scgi_io = {
+	.read = scgi_read,
+	.write = scgi_write,
+	.conn_fd = scgi_conn_fd,
+	.write_err = NULL	/* SCGI has no stream for the server's log */
+};
+
+static int
+scgi_begin(void *ctx, int fd, struct pooled_req *req, uint64_t id,
+    void *thread_data)
+{
+	struct scgi_conn	*c = ctx;
+	struct scgi_head	 h;
+	const char		*why = "a header shorter than peeked";
+	char			*head;
+	ssize_t			 n;
+
+	/*
+	 * Peek once more for the netstring's length, then read exactly it:
+	 * the body stays in the socket for the handler.
+	 */
+	if ((head = realloc(c->head, scgi_header_max + SCGI_DIGITS + 1)) ==
+	    NULL) {
+		log_warn("scgi: realloc");
+		close(fd);
+		return -1;
+	}
+	c->head = head;
+	n = recv(fd, head, scgi_header_max + SCGI_DIGITS + 1,
+	    MSG_PEEK | MSG_DONTWAIT);
+	if (n <= 0 || scgi_head_parse(head, (size_t)n, scgi_header_max,
+	    scgi_max_headers, &h, &why) != CONN_READY ||
+	    recv(fd, head, h.total, MSG_WAITALL) != (ssize_t)h.total) {
+		log_warnx("scgi: a request header could not be read again: "
+		    "%s; connection closed", why);
+		close(fd);
+		return -1;
+	}
+	if (c->envcap < (size_t)h.nheaders + 1) {
+		free(c->envp);
+		c->envcap = (size_t)h.nheaders + 1;
+		c->envp = xcalloc(c->envcap, sizeof(*c->envp));
+	}
+	scgi_envp_fill(head + h.block_off, h.block_len, c->envp);
+	c->fd = fd;
+	c->length = c->left = h.content_length;
+	c->outlen = 0;
+	c->req = req;
+	req_init(req, &scgi_io, c, c->envp, id, thread_data);
+	return 0;
+}
+
+/*
+ * Send the rest of the response, tell the peer it is complete (SCGI ends
+ * a response by closing), then read what the handler left of the body
+ * so the close does not reset the response away.  nginx closes its end
+ * once the response is complete, so that read ends at once.
+ */
+static void
+scgi_finish(void *ctx, struct pooled_req *req, bool keep)
+{
+	struct scgi_conn	*c = ctx;
+	char			 buf[8192];
+	ssize_t			 n;
+
+	if (!req->write_failed && c->outlen > 0 && flush(c) == -1)
+		req->write_failed = true;
+	(void)shutdown(c->fd, SHUT_WR);
+	if (req->write_failed || !keep || req->body_status != 0)
+		return;
+	while (c->left > 0) {
+		n = read(c->fd, buf, c->left < sizeof(buf) ? (size_t)c->left :
+		    sizeof(buf));
+		if (n <= 0)
+			break;
+		c->left -= (uint64_t)n;
+	}
+}
+
+/* Every SCGI connection carries one request. */
+static int
+scgi_end(void *ctx, struct pooled_req *req, bool keep)
+{
+	struct scgi_conn	*c = ctx;
+
+	(void)req;
+	(void)keep;
+	close(c->fd);
+	c->fd = -1;
+	c->req = NULL;
+	return -1;
+}
+
+/* A malformed header: say so, if the peer still listens, and close. */
+static void
+scgi_reject(int fd)
+{
+	static const char	 bad[] = "Status: 400 Bad Request\r\n"
+	    "Content-Type: text/plain\r\n\r\n400 Bad Request\n";
+	char			 buf[8192];
+	int			 i;
+
+	(void)send(fd, bad, sizeof(bad) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+	(void)shutdown(fd, SHUT_WR);
+	/* Unread bytes would turn the close into a reset that loses it. */
+	for (i = 0; i < 8; i++)
+		if (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) <= 0)
+			break;
+	close(fd);
+}
+
+const struct proto proto_scgi = {
+	.name = "SCGI",
+	.init_process = scgi_init_process,
+	.ready = scgi_ready,
+	.conn_new = scgi_conn_new,
+	.conn_free = scgi_conn_free,
+	.begin = scgi_begin,
+	.finish = scgi_finish,
+	.end = scgi_end,
+	.reject = scgi_reject
+};
