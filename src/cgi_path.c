@@ -159,6 +159,12 @@ cgi_path_resolve(char *const *params, const struct pool_conf *pc,
 
 	memset(t, 0, sizeof(*t));
 	t->fd = t->dirfd = -1;
+	/*
+	 * Apache's mod_proxy_scgi, and mod_proxy_fcgi unless told
+	 * otherwise, send "proxy:scheme://host/path": no file name at all.
+	 */
+	if (sf != NULL && strncmp(sf, "proxy:", 6) == 0)
+		sf = NULL;
 	if (sf != NULL && *sf != '\0')
 		*file = sf;
 	else if (dr != NULL && sn != NULL) {

@@ -260,25 +260,56 @@ nph_status_line(struct cgi_run *r)
 
 /*
  * RFC 3875 6.2.2: a response that is only "Location: /path" asks the
- * server to answer as if /path had been requested.  Behind FastCGI only
- * the web server can do that: nginx does it for X-Accel-Redirect.  What
- * the program writes after the header is dropped.
+ * server to answer as if /path had been requested.  Behind FastCGI or
+ * SCGI only the web server can do that: nginx does it for
+ * X-Accel-Redirect.  Apache's proxy modules have no such header for a
+ * FastCGI backend, so a server that says it is not nginx gets a client
+ * redirect to /path instead, which reaches the same answer.  What the
+ * program writes after the header is dropped.
  */
 static int
 local_redirect(struct cgi_run *r, const struct cgi_header *h)
 {
-	char	*hdr;
-	int	 n;
+	const char	*server = pooled_req_param(r->req, "SERVER_SOFTWARE");
+	char		*hdr;
+	int		 n;
 
-	n = asprintf(&hdr, "Status: 200 OK\r\n"
-	    "X-Accel-Redirect: %.*s\r\n\r\n", (int)h->location_len,
-	    h->location);
+	if (server != NULL && strncmp(server, "nginx", 5) != 0)
+		n = asprintf(&hdr, "Status: 302 Found\r\n"
+		    "Location: %.*s\r\n\r\n", (int)h->location_len,
+		    h->location);
+	else
+		n = asprintf(&hdr, "Status: 200 OK\r\n"
+		    "X-Accel-Redirect: %.*s\r\n\r\n", (int)h->location_len,
+		    h->location);
 	if (n == -1)
 		return -1;
 	free(r->hold);
 	r->hold = hdr;
 	r->hold_len = (size_t)n;
 	r->drop_output = true;
+	return 0;
+}
+
+/*
+ * RFC 3875 6.2.3: a client redirect without a Status: is a 302.  nginx
+ * makes it one by itself, Apache's mod_proxy_fcgi does not: say it.
+ */
+static int
+client_redirect(struct cgi_run *r)
+{
+	static const char	 status[] = "Status: 302 Found\r\n";
+	char			*p;
+
+	if ((p = realloc(r->hold, r->hold_len + sizeof(status) - 1)) ==
+	    NULL) {
+		r->internal_error = true;
+		return -1;
+	}
+	memmove(p + sizeof(status) - 1, p, r->hold_len);
+	memcpy(p, status, sizeof(status) - 1);
+	r->hold = p;
+	r->hold_len += sizeof(status) - 1;
 	return 0;
 }
 
@@ -306,6 +337,8 @@ check_header(struct cgi_run *r)
 		if (h.nheaders == 1 && h.has_location &&
 		    h.location_len > 0 && h.location[0] == '/')
 			return local_redirect(r, &h);
+		if (h.has_location && h.status == 0)
+			return client_redirect(r);
 		return 0;
 	default:
 		pooled_req_log(r->req, POOLED_LOG_ERROR, "%s: malformed "
