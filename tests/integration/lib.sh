@@ -54,6 +54,8 @@ POOLED=${POOLED:-$top_builddir/src/pooled}
 MODULE_DIR=$top_builddir/contrib/modules
 HANDLER_DIR=$top_builddir/tests/handlers
 NGINX=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
+APACHE=${APACHE:-$(command -v apache2 || echo /usr/sbin/apache2)}
+APACHE_MODULES=${APACHE_MODULES:-/usr/lib/apache2/modules}
 
 T_PASS=0
 T_FAIL=0
@@ -70,6 +72,9 @@ RUN_STDERR=
 NGINX_PID=
 NGINX_PORT=${NGINX_PORT:-}
 NGINX_URL=
+APACHE_PID=
+APACHE_PORT=${APACHE_PORT:-}
+APACHE_URL=
 HTTP_STATUS=
 HTTP_BODY=
 LOG_MARK=0
@@ -482,6 +487,34 @@ pool_block()
 	printf '}\n'
 }
 
+# cgi_pool_block NAME LISTEN ROOT [LINE...]: print a handler = "cgi" pool
+# section with cgi_root ROOT; like pool_block, protocol, processes (2)
+# and threads (2) get defaults unless a LINE sets them.
+cgi_pool_block()
+{
+	local name=$1 listen=$2 root=$3 kv key line
+
+	shift 3
+	printf 'pool %s {\n' "$name"
+	printf '\tlisten = "%s"\n' "$listen"
+	printf '\thandler = "cgi"\n'
+	printf '\tcgi_root = {"%s"}\n' "$root"
+	for kv in 'protocol = "fastcgi"' 'processes = 2' 'threads = 2'; do
+		key=${kv%% *}
+		for line in "$@"; do
+			case $line in
+			"$key"[[:space:]=]*)
+				continue 2 ;;
+			esac
+		done
+		printf '\t%s\n' "$kv"
+	done
+	for line in "$@"; do
+		printf '\t%s\n' "$line"
+	done
+	printf '}\n'
+}
+
 # write_pool_conf BLOCK...: write the pooled config $POOLED_CONF
 # ($T/pooled.conf unless changed) from pool_block outputs.  Global
 # settings, from the environment:
@@ -739,8 +772,9 @@ workers_replaced()
 # start_nginx ROUTE...: write $T/nginx/nginx.conf and run nginx on
 # 127.0.0.1:$NGINX_PORT (a free port unless set before the call; a port
 # set as a prefix, "NGINX_PORT=N start_nginx", is forgotten after it),
-# then wait up to 10 s until it answers.  Each ROUTE is "UPSTREAM" (served at /) or
-# "/PREFIX=UPSTREAM"; UPSTREAM is "unix:/path" or "host:port".
+# then wait up to 10 s until it answers.  Each ROUTE is "UPSTREAM" (served
+# at /) or "/PREFIX=UPSTREAM", with "scgi:" in front for scgi_pass rather
+# than fastcgi_pass; UPSTREAM is "unix:/path" or "host:port".
 # Sets NGINX_URL.  Knobs, read from the environment:
 #	NGINX_KEEPCONN=on	fastcgi_keep_conn on, with "keepalive
 #				$NGINX_KEEPALIVE" (8) in each upstream
@@ -818,7 +852,7 @@ stop_nginx()
 # start_nginx); scenarios that reload nginx themselves can use it.
 write_nginx_conf()
 {
-	local d=$T/nginx route prefix upstream n=0 keep=
+	local d=$T/nginx route prefix upstream proto n=0 keep=
 
 	mkdir -p "$d"
 	[ "${NGINX_KEEPCONN:-off}" = on ] &&
@@ -854,6 +888,7 @@ EOF
 
 EOF
 		for route in "$@"; do
+			route=${route#scgi:}
 			upstream=${route#/*=}
 			printf '\tupstream pooled%d {\n' "$n"
 			printf '\t\tserver %s;\n' "$upstream"
@@ -873,13 +908,23 @@ EOF
 EOF
 		n=0
 		for route in "$@"; do
+			proto=fastcgi
+			case $route in
+			scgi:*)
+				proto=scgi
+				route=${route#scgi:} ;;
+			esac
 			case $route in
 			/*=*)
 				prefix=${route%%=*} ;;
 			*)
 				prefix=/ ;;
 			esac
-			_nginx_location "$prefix" "pooled$n"
+			if [ "$proto" = scgi ]; then
+				_nginx_scgi_location "$prefix" "pooled$n"
+			else
+				_nginx_location "$prefix" "pooled$n"
+			fi
 			n=$((n + 1))
 		done
 		printf '\t}\n}\n'
@@ -920,6 +965,40 @@ EOF
 	printf '\t\t}\n'
 }
 
+# _nginx_scgi_location PREFIX UPSTREAM: an SCGI location, with the
+# parameters of Debian's scgi_params (nginx adds CONTENT_LENGTH itself,
+# first) and those a CGI pool needs; NGINX_SCGI_EXTRA adds lines.
+_nginx_scgi_location()
+{
+	cat <<EOF
+
+		location $1 {
+			scgi_pass $2;
+EOF
+	[ "${NGINX_REQUEST_BUFFERING:-on}" = off ] &&
+	    printf '\t\t\tscgi_request_buffering off;\n'
+	cat <<'EOF'
+			scgi_param REQUEST_METHOD $request_method;
+			scgi_param REQUEST_URI $request_uri;
+			scgi_param QUERY_STRING $query_string;
+			scgi_param CONTENT_TYPE $content_type;
+			scgi_param DOCUMENT_URI $document_uri;
+			scgi_param DOCUMENT_ROOT $document_root;
+			scgi_param SCGI 1;
+			scgi_param SERVER_PROTOCOL $server_protocol;
+			scgi_param REQUEST_SCHEME $scheme;
+			scgi_param REMOTE_ADDR $remote_addr;
+			scgi_param REMOTE_PORT $remote_port;
+			scgi_param SERVER_PORT $server_port;
+			scgi_param SERVER_NAME $server_name;
+			scgi_param SCRIPT_NAME $uri;
+EOF
+	if [ -n "${NGINX_SCGI_EXTRA:-}" ]; then
+		printf '%s\n' "$NGINX_SCGI_EXTRA" | sed 's/^/\t\t\t/'
+	fi
+	printf '\t\t}\n'
+}
+
 # Whether this nginx has the http module NAME (Debian's light flavour
 # leaves some out, and their directives are then errors).
 _nginx_has_module()
@@ -927,12 +1006,339 @@ _nginx_has_module()
 	! "$NGINX" -V 2>&1 | grep -q -e "--without-http_$1_module"
 }
 
+# Apache -----------------------------------------------------------------
+# Debian's apache2 in front of pooled, through mod_proxy_fcgi and
+# mod_proxy_scgi, started by the scenario with a config of its own in
+# $T/apache (the package's service and /etc/apache2 play no part).
+
+# have_apache: apache2 and its proxy modules are installed.
+have_apache()
+{
+	[ -x "$APACHE" ] &&
+	    [ -e "$APACHE_MODULES/mod_proxy_fcgi.so" ] &&
+	    [ -e "$APACHE_MODULES/mod_proxy_scgi.so" ]
+}
+
+# skip_all REASON: skip the whole scenario ("1..0 # SKIP"), for one that
+# needs what is missing here (have_apache).  Call it before any
+# assertion.
+skip_all()
+{
+	printf '1..0 # SKIP %s: %s\n' "$TEST_NAME" "$1"
+	T_DONE=1
+	exit 0
+}
+
+# start_apache ROUTE...: write $T/apache/httpd.conf and run apache2 in the
+# foreground on 127.0.0.1:$APACHE_PORT (a free port unless set before the
+# call), then wait up to 10 s until it answers.  Sets APACHE_URL (use it
+# as HTTP_BASE to send http_get's paths there) and APACHE_PID.  A ROUTE is
+# nginx's (start_nginx), with an optional kind in front:
+#
+#	[KIND:]UPSTREAM			served at /
+#	[KIND:]/PREFIX=UPSTREAM		served at /PREFIX and below
+#	cgi:/PREFIX=UPSTREAM=ROOT	FastCGI to a handler = "cgi" pool
+#
+# UPSTREAM is "unix:/path", "host:port", "[v6]:port" or "tcp:host:port";
+# KIND is fcgi (the default: mod_proxy_fcgi), scgi (mod_proxy_scgi) or
+# cgi, which is fcgi plus a SCRIPT_FILENAME a CGI pool can use: the
+# script's path below ROOT, as with "ScriptAlias /PREFIX ROOT".  As in
+# nginx, the longest matching prefix wins.
+#
+# What mod_proxy_fcgi sends (checked with Apache 2.4.71 of Debian 12): for
+# GET /PREFIX/env.sh/extra%20x?q, SCRIPT_NAME is the whole decoded path
+# "/PREFIX/env.sh/extra x" and no PATH_INFO is sent (nothing is known to
+# be a file behind a proxy; proxy-fcgi-pathinfo would guess one);
+# DOCUMENT_ROOT is the DocumentRoot ($APACHE_DOCUMENT_ROOT, $T by default),
+# REQUEST_URI the raw path with the query, QUERY_STRING the raw query.
+# SCRIPT_FILENAME is the backend URL: "proxy:fcgi://pooledN/env.sh/
+# extra%20x" under ProxyFCGIBackendType FPM (Apache's default: php-fpm
+# strips the prefix itself), and its still-encoded path "/env.sh/
+# extra%20x" under GENERIC, which start_apache sets.  Neither names the
+# program for a CGI pool (the GENERIC one would, were the ProxyPass URL
+# "...|fcgi://localhost/ROOT/", but percent-encoded), so cgi routes
+# replace it with the decoded name below ROOT:
+#
+#	ProxyFCGISetEnvIf "reqenv('SCRIPT_NAME') =~ m#^/PREFIX(/.*)#" \
+#	    SCRIPT_FILENAME "ROOT$1"
+#
+# (ProxyFCGISetEnvIf runs after the CGI variables are made, and $1 is
+# the condition's capture): ROOT/env.sh/extra x, from which pooled splits
+# PATH_INFO "/extra x" off at the file and takes it off SCRIPT_NAME, as
+# behind nginx's "$document_root$fastcgi_script_name".  mod_proxy_scgi
+# sends SCRIPT_FILENAME "proxy:scgi://pooledN/env.sh/extra%20x" and sets
+# it after SetEnv and the like, so no setting changes it: a CGI pool
+# behind SCGI has only DOCUMENT_ROOT and SCRIPT_NAME to go by (there is
+# no scgi flavour of the cgi routes).
+#
+# Run by root, apache2 refuses to serve as root: its children run as
+# www-data (else nobody) with group root, so that the 0660 root:root
+# sockets pooled creates by default (listen_mode) are theirs to connect
+# to, and $T gets g+x so that they can reach sockets in it.  A socket in a
+# subdirectory of $T needs that directory g+x too, or listen_mode 0666.
+#
+# Knobs, read from the environment:
+#	APACHE_PROXY_PARAMS	key=value pairs added to every ProxyPass
+#				("enablereuse=on timeout=5")
+#	APACHE_EXTRA		lines added to every route's <Location>
+#	APACHE_GLOBAL_EXTRA	lines added at the server level
+#	APACHE_FCGI_BACKEND_TYPE	GENERIC (default) or FPM
+#	APACHE_DOCUMENT_ROOT	DocumentRoot ($T)
+#	APACHE_LOG_LEVEL	LogLevel (warn; "warn proxy_fcgi:trace8" to
+#				see every FastCGI record)
+#	APACHE_TIMEOUT		Timeout and ProxyTimeout (30 s)
+# Its logs: $T/apache/error.log, access.log (with %D, the microseconds
+# each request took) and stderr.log; a failed scenario shows them.
+start_apache()
+{
+	local _ logged
+
+	if pid_alive "$APACHE_PID"; then
+		diag "start_apache: apache already runs as $APACHE_PID"
+		return 1
+	fi
+	if ! have_apache; then
+		diag "start_apache: no $APACHE or no proxy modules" \
+		    "in $APACHE_MODULES"
+		return 1
+	fi
+	mkdir -p "$T/apache/run"
+	touch "$T/apache/error.log" "$T/apache/stderr.log"
+	if [ "$(id -u)" -eq 0 ]; then
+		chmod g+x "$T"
+	fi
+	for _ in 1 2 3; do
+		logged=$(cat "$T/apache/error.log" "$T/apache/stderr.log" |
+		    wc -c)
+		if [ -z "$APACHE_PORT" ]; then
+			free_port APACHE_PORT || return 1
+		fi
+		APACHE_URL=http://127.0.0.1:$APACHE_PORT
+		write_apache_conf "$@" || return 1
+		# -DFOREGROUND: the parent stays our child, and TERM stops
+		# it and its children at once.
+		"$APACHE" -d "$T/apache" -f "$T/apache/httpd.conf" \
+		    -DFOREGROUND </dev/null >>"$T/apache/stderr.log" 2>&1 &
+		APACHE_PID=$!
+		track_pid "$APACHE_PID"
+		if wait_for 10 _apache_ready; then
+			pid_alive "$APACHE_PID" && return 0
+		fi
+		stop_apache 5
+		# Someone took the port between free_port and bind: retry.
+		if cat "$T/apache/error.log" "$T/apache/stderr.log" |
+		    tail -c "+$((logged + 1))" |
+		    grep -q 'Address already in use'; then
+			APACHE_PORT=
+			continue
+		fi
+		break
+	done
+	diag "start_apache: apache2 did not start"
+	apache_logs | tail -n 20 | sed 's/^/#   /'
+	return 1
+}
+
+# apache_logs: print what apache2 wrote to stderr and to its error log.
+apache_logs()
+{
+	cat "$T/apache/stderr.log" "$T/apache/error.log" 2>/dev/null
+}
+
+_apache_ready()
+{
+	pid_alive "$APACHE_PID" || return 0
+	[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 \
+	    "$APACHE_URL/__lib_ready" 2>/dev/null)" = 204 ]
+}
+
+# stop_apache [SECONDS]: stop it (TERM: the parent ends its children and
+# exits), KILL after SECONDS (10).
+stop_apache()
+{
+	local rc=0
+
+	[ -n "$APACHE_PID" ] || return 0
+	stop_pid "$APACHE_PID" TERM "${1:-10}" || rc=1
+	wait "$APACHE_PID" 2>/dev/null
+	untrack_pid "$APACHE_PID"
+	APACHE_PID=
+	return "$rc"
+}
+
+# write_apache_conf ROUTE...: only write $T/apache/httpd.conf (see
+# start_apache), for scenarios that check or reload it themselves.
+write_apache_conf()
+{
+	local d=$T/apache m=$APACHE_MODULES route mod user builtin n=0
+	local -a lines=()
+
+	mkdir -p "$d/run"
+	builtin=$("$APACHE" -l 2>/dev/null | sed 's/^[[:space:]]*//')
+	for route in "$@"; do
+		_apache_route_parse "$route" || return 1
+		lines+=("${#_AR_PREFIX} $route")
+	done
+	{
+		cat <<EOF
+# written by $TEST_NAME (tests/integration/lib.sh)
+ServerRoot "$d"
+ServerName localhost
+Listen 127.0.0.1:$APACHE_PORT
+PidFile "$d/apache.pid"
+DefaultRuntimeDir "$d/run"
+Mutex "file:$d/run" default
+ErrorLog "$d/error.log"
+LogLevel ${APACHE_LOG_LEVEL:-warn}
+Timeout ${APACHE_TIMEOUT:-30}
+ProxyTimeout ${APACHE_TIMEOUT:-30}
+KeepAlive On
+DocumentRoot "${APACHE_DOCUMENT_ROOT:-$T}"
+
+EOF
+		# Debian builds unixd and log_config in ("apache2 -l").
+		for mod in mpm_event unixd authz_core alias log_config env \
+		    setenvif proxy proxy_fcgi proxy_scgi; do
+			printf '%s\n' "$builtin" | grep -q -x "mod_$mod.c" &&
+			    continue
+			printf 'LoadModule %s_module "%s/mod_%s.so"\n' \
+			    "$mod" "$m" "$mod"
+		done
+		if [ "$(id -u)" -eq 0 ]; then
+			# apache2 will not serve as root (see start_apache).
+			user=www-data
+			id -u "$user" >/dev/null 2>&1 || user=nobody
+			printf '\nUser %s\nGroup root\n' "$user"
+		fi
+		cat <<EOF
+
+StartServers 1
+ServerLimit 2
+ThreadsPerChild 25
+MaxRequestWorkers 50
+MinSpareThreads 25
+MaxSpareThreads 50
+
+LogFormat "%h \"%r\" %>s %B %D" pooled
+CustomLog "$d/access.log" pooled
+
+<Directory />
+	AllowOverride None
+	Require all denied
+</Directory>
+<Location />
+	Require all granted
+</Location>
+
+# Ready probe, answered by Apache itself (start_apache).
+ProxyPass /__lib_ready !
+Redirect 204 /__lib_ready
+EOF
+		if [ -n "${APACHE_GLOBAL_EXTRA:-}" ]; then
+			printf '%s\n' "$APACHE_GLOBAL_EXTRA"
+		fi
+		# Server-level ProxyPass takes the first match, so the
+		# longest prefixes go first; nginx takes the longest too.
+		if [ "${#lines[@]}" -gt 0 ]; then
+			printf '%s\n' "${lines[@]}" | sort -k1,1nr -s |
+			    cut -d ' ' -f 2- >"$d/routes"
+		else
+			: >"$d/routes"
+		fi
+		while IFS= read -r route; do
+			_apache_route "$route" "$n" || return 1
+			n=$((n + 1))
+		done <"$d/routes"
+	} >"$d/httpd.conf"
+}
+
+# Split a start_apache ROUTE into _AR_KIND, _AR_PREFIX, _AR_UPSTREAM and
+# _AR_ROOT.
+_apache_route_parse()
+{
+	local r=$1
+
+	_AR_KIND=fcgi
+	_AR_ROOT=
+	case $r in
+	fcgi:*|scgi:*|cgi:*)
+		_AR_KIND=${r%%:*}
+		r=${r#*:} ;;
+	esac
+	case $r in
+	/*=*)
+		_AR_PREFIX=${r%%=*}
+		r=${r#*=} ;;
+	*)
+		_AR_PREFIX=/ ;;
+	esac
+	if [ "$_AR_KIND" = cgi ]; then
+		case $r in
+		*=/*)
+			_AR_ROOT=${r##*=}
+			r=${r%=*} ;;
+		*)
+			diag "start_apache: $1: a cgi route needs =ROOT"
+			return 1 ;;
+		esac
+	fi
+	_AR_UPSTREAM=${r#tcp:}
+	if [ -z "$_AR_UPSTREAM" ]; then
+		diag "start_apache: $1: no upstream"
+		return 1
+	fi
+}
+
+# _apache_route ROUTE N: print ROUTE's ProxyPass and <Location>.  Each
+# route's backend gets its own host name (pooledN), so unix sockets never
+# share a mod_proxy worker.
+_apache_route()
+{
+	local scheme=fcgi prefix url re
+
+	_apache_route_parse "$1" || return 1
+	prefix=$_AR_PREFIX
+	[ "$_AR_KIND" = scgi ] && scheme=scgi
+	case $_AR_UPSTREAM in
+	unix:*)
+		url="$_AR_UPSTREAM|$scheme://pooled$2" ;;
+	*)
+		url="$scheme://$_AR_UPSTREAM" ;;
+	esac
+	# ProxyPass wants a trailing slash on both or on neither.
+	case $prefix in
+	*/)
+		url=$url/ ;;
+	esac
+	printf '\n# route %s\n' "$1"
+	printf 'ProxyPass "%s" "%s"' "$prefix" "$url"
+	[ -n "${APACHE_PROXY_PARAMS:-}" ] &&
+	    printf ' %s' "$APACHE_PROXY_PARAMS"
+	printf '\n<Location "%s">\n' "$prefix"
+	if [ "$scheme" = fcgi ]; then
+		printf '\tProxyFCGIBackendType %s\n' \
+		    "${APACHE_FCGI_BACKEND_TYPE:-GENERIC}"
+	fi
+	if [ "$_AR_KIND" = cgi ]; then
+		# The path below the prefix, under ROOT (see start_apache).
+		re=$(printf '%s' "${prefix%/}" |
+		    sed 's/[][\\.^$*+?(){}|#]/\\&/g')
+		printf '\tProxyFCGISetEnvIf "reqenv('"'"'SCRIPT_NAME'"'"') =~ m#^%s(/.*)#" SCRIPT_FILENAME "%s$1"\n' \
+		    "$re" "${_AR_ROOT%/}"
+	fi
+	if [ -n "${APACHE_EXTRA:-}" ]; then
+		printf '%s\n' "$APACHE_EXTRA" | sed 's/^/\t/'
+	fi
+	printf '</Location>\n'
+}
+
 # HTTP -------------------------------------------------------------------
 # Both set HTTP_STATUS ("000" when curl got no answer), HTTP_BODY (the
 # body without trailing newlines and NUL bytes, empty past 1 MiB),
 # HTTP_BODY_FILE and HTTP_HEADERS_FILE (the raw body and headers), and
-# return curl's exit status.  A PATH starting with / goes to nginx.  Every
-# request is bounded by --max-time $HTTP_TIMEOUT (10).
+# return curl's exit status.  A PATH starting with / goes to nginx, or to
+# $HTTP_BASE when set ("HTTP_BASE=$APACHE_URL").  Every request is
+# bounded by --max-time $HTTP_TIMEOUT (10).
 
 # http_get PATH|URL [CURL_ARG...]
 http_get()
@@ -960,7 +1366,7 @@ _http()
 	shift
 	case $url in
 	/*)
-		url=$NGINX_URL$url ;;
+		url=${HTTP_BASE:-$NGINX_URL}$url ;;
 	esac
 	HTTP_BODY_FILE=$T/http.body
 	HTTP_HEADERS_FILE=$T/http.headers
@@ -1016,7 +1422,8 @@ assert_get()
 # parallel_get N PARALLEL PATH DIR: GET PATH, where every "@ID@" is
 # replaced by the request number 1..N, N times with up to PARALLEL
 # requests in flight.  Each answer's body goes to DIR/ID.body, and
-# DIR/status gets one "ID STATUS" line per request.  Each curl is bounded
+# DIR/status gets one "ID STATUS" line per request (to nginx, or to
+# $HTTP_BASE when set).  Each curl is bounded
 # by --max-time $HTTP_TIMEOUT (10), so the whole run is too.  (For more
 # than about 100 at once, raise NGINX_WORKER_CONNECTIONS.)
 parallel_get()
@@ -1027,7 +1434,8 @@ parallel_get()
 	# Lines under PIPE_BUF written to a pipe do not interleave.
 	seq 1 "$n" | xargs -P "$par" -I @ID@ \
 	    curl -s --max-time "${HTTP_TIMEOUT:-10}" -o "$dir/@ID@.body" \
-	    -w '@ID@ %{http_code}\n' "$NGINX_URL$path" | cat >"$dir/status"
+	    -w '@ID@ %{http_code}\n' "${HTTP_BASE:-$NGINX_URL}$path" |
+	    cat >"$dir/status"
 }
 
 # assert_parallel_status NAME DIR N STATUS: all N requests of a
@@ -1062,7 +1470,7 @@ assert_parallel_bodies()
 
 # Setup and cleanup --------------------------------------------------------
 
-# _lib_stop_all: stop nginx, then every pid started here.
+# _lib_stop_all: stop nginx and apache, then every pid started here.
 _lib_stop_all()
 {
 	local pid
@@ -1070,6 +1478,9 @@ _lib_stop_all()
 	# nginx first, so nothing new reaches pooled while it stops.
 	if [ -n "$NGINX_PID" ]; then
 		stop_pid "$NGINX_PID" TERM 10
+	fi
+	if [ -n "$APACHE_PID" ]; then
+		stop_pid "$APACHE_PID" TERM 10
 	fi
 	for pid in $_LIB_PIDS; do
 		stop_pid "$pid" TERM 10
@@ -1109,6 +1520,8 @@ _lib_exit()
 		_lib_dump "$POOLED_LOG"
 		_lib_dump "$T/nginx/error.log"
 		_lib_dump "$T/nginx/stderr.log"
+		_lib_dump "$T/apache/error.log"
+		_lib_dump "$T/apache/stderr.log"
 	fi
 	if [ -n "${T:-}" ]; then
 		if [ "${KEEP_TMP:-0}" = 1 ]; then
