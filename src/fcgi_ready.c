@@ -28,7 +28,6 @@
 #define FCGI_BEGIN_REQUEST	1
 #define FCGI_PARAMS		4
 #define FCGI_RESPONDER		1
-#define FCGI_PEEK_SMALL		8192
 
 /*
  * Reads the params stream in order across its records.  Only used on a
@@ -199,41 +198,16 @@ fcgi_params_complete(const uint8_t *buf, size_t len, const char **why)
 	return CONN_PARTIAL;
 }
 
-/*
- * Peek at fd: CONN_EMPTY when nothing arrived yet, CONN_CLOSED at EOF or on
- * error, CONN_PARTIAL while the header is incomplete, CONN_INVALID (with
- * *why) for a malformed one or one longer than FCGI_HEADER_MAX, CONN_READY
- * when a thread can take it.
- */
+static enum conn_readiness
+judge(const char *buf, size_t len, const char **why)
+{
+	return fcgi_params_complete((const uint8_t *)buf, len, why);
+}
+
+/* Whether fd holds a whole, sane FastCGI request header; see peek_judge. */
 enum conn_readiness
 fcgi_request_ready(int fd, const char **why)
 {
-	uint8_t			 small[FCGI_PEEK_SMALL], *large;
-	enum conn_readiness	 r;
-	ssize_t			 n;
-
-	n = recv(fd, small, sizeof(small), MSG_PEEK | MSG_DONTWAIT);
-	if (n == -1)
-		return errno == EAGAIN || errno == EINTR ? CONN_EMPTY :
-		    CONN_CLOSED;
-	if (n == 0)
-		return CONN_CLOSED;
-	r = fcgi_params_complete(small, (size_t)n, why);
-	if (r != CONN_PARTIAL || (size_t)n < sizeof(small))
-		return r;
-	/* Rare: a header beyond 8 KiB (big cookies); look further once. */
-	if ((large = malloc(FCGI_HEADER_MAX)) == NULL)
-		return CONN_PARTIAL;
-	n = recv(fd, large, FCGI_HEADER_MAX, MSG_PEEK | MSG_DONTWAIT);
-	if (n <= 0)
-		r = n == 0 ? CONN_CLOSED : CONN_PARTIAL;
-	else {
-		r = fcgi_params_complete(large, (size_t)n, why);
-		if (r == CONN_PARTIAL && (size_t)n == FCGI_HEADER_MAX) {
-			*why = "a request header larger than 64 KiB";
-			r = CONN_INVALID;
-		}
-	}
-	free(large);
-	return r;
+	return peek_judge(fd, FCGI_HEADER_MAX, judge,
+	    "a request header larger than 64 KiB", why);
 }

@@ -318,6 +318,12 @@ enum conn_readiness fcgi_params_complete(const uint8_t *, size_t,
 		    const char **why);
 enum conn_readiness fcgi_request_ready(int fd, const char **why);
 
+/* peek.c */
+typedef enum conn_readiness peek_judge_fn(const char *, size_t,
+		    const char **why);
+enum conn_readiness peek_judge(int fd, size_t max, peek_judge_fn *,
+		    const char *too_large, const char **why);
+
 /* scgi_parse.c */
 #define SCGI_HEADER_MAX		65536	/* default scgi_header_max */
 #define SCGI_MAX_HEADERS	512	/* default scgi_max_headers */

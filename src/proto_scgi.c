@@ -23,7 +23,6 @@
 
 #include "pooled.h"
 
-#define SCGI_PEEK_SMALL	4096	/* most headers fit */
 #define SCGI_OUT_BUF	16384
 #define SCGI_DIGITS	8	/* "1048576:" and the ',': room to peek */
 
@@ -51,42 +50,22 @@ scgi_init_process(const struct pool_conf *pc)
 	scgi_max_headers = pc->scgi_max_headers;
 }
 
-/*
- * Peek at fd: CONN_EMPTY when nothing arrived yet, CONN_CLOSED at EOF or on
- * error, CONN_PARTIAL while the netstring is incomplete, CONN_INVALID
- * (with *why) for a malformed one, CONN_READY when a thread can take it.
- */
+static enum conn_readiness
+judge(const char *buf, size_t len, const char **why)
+{
+	struct scgi_head	 h;
+
+	return scgi_head_parse(buf, len, scgi_header_max, scgi_max_headers,
+	    &h, why);
+}
+
+/* Whether fd holds a whole, valid SCGI header netstring. */
 static enum conn_readiness
 scgi_ready(int fd, const char **why)
 {
-	char			 small[SCGI_PEEK_SMALL], *large;
-	struct scgi_head	 h;
-	enum conn_readiness	 r;
-	size_t			 want;
-	ssize_t			 n;
-
-	n = recv(fd, small, sizeof(small), MSG_PEEK | MSG_DONTWAIT);
-	if (n == -1)
-		return errno == EAGAIN || errno == EINTR ? CONN_EMPTY :
-		    CONN_CLOSED;
-	if (n == 0)
-		return CONN_CLOSED;
-	r = scgi_head_parse(small, (size_t)n, scgi_header_max,
-	    scgi_max_headers, &h, why);
-	if (r != CONN_PARTIAL || (size_t)n < sizeof(small))
-		return r;
-	/* Rare: a header beyond 4 KiB (big cookies); look further once. */
-	want = scgi_header_max + SCGI_DIGITS + 1;
-	if ((large = malloc(want)) == NULL)
-		return CONN_PARTIAL;
-	n = recv(fd, large, want, MSG_PEEK | MSG_DONTWAIT);
-	if (n <= 0)
-		r = n == 0 ? CONN_CLOSED : CONN_PARTIAL;
-	else
-		r = scgi_head_parse(large, (size_t)n, scgi_header_max,
-		    scgi_max_headers, &h, why);
-	free(large);
-	return r;
+	/* The parser refuses a longer one from its length prefix. */
+	return peek_judge(fd, scgi_header_max + SCGI_DIGITS + 1, judge,
+	    "a header block larger than scgi_header_max", why);
 }
 
 static void *
