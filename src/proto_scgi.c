@@ -225,8 +225,14 @@ scgi_begin(void *ctx, int fd, struct pooled_req *req, uint64_t id,
 	}
 	if (c->envcap < (size_t)h.nheaders + 1) {
 		free(c->envp);
+		c->envcap = 0;
+		if ((c->envp = calloc((size_t)h.nheaders + 1,
+		    sizeof(*c->envp))) == NULL) {
+			log_warn("scgi: calloc");
+			close(fd);
+			return -1;
+		}
 		c->envcap = (size_t)h.nheaders + 1;
-		c->envp = xcalloc(c->envcap, sizeof(*c->envp));
 	}
 	scgi_envp_fill(head + h.block_off, h.block_len, c->envp);
 	c->fd = fd;

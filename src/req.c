@@ -195,6 +195,8 @@ status_text(int status)
 		return "Forbidden";
 	case 404:
 		return "Not Found";
+	case 408:
+		return "Request Timeout";
 	case 502:
 		return "Bad Gateway";
 	case 503:
