@@ -145,8 +145,10 @@ daemonize(const struct conf *conf)
  * the pid file written are cleaned up.
  */
 static int
-run(struct conf *conf, bool foreground)
+run(struct conf **confp, bool foreground)
 {
+	struct conf	*conf = *confp;
+	char		*pid_file;
 	int	*listen_fds, ready_fd = -1, rc = 1;
 	size_t	 i, nopen;
 
@@ -172,17 +174,23 @@ run(struct conf *conf, bool foreground)
 		goto fail;
 	log_notice("master: pooled %s starting with %zu pools", PACKAGE_VERSION,
 	    conf->npools);
-	/* master_run closes the sockets and removes their files. */
-	rc = master_run(conf, listen_fds, ready_fd);
-	nopen = 0;
-	if (conf->pid_file != NULL)
-		unlink(conf->pid_file);
+	/*
+	 * master_run owns the sockets from here, closes them and removes
+	 * their files; after a reload *confp is the config it served last.
+	 */
+	pid_file = conf->pid_file != NULL ? xstrdup(conf->pid_file) : NULL;
+	rc = master_run(confp, listen_fds, ready_fd);
+	if (pid_file != NULL)
+		unlink(pid_file);
+	free(pid_file);
+	goto done;
 fail:
 	for (i = 0; i < nopen; i++) {
 		close(listen_fds[i]);
 		sock_unlink(&conf->pools[i]);
 	}
 	free(listen_fds);
+done:
 	/* Closed last: a waiting parent learns the outcome when all is done. */
 	if (ready_fd != -1)
 		close(ready_fd);
@@ -238,7 +246,7 @@ main(int argc, char *argv[])
 		return 0;
 	}
 
-	rc = run(conf, foreground);
+	rc = run(&conf, foreground);
 	conf_free(conf);
 	return rc;
 }

@@ -1,17 +1,29 @@
 /*
  * The master: one thread, one poll() loop, deadlines instead of sleeps.  It
  * owns the config, the listen sockets and the worker table; it forks
- * workers, reaps them, restarts them with back-off, and stops them.  It
- * never handles a request, never loads a module, and never acts on what a
- * worker sends without checking it.
+ * workers, reaps them, restarts them with back-off, replaces them, reloads
+ * the config, and stops them.  It never handles a request, never loads a
+ * module, and never acts on what a worker sends without checking it.
+ *
+ * A reload (HUP) starts a new generation beside the one that serves: the
+ * new config, the sockets it shares with the old one (the same fd, so no
+ * connection is ever refused) plus any new ones, and its workers.  Only
+ * once every new worker is ready are the old ones asked to finish their
+ * requests and exit; if the new config is invalid or a new worker fails
+ * to start, the new generation is dropped and the old one serves on,
+ * untouched.  A worker that asks to be replaced (max_requests, a stuck
+ * request) is handled the same way on a small scale: its replacement
+ * starts first, and it is stopped once the replacement is ready.
  */
 #include "config.h"
 
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
@@ -25,33 +37,42 @@ enum master_stop {
 	STOP_NOW
 };
 
-enum stop_phase {
-	PHASE_ASKED,		/* channel message sent */
-	PHASE_TERM,		/* SIGTERM sent */
-	PHASE_KILL		/* SIGKILL sent */
+/* A config and the listen sockets of its pools, one fd per pool. */
+struct generation {
+	uint32_t		 id;
+	struct conf		*conf;	/* NULL: none */
+	int			*fds;
 };
 
 struct master {
-	struct conf		*conf;
-	const int		*listen_fds;
+	struct generation	 cur;		/* serving */
+	struct generation	 next;		/* starting, after a HUP */
+	int64_t			 next_deadline;
+	const char		*next_failed;	/* why the start failed */
+	bool			 want_reload;
+	bool			 reload_deferred_logged;
 	struct slot_table	 slots;
 	int			 ready_fd;	/* tells the parent we run */
 	bool			 started;
 	int64_t			 start_deadline;
 	enum master_stop	 stop;
-	enum stop_phase		 phase;
-	int64_t			 stop_deadline;
 	int			 exit_code;
 	struct pollfd		*pfd;
-	struct slot		**pfd_slot;
+	size_t			*pfd_slot;	/* index into slots, per pfd */
+	size_t			 pfd_cap;
 };
 
 static void	master_begin_stop(struct master *, enum master_stop);
 
-static const char *
-pool_name(const struct master *m, const struct slot *s)
+/* The generation a slot belongs to, or NULL when it is gone. */
+static struct generation *
+gen_of(struct master *m, const struct slot *s)
 {
-	return m->conf->pools[s->pool].name;
+	if (m->cur.conf != NULL && s->gen == m->cur.id)
+		return &m->cur;
+	if (m->next.conf != NULL && s->gen == m->next.id)
+		return &m->next;
+	return NULL;
 }
 
 /* Tell the waiting parent (daemon mode) that every pool is up. */
@@ -79,17 +100,22 @@ notify_started(struct master *m)
 static void
 spawn_due(struct master *m, int64_t now)
 {
-	size_t	 i;
-	pid_t	 pid;
-	int	 chan;
+	struct generation	*g;
+	size_t			 i;
+	pid_t			 pid;
+	int			 chan;
 
 	for (i = 0; i < m->slots.n; i++) {
 		struct slot *s = &m->slots.v[i];
 
 		if (s->state != SLOT_WAITING || s->due_ms > now)
 			continue;
-		pid = proc_spawn_worker(m->conf, s->pool,
-		    m->listen_fds[s->pool], &chan);
+		if ((g = gen_of(m, s)) == NULL) {
+			s->state = SLOT_EMPTY;
+			continue;
+		}
+		pid = proc_spawn_worker(g->conf, s->pool, g->fds[s->pool],
+		    &chan);
 		if (pid == -1) {
 			/* Try again later, as if it had died before ready. */
 			s->started_ms = now;
@@ -97,9 +123,209 @@ spawn_due(struct master *m, int64_t now)
 			continue;
 		}
 		slot_started(s, pid, chan, now);
-		log_info("pool %s: started worker %ld", pool_name(m, s),
-		    (long)pid);
+		log_info("pool %s: started worker %ld", s->name, (long)pid);
 	}
+}
+
+/*
+ * Stop one slot's worker: graceful asks it to finish what it has, now
+ * asks it to exit at once and sends SIGTERM.  master_stop_step escalates
+ * at the slot's deadline.  A slot waiting for a process is just dropped.
+ */
+static void
+slot_stop(struct master *m, struct slot *s, bool graceful, int64_t now)
+{
+	const struct conf	*c = m->cur.conf;
+
+	if (s->state != SLOT_RUNNING) {
+		s->state = SLOT_EMPTY;
+		return;
+	}
+	if (s->stopping && (graceful || s->phase >= PHASE_TERM))
+		return;
+	s->stopping = true;
+	if (graceful) {
+		if (s->chan != -1)
+			(void)chan_send(s->chan, CHAN_STOP_GRACEFUL, NULL, 0);
+		s->phase = PHASE_ASKED;
+		s->stop_deadline = now + c->graceful_timeout * 1000LL;
+	} else {
+		if (s->chan != -1)
+			(void)chan_send(s->chan, CHAN_STOP_NOW, NULL, 0);
+		(void)kill(s->pid, SIGTERM);
+		s->phase = PHASE_TERM;
+		s->stop_deadline = now + c->kill_timeout * 1000LL;
+	}
+}
+
+/* Close the sockets of g that the serving generation does not share. */
+static void
+gen_release(struct master *m, struct generation *g)
+{
+	size_t	 i, j;
+	bool	 shared;
+
+	for (i = 0; i < g->conf->npools; i++) {
+		shared = false;
+		for (j = 0; m->cur.conf != NULL && g != &m->cur &&
+		    j < m->cur.conf->npools; j++)
+			if (m->cur.fds[j] == g->fds[i])
+				shared = true;
+		if (shared || g->fds[i] == -1)
+			continue;
+		close(g->fds[i]);
+		sock_unlink(&g->conf->pools[i]);
+	}
+	free(g->fds);
+	conf_free(g->conf);
+	g->fds = NULL;
+	g->conf = NULL;
+}
+
+/* Drop a generation that failed to start; the serving one stays. */
+static void
+reload_abort(struct master *m, const char *why)
+{
+	int64_t	 now = clock_ms();
+	size_t	 i;
+
+	log_warnx("master: reload failed: %s; still serving generation %u "
+	    "with the old configuration", why, m->cur.id);
+	for (i = 0; i < m->slots.n; i++)
+		if (m->slots.v[i].gen == m->next.id)
+			slot_stop(m, &m->slots.v[i], false, now);
+	gen_release(m, &m->next);
+	m->next_failed = NULL;
+}
+
+/* Every new worker is ready: it serves, the old workers finish. */
+static void
+reload_commit(struct master *m)
+{
+	struct generation	 old = m->cur;
+	int64_t			 now = clock_ms();
+	size_t			 i, n = 0;
+
+	m->cur = m->next;
+	memset(&m->next, 0, sizeof(m->next));
+	for (i = 0; i < m->slots.n; i++) {
+		struct slot *s = &m->slots.v[i];
+
+		if (s->gen != old.id)
+			continue;
+		if (s->state == SLOT_RUNNING)
+			n++;
+		slot_stop(m, s, true, now);
+	}
+	gen_release(m, &old);
+	log_set_level(m->cur.conf->log_level);
+	log_notice("master: reload done: generation %u serves; %zu old "
+	    "workers finish their requests", m->cur.id, n);
+}
+
+/*
+ * The listen socket of the serving generation at the same address as la,
+ * or -1.  Kept across a reload, it never stops accepting.
+ */
+static int
+shared_socket(struct master *m, const struct pool_conf *pc)
+{
+	const struct listen_addr	*la = &pc->listen;
+	size_t				 i;
+
+	for (i = 0; i < m->cur.conf->npools; i++) {
+		const struct listen_addr *o = &m->cur.conf->pools[i].listen;
+
+		if (o->kind == la->kind && o->sslen == la->sslen &&
+		    memcmp(&o->ss, &la->ss, la->sslen) == 0) {
+			/* Its mode and backlog as the new config says. */
+			if (la->kind == LISTEN_UNIX &&
+			    chmod(la->path, pc->listen_mode) == -1)
+				log_warn("pool %s: chmod %s", pc->name,
+				    la->path);
+			(void)listen(m->cur.fds[i], pc->listen_backlog);
+			return m->cur.fds[i];
+		}
+	}
+	return -1;
+}
+
+/*
+ * HUP: read the config again; if valid, open what sockets it adds and
+ * start its workers as the next generation.
+ */
+static void
+master_reload(struct master *m)
+{
+	struct conf	*conf;
+	size_t		 i;
+	int		*fds;
+
+	if (m->next.conf != NULL) {
+		if (!m->reload_deferred_logged)
+			log_notice("master: SIGHUP: a reload is starting "
+			    "already; this one follows it");
+		m->reload_deferred_logged = true;
+		return;
+	}
+	m->want_reload = false;
+	m->reload_deferred_logged = false;
+	log_notice("master: SIGHUP: reloading %s", m->cur.conf->path);
+	if ((conf = conf_load(m->cur.conf->path)) == NULL) {
+		log_warnx("master: reload: the configuration is invalid (see "
+		    "above); still serving the old one");
+		return;
+	}
+	fds = xcalloc(conf->npools, sizeof(*fds));
+	for (i = 0; i < conf->npools; i++) {
+		if ((fds[i] = shared_socket(m, &conf->pools[i])) != -1)
+			continue;
+		if ((fds[i] = sock_open(&conf->pools[i])) == -1) {
+			while (++i < conf->npools)
+				fds[i] = -1;
+			m->next = (struct generation){ m->cur.id + 1, conf,
+			    fds };
+			gen_release(m, &m->next);
+			log_warnx("master: reload: cannot listen (see "
+			    "above); still serving the old configuration");
+			return;
+		}
+	}
+	m->next = (struct generation){ m->cur.id + 1, conf, fds };
+	m->next_deadline = clock_ms() + conf->start_timeout * 1000LL;
+	slot_add_conf(&m->slots, conf, m->next.id);
+	for (i = 0; i < m->slots.n; i++)
+		if (m->slots.v[i].gen == m->next.id)
+			snprintf(m->slots.v[i].name, sizeof(m->slots.v[i].name),
+			    "%s", conf->pools[m->slots.v[i].pool].name);
+	log_notice("master: reload: starting generation %u (%zu pools)",
+	    m->next.id, conf->npools);
+}
+
+/* Commit or abort a reload whose workers are starting. */
+static void
+reload_step(struct master *m, int64_t now)
+{
+	size_t	 i;
+
+	if (m->next.conf == NULL)
+		return;
+	if (m->next_failed != NULL) {
+		reload_abort(m, m->next_failed);
+		return;
+	}
+	for (i = 0; i < m->slots.n; i++) {
+		const struct slot *s = &m->slots.v[i];
+
+		if (s->gen == m->next.id && (s->state != SLOT_RUNNING ||
+		    !s->ready))
+			break;
+	}
+	if (i == m->slots.n)
+		reload_commit(m);
+	else if (now >= m->next_deadline)
+		reload_abort(m, "the new workers were not ready within "
+		    "start_timeout");
 }
 
 static void
@@ -108,30 +334,37 @@ reap_one(struct master *m, pid_t pid, int status, int64_t now)
 	struct slot	*s;
 	char		 how[128];
 	bool		 abnormal, looping, was_ready;
-	size_t		 pool;
 
 	if ((s = slot_by_pid(&m->slots, pid)) == NULL)
 		return;		/* not a worker of ours */
 	proc_describe_status(status, how, sizeof(how));
 	abnormal = !WIFEXITED(status) || WEXITSTATUS(status) != 0;
-	if (s->stopping || !abnormal)
-		log_info("pool %s: worker %ld %s", pool_name(m, s),
-		    (long)pid, how);
+	if (s->stopping || s->retiring || !abnormal)
+		log_info("pool %s: worker %ld %s", s->name, (long)pid, how);
 	else
-		log_warnx("pool %s: worker %ld %s", pool_name(m, s),
-		    (long)pid, how);
+		log_warnx("pool %s: worker %ld %s", s->name, (long)pid, how);
 	if (s->chan != -1)
 		close(s->chan);
-	pool = s->pool;
 	was_ready = s->ready;
 	looping = slot_exited(s, abnormal, now);
 	if (m->stop != STOP_NONE) {
 		s->state = SLOT_EMPTY;
 		return;
 	}
+	if (s->state == SLOT_EMPTY)
+		return;		/* stopped or replaced: expected */
+	if (m->next.conf != NULL && s->gen == m->next.id && !was_ready) {
+		static char	 why[256];
+
+		snprintf(why, sizeof(why), "pool %s: a new worker %s before "
+		    "it was ready", s->name, how);
+		m->next_failed = why;
+		s->state = SLOT_EMPTY;
+		return;
+	}
 	if (!m->started && !was_ready) {
 		log_warnx("pool %s: worker failed during startup; stopping",
-		    m->conf->pools[pool].name);
+		    s->name);
 		m->exit_code = 1;
 		master_begin_stop(m, STOP_NOW);
 		return;
@@ -144,16 +377,16 @@ reap_one(struct master *m, pid_t pid, int status, int64_t now)
 	 */
 	if (WIFEXITED(status) && WEXITSTATUS(status) == EX_CONFIG)
 		log_warnx("pool %s: worker could not start its handler; "
-		    "retrying in %lld ms", m->conf->pools[pool].name,
+		    "retrying in %lld ms", s->name,
 		    (long long)(s->due_ms - now));
 	else if (looping)
 		log_warnx("pool %s: workers keep dying right after start "
 		    "(%u times within %d s); restarting with back-off, next "
-		    "in %lld ms", m->conf->pools[pool].name, s->early_deaths,
+		    "in %lld ms", s->name, s->early_deaths,
 		    SLOT_LOOP_WINDOW_MS / 1000, (long long)(s->due_ms - now));
 	else if (s->backoff_ms > 0)
-		log_notice("pool %s: restarting worker in %lld ms",
-		    m->conf->pools[pool].name, (long long)(s->due_ms - now));
+		log_notice("pool %s: restarting worker in %lld ms", s->name,
+		    (long long)(s->due_ms - now));
 }
 
 static void
@@ -183,21 +416,11 @@ send_all(struct master *m, enum chan_type type)
 			(void)chan_send(m->slots.v[i].chan, type, NULL, 0);
 }
 
-static void
-kill_all(struct master *m, int signo)
-{
-	size_t	 i;
-
-	for (i = 0; i < m->slots.n; i++)
-		if (m->slots.v[i].state == SLOT_RUNNING)
-			(void)kill(m->slots.v[i].pid, signo);
-}
-
 /*
  * Start stopping: graceful asks workers to finish what they have (QUIT),
  * now asks them to exit at once (TERM, INT).  Escalation to SIGTERM and
  * SIGKILL follows from master_stop_step.  A fast stop overrides a graceful
- * one in progress, never the reverse.
+ * one in progress, never the reverse.  A reload in progress is dropped.
  */
 static void
 master_begin_stop(struct master *m, enum master_stop how)
@@ -208,54 +431,124 @@ master_begin_stop(struct master *m, enum master_stop how)
 	if (m->stop == STOP_NOW || m->stop == how)
 		return;
 	m->stop = how;
-	for (i = 0; i < m->slots.n; i++) {
-		struct slot *s = &m->slots.v[i];
-
-		if (s->state == SLOT_RUNNING)
-			s->stopping = true;
-		else
-			s->state = SLOT_EMPTY;
-	}
-	if (how == STOP_GRACEFUL) {
+	if (how == STOP_GRACEFUL)
 		log_notice("master: graceful stop: workers finish their "
-		    "requests (up to %d s)", m->conf->graceful_timeout);
-		send_all(m, CHAN_STOP_GRACEFUL);
-		m->phase = PHASE_ASKED;
-		m->stop_deadline = now + m->conf->graceful_timeout * 1000LL;
-	} else {
+		    "requests (up to %d s)", m->cur.conf->graceful_timeout);
+	else
 		log_notice("master: stopping now");
-		send_all(m, CHAN_STOP_NOW);
-		kill_all(m, SIGTERM);
-		m->phase = PHASE_TERM;
-		m->stop_deadline = now + m->conf->kill_timeout * 1000LL;
-	}
+	for (i = 0; i < m->slots.n; i++)
+		slot_stop(m, &m->slots.v[i], how == STOP_GRACEFUL, now);
+	if (m->next.conf != NULL)
+		gen_release(m, &m->next);
 }
 
+/*
+ * Escalate the stops whose deadline passed: a worker asked to finish gets
+ * SIGTERM after graceful_timeout, one sent SIGTERM gets SIGKILL after
+ * kill_timeout.
+ */
 static void
 master_stop_step(struct master *m, int64_t now)
 {
-	if (now < m->stop_deadline || slot_count_live(&m->slots) == 0)
-		return;
-	if (m->phase == PHASE_ASKED) {
-		log_warnx("master: graceful_timeout passed; sending SIGTERM to "
-		    "%zu workers", slot_count_live(&m->slots));
-		kill_all(m, SIGTERM);
-		m->phase = PHASE_TERM;
-		m->stop_deadline = now + m->conf->kill_timeout * 1000LL;
-	} else {
-		log_warnx("master: kill_timeout passed; sending SIGKILL to "
-		    "%zu workers", slot_count_live(&m->slots));
-		kill_all(m, SIGKILL);
-		m->phase = PHASE_KILL;
-		m->stop_deadline = now + 1000;
+	size_t	 i, term = 0, killed = 0;
+
+	for (i = 0; i < m->slots.n; i++) {
+		struct slot *s = &m->slots.v[i];
+
+		if (s->state != SLOT_RUNNING || !s->stopping ||
+		    now < s->stop_deadline)
+			continue;
+		switch (s->phase) {
+		case PHASE_ASKED:
+			(void)kill(s->pid, SIGTERM);
+			s->phase = PHASE_TERM;
+			s->stop_deadline = now +
+			    m->cur.conf->kill_timeout * 1000LL;
+			term++;
+			break;
+		case PHASE_TERM:
+			(void)kill(s->pid, SIGKILL);
+			s->phase = PHASE_KILL;
+			s->stop_deadline = now + 1000;
+			killed++;
+			break;
+		default:
+			s->stop_deadline = now + 1000;
+			break;
+		}
 	}
+	if (term > 0)
+		log_warnx("master: graceful_timeout passed; sending SIGTERM "
+		    "to %zu workers", term);
+	if (killed > 0)
+		log_warnx("master: kill_timeout passed; sending SIGKILL to "
+		    "%zu workers", killed);
+}
+
+/*
+ * A worker asks to be replaced: start its replacement in a slot of its
+ * own; the worker serves on until the replacement is ready.
+ */
+static void
+retire(struct master *m, size_t idx, uint32_t reason)
+{
+	struct slot	*s = &m->slots.v[idx], *r;
+	const char	*why;
+	pid_t		 pid = s->pid;
+	size_t		 pool = s->pool;
+	uint32_t	 gen = s->gen;
+	char		 name[sizeof(s->name)];
+
+	switch (reason) {
+	case RETIRE_MAX_REQUESTS:
+		why = "it served max_requests";
+		break;
+	case RETIRE_STUCK:
+		why = "a request outlived request_timeout";
+		break;
+	default:
+		log_warnx("pool %s: worker %ld asked to be replaced for an "
+		    "unknown reason %u; ignored", s->name, (long)pid, reason);
+		return;
+	}
+	/* Stopping anyway, or of a generation being replaced: no need. */
+	if (s->stopping || s->retiring || m->stop != STOP_NONE ||
+	    gen != m->cur.id)
+		return;
+	s->retiring = true;
+	memcpy(name, s->name, sizeof(name));
+	r = slot_add(&m->slots, pool, gen);	/* s is invalid from here */
+	r->replaces = pid;
+	memcpy(r->name, name, sizeof(r->name));
+	log_notice("pool %s: replacing worker %ld: %s", name, (long)pid, why);
+}
+
+/* A worker is ready; if it replaces one, that one may go now. */
+static void
+ready(struct master *m, struct slot *s)
+{
+	struct slot	*old;
+
+	s->ready = true;
+	log_debug("pool %s: worker %ld ready", s->name, (long)s->pid);
+	if (s->replaces <= 0)
+		return;
+	if ((old = slot_by_pid(&m->slots, s->replaces)) != NULL) {
+		log_info("pool %s: worker %ld replaces worker %ld, which "
+		    "finishes its requests", s->name, (long)s->pid,
+		    (long)s->replaces);
+		slot_stop(m, old, true, clock_ms());
+	}
+	s->replaces = 0;
 }
 
 /* Act on one message from a worker; the slot says who sent it. */
 static void
-chan_dispatch_one(struct master *m, struct slot *s)
+chan_dispatch_one(struct master *m, size_t idx)
 {
+	struct slot	*s = &m->slots.v[idx];
 	struct chan_msg	 msg;
+	uint32_t	 reason;
 	bool		 eof;
 
 	if (chan_recv(s->chan, &msg, &eof) == -1) {
@@ -270,16 +563,19 @@ chan_dispatch_one(struct master *m, struct slot *s)
 	case CHAN_READY:
 		if (msg.len != 0)
 			break;
-		s->ready = true;
-		log_debug("pool %s: worker %ld ready", pool_name(m, s),
-		    (long)s->pid);
+		ready(m, s);
+		return;
+	case CHAN_RETIRE:
+		if (msg.len != sizeof(reason))
+			break;
+		memcpy(&reason, msg.payload, sizeof(reason));
+		retire(m, idx, reason);
 		return;
 	default:
 		break;
 	}
 	log_warnx("pool %s: worker %ld sent an unexpected message (type %u, "
-	    "%u bytes); ignored", pool_name(m, s), (long)s->pid, msg.type,
-	    msg.len);
+	    "%u bytes); ignored", s->name, (long)s->pid, msg.type, msg.len);
 }
 
 static nfds_t
@@ -288,9 +584,17 @@ build_pollset(struct master *m)
 	nfds_t	 n = 0;
 	size_t	 i;
 
+	if (m->pfd_cap < m->slots.n + 1) {
+		m->pfd_cap = m->slots.n + 16;
+		m->pfd = realloc(m->pfd, m->pfd_cap * sizeof(*m->pfd));
+		m->pfd_slot = realloc(m->pfd_slot, m->pfd_cap *
+		    sizeof(*m->pfd_slot));
+		if (m->pfd == NULL || m->pfd_slot == NULL)
+			fatal("master: realloc");
+	}
 	m->pfd[n].fd = sig_fd();
 	m->pfd[n].events = POLLIN;
-	m->pfd_slot[n++] = NULL;
+	m->pfd_slot[n++] = SIZE_MAX;
 	for (i = 0; i < m->slots.n; i++) {
 		struct slot *s = &m->slots.v[i];
 
@@ -298,9 +602,20 @@ build_pollset(struct master *m)
 			continue;
 		m->pfd[n].fd = s->chan;
 		m->pfd[n].events = POLLIN;
-		m->pfd_slot[n++] = s;
+		m->pfd_slot[n++] = i;
 	}
 	return n;
+}
+
+/* The earlier of two deadlines in ms, -1 meaning none. */
+static int64_t
+earlier(int64_t a, int64_t b)
+{
+	if (a == -1)
+		return b;
+	if (b == -1)
+		return a;
+	return a < b ? a : b;
 }
 
 static int
@@ -308,21 +623,19 @@ next_timeout(struct master *m, int64_t now)
 {
 	int64_t	 ms, start;
 
-	if (m->stop != STOP_NONE)
-		ms = m->stop_deadline - now;
-	else {
-		ms = slot_next_deadline(&m->slots, now);
-		if (!m->started) {
-			/* Clamped first: -1 means no deadline at all. */
-			start = m->start_deadline - now;
-			if (start < 0)
-				start = 0;
-			if (ms == -1 || start < ms)
-				ms = start;
-		}
-		if (ms == -1)
-			return -1;
+	ms = earlier(slot_next_stop_deadline(&m->slots, now),
+	    m->stop == STOP_NONE ? slot_next_deadline(&m->slots, now) : -1);
+	if (m->stop == STOP_NONE && !m->started) {
+		/* Clamped first: -1 means no deadline at all. */
+		start = m->start_deadline - now;
+		ms = earlier(ms, start < 0 ? 0 : start);
 	}
+	if (m->next.conf != NULL) {
+		start = m->next_deadline - now;
+		ms = earlier(ms, start < 0 ? 0 : start);
+	}
+	if (ms == -1)
+		return -1;
 	return ms < 0 ? 0 : (int)(ms > INT32_MAX ? INT32_MAX : ms);
 }
 
@@ -334,9 +647,7 @@ handle_signals(struct master *m, uint32_t mask)
 	if (mask & SIG_BIT(SIGQUIT))
 		master_begin_stop(m, STOP_GRACEFUL);
 	if ((mask & SIG_BIT(SIGHUP)) && m->stop == STOP_NONE)
-		/* XXX reload lands with the process-manager work. */
-		log_notice("master: SIGHUP: reload is not supported yet; "
-		    "ignored");
+		m->want_reload = true;
 	if (mask & SIG_BIT(SIGUSR1)) {
 		/* Logged after the reopen: it starts the new file. */
 		if (log_reopen() == 0)
@@ -346,14 +657,17 @@ handle_signals(struct master *m, uint32_t mask)
 }
 
 /*
- * Run the pools until stopped.  listen_fds holds one open socket per pool.
- * ready_fd, when not -1, gets one byte once every pool started; the caller
- * closes it, after cleaning up, so a waiting parent learns of a failed
- * start only when nothing is left behind.  Returns the process exit code:
- * 0 after a requested stop, 1 when a pool failed to start.
+ * Run the pools until stopped.  *confp and listen_fds (one open socket per
+ * pool, malloc'd) become the master's: a reload replaces them, and on
+ * return *confp is the config last served, for the caller to free, and
+ * every socket is closed and its file removed.  ready_fd, when not -1,
+ * gets one byte once every pool started; the caller closes it, after
+ * cleaning up, so a waiting parent learns of a failed start only when
+ * nothing is left behind.  Returns the process exit code: 0 after a
+ * requested stop, 1 when a pool failed to start.
  */
 int
-master_run(struct conf *conf, int *listen_fds, int ready_fd)
+master_run(struct conf **confp, int *listen_fds, int ready_fd)
 {
 	struct master	 m;
 	uint32_t	 mask;
@@ -362,16 +676,18 @@ master_run(struct conf *conf, int *listen_fds, int ready_fd)
 	size_t		 p;
 
 	memset(&m, 0, sizeof(m));
-	m.conf = conf;
-	m.listen_fds = listen_fds;
+	m.cur = (struct generation){ 1, *confp, listen_fds };
 	m.ready_fd = ready_fd;
 	m.stop = STOP_NONE;
-	m.start_deadline = clock_ms() + conf->start_timeout * 1000LL;
-	slot_table_init(&m.slots, conf);
-	m.pfd = xcalloc(m.slots.n + 1, sizeof(*m.pfd));
-	m.pfd_slot = xcalloc(m.slots.n + 1, sizeof(*m.pfd_slot));
+	m.start_deadline = clock_ms() + m.cur.conf->start_timeout * 1000LL;
+	slot_table_init(&m.slots);
+	slot_add_conf(&m.slots, m.cur.conf, m.cur.id);
+	for (p = 0; p < m.slots.n; p++)
+		snprintf(m.slots.v[p].name, sizeof(m.slots.v[p].name), "%s",
+		    m.cur.conf->pools[m.slots.v[p].pool].name);
 
 	for (;;) {
+		slot_table_compact(&m.slots);
 		now = clock_ms();
 		if (m.stop == STOP_NONE)
 			spawn_due(&m, now);
@@ -387,26 +703,34 @@ master_run(struct conf *conf, int *listen_fds, int ready_fd)
 			master_reap(&m);
 		handle_signals(&m, mask);
 		now = clock_ms();
+		master_stop_step(&m, now);
 		if (m.stop != STOP_NONE) {
 			if (slot_count_live(&m.slots) == 0)
 				break;
-			master_stop_step(&m, now);
-		} else if (!m.started) {
+			continue;
+		}
+		if (!m.started) {
 			notify_started(&m);
 			if (!m.started && now >= m.start_deadline) {
 				log_warnx("master: workers not ready after "
 				    "start_timeout (%d s); stopping",
-				    conf->start_timeout);
+				    m.cur.conf->start_timeout);
 				m.exit_code = 1;
 				master_begin_stop(&m, STOP_NOW);
 			}
+			continue;
 		}
+		reload_step(&m, now);
+		if (m.want_reload)
+			master_reload(&m);
 	}
 
-	for (p = 0; p < conf->npools; p++) {
-		close(listen_fds[p]);
-		sock_unlink(&conf->pools[p]);
+	for (p = 0; p < m.cur.conf->npools; p++) {
+		close(m.cur.fds[p]);
+		sock_unlink(&m.cur.conf->pools[p]);
 	}
+	free(m.cur.fds);
+	*confp = m.cur.conf;
 	log_notice("master: stopped");
 	free(m.pfd);
 	free(m.pfd_slot);

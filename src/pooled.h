@@ -200,7 +200,14 @@ enum chan_type {
 	CHAN_READY = 1,		/* worker -> master: accepting requests */
 	CHAN_STOP_GRACEFUL,	/* master -> worker: finish in-flight, exit */
 	CHAN_STOP_NOW,		/* master -> worker: exit now */
-	CHAN_REOPEN_LOG		/* master -> worker: reopen the error log */
+	CHAN_REOPEN_LOG,	/* master -> worker: reopen the error log */
+	CHAN_RETIRE		/* worker -> master: replace me (u32 reason) */
+};
+
+/* Why a worker asks to be replaced (CHAN_RETIRE's payload). */
+enum retire_reason {
+	RETIRE_MAX_REQUESTS = 1,	/* served max_requests */
+	RETIRE_STUCK			/* a request outlived request_timeout */
 };
 #define CHAN_MAX_PAYLOAD	256
 
@@ -227,13 +234,26 @@ enum slot_state {
 #define SLOT_LOOP_COUNT		5	/* early deaths ... */
 #define SLOT_LOOP_WINDOW_MS	60000	/* ... in this window: crash loop */
 
+enum stop_phase {
+	PHASE_NONE,
+	PHASE_ASKED,		/* channel message sent */
+	PHASE_TERM,		/* SIGTERM sent */
+	PHASE_KILL		/* SIGKILL sent */
+};
+
 struct slot {
 	enum slot_state	 state;
-	size_t		 pool;		/* index into conf->pools */
+	size_t		 pool;		/* index into its generation's pools */
+	uint32_t	 gen;		/* config generation */
 	pid_t		 pid;
 	int		 chan;		/* master's channel end, or -1 */
 	bool		 ready;		/* sent CHAN_READY: it was serving */
 	bool		 stopping;	/* asked to stop, exit is expected */
+	enum stop_phase	 phase;		/* how far its stop has gone */
+	int64_t		 stop_deadline;	/* when to escalate it */
+	bool		 retiring;	/* asked to be replaced; a new slot is */
+	pid_t		 replaces;	/* the retiring process this one is for */
+	char		 name[40];	/* its pool's, for logs */
 	int64_t		 started_ms;
 	int64_t		 due_ms;	/* SLOT_WAITING: when to respawn */
 	int64_t		 backoff_ms;
@@ -246,13 +266,19 @@ struct slot_table {
 	size_t		 n;
 };
 
-void		 slot_table_init(struct slot_table *, const struct conf *);
+void		 slot_table_init(struct slot_table *);
+struct slot	*slot_add(struct slot_table *, size_t pool, uint32_t gen);
+void		 slot_add_conf(struct slot_table *, const struct conf *,
+		    uint32_t gen);
+void		 slot_table_compact(struct slot_table *);
 void		 slot_table_free(struct slot_table *);
 struct slot	*slot_by_pid(struct slot_table *, pid_t);
 void		 slot_started(struct slot *, pid_t, int chan, int64_t now);
 bool		 slot_exited(struct slot *, bool abnormal, int64_t now);
 int		 slot_next_deadline(const struct slot_table *, int64_t now);
 size_t		 slot_count_live(const struct slot_table *);
+int		 slot_next_stop_deadline(const struct slot_table *,
+		    int64_t now);
 
 /* proc.c */
 void		 proc_describe_status(int status, char *buf, size_t len);
@@ -384,6 +410,135 @@ bool		 acceptor_try_join(struct acceptor *, int ms);
 void		 acceptor_init_process(const struct worker *);
 int		 acceptor_wake_signal(void);
 
+/* scoreboard.c: per-pool live state in a shared segment */
+enum sb_state {
+	SB_EMPTY,		/* no thread in this slot */
+	SB_IDLE,		/* waiting for a request */
+	SB_READING,		/* reading the request header */
+	SB_RUNNING,		/* the handler has it */
+	SB_WRITING,		/* finishing the response */
+	SB_NSTATES
+};
+#define SB_METHOD_MAX	16
+#define SB_URI_MAX	256
+
+/*
+ * One thread's slot, written only by that thread (seqlock: seq is odd
+ * while it writes), read by anyone with a copy that is then validated.
+ */
+struct sb_thread {
+	_Atomic uint32_t	 seq;
+	uint32_t		 state;		/* enum sb_state */
+	int64_t			 start_ms;	/* of the request in hand */
+	uint64_t		 requests;
+	char			 method[SB_METHOD_MAX];
+	char			 uri[SB_URI_MAX];
+};
+
+/*
+ * One worker process's row.  The master writes pid, gen and started_ms
+ * (seqlock: seq); rss_kb has another writer, the worker, so it is a lone
+ * atomic word outside the seqlock.
+ */
+struct sb_row {
+	_Atomic uint32_t	 seq;
+	int32_t			 pid;		/* 0: row free */
+	uint32_t		 gen;
+	int64_t			 started_ms;
+	uint64_t		 rss_kb;	/* the worker updates it */
+};
+
+struct scoreboard;
+/* The master, before forking: rows x threads slots, zeroed. */
+struct scoreboard *sb_create(unsigned int rows, unsigned int threads);
+void		 sb_destroy(struct scoreboard *);
+unsigned int	 sb_rows(const struct scoreboard *);
+unsigned int	 sb_threads(const struct scoreboard *);
+/*
+ * The master: reserve a free row before fork (-1 when none), so that the
+ * child knows its row; after fork, record the worker in it; free it once
+ * the worker is reaped (or the fork failed).  Times are on the clock the
+ * workers use for start_ms (clock_ms()).
+ */
+int		 sb_row_claim(struct scoreboard *);
+void		 sb_row_start(struct scoreboard *, int row, pid_t,
+		    uint32_t gen, int64_t now_ms);
+void		 sb_row_free(struct scoreboard *, int row);
+/* A worker thread: publish its state (method and uri may be NULL). */
+void		 sb_thread_set(struct scoreboard *, int row,
+		    unsigned int thread, enum sb_state, int64_t start_ms,
+		    const char *method, const char *uri);
+void		 sb_thread_done(struct scoreboard *, int row,
+		    unsigned int thread);	/* +1 request, back to idle */
+void		 sb_row_set_rss(struct scoreboard *, int row, uint64_t kb);
+/*
+ * Anyone: copy row and its threads out, validated (states in range,
+ * strings NUL-terminated and printable, times clamped to [0, now_ms], a
+ * torn read retried a few times, then given up on: false).  In the master
+ * pid, gen and started_ms come from its own records; a free row reads as
+ * pid 0 with every thread SB_EMPTY.  threads must hold sb_threads()
+ * entries.
+ */
+bool		 sb_read_row(const struct scoreboard *, int row, int64_t now_ms,
+		    struct sb_row *out, struct sb_thread *threads);
+/* The shared segment itself, for tests and debuggers: never parsed. */
+void		*sb_segment(const struct scoreboard *, size_t *len);
+
+/* status.c: the status page, rendered from a validated snapshot */
+enum status_format {
+	STATUS_TEXT,
+	STATUS_JSON,
+	STATUS_OPENMETRICS
+};
+
+/*
+ * Times are in ms on the clock of status_pool.now_ms (wall clock): the
+ * caller shifts scoreboard times (clock_ms()) by now_ms - clock_ms().
+ */
+struct status_proc {
+	pid_t			 pid;
+	uint32_t		 gen;
+	int64_t			 started_ms;
+	uint64_t		 requests;
+	uint64_t		 rss_kb;
+	unsigned int		 active;	/* threads not idle */
+	unsigned int		 nthreads;
+	const struct sb_thread	*threads;	/* validated copies */
+};
+
+struct status_pool {
+	const char		*name;
+	const char		*pm;		/* "static", "dynamic", ... */
+	int64_t			 start_ms;	/* wall clock, ms */
+	int64_t			 now_ms;	/* wall clock, ms */
+	uint64_t		 accepted;	/* requests since start */
+	double			 requests_per_sec; /* recent */
+	long			 listen_queue;	/* -1: unknown */
+	long			 listen_queue_max;
+	unsigned int		 active_threads;
+	unsigned int		 idle_threads;
+	unsigned int		 total_threads;
+	unsigned int		 active_processes;
+	unsigned int		 idle_processes;
+	unsigned int		 total_processes;
+	uint64_t		 max_reached;
+	uint64_t		 slow_requests;
+	uint64_t		 timeouts;
+	uint64_t		 restarts;
+	size_t			 nprocs;
+	const struct status_proc *procs;
+};
+
+/* Which format and detail a status query string asks for. */
+void		 status_parse_query(const char *query, enum status_format *,
+		    bool *full);
+/*
+ * Render one pool's status; returns a malloc'd NUL-terminated string (its
+ * length in *len), or NULL when out of memory.
+ */
+char		*status_render(const struct status_pool *, enum status_format,
+		    bool full, size_t *len);
+
 /* worker.c */
 struct worker {
 	const struct conf	*conf;
@@ -409,6 +564,6 @@ void		 worker_main(const struct conf *, size_t pool, int listen_fd,
 bool		 worker_thread_inited(struct worker *, bool ok);
 
 /* master.c */
-int		 master_run(struct conf *, int *listen_fds, int ready_fd);
+int		 master_run(struct conf **, int *listen_fds, int ready_fd);
 
 #endif /* POOLED_INTERNAL_H */

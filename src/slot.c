@@ -9,6 +9,11 @@
  * must not keep the pool down for minutes.  No function
  * here forks or reads the clock: both are the caller's, so the policy is
  * unit-tested without processes.
+ *
+ * The table grows and shrinks: a reload adds the slots of a new
+ * generation, a worker that asks to be replaced gets a new slot for its
+ * replacement, and slots whose process is gone for good (stopped,
+ * replaced, of an old generation) are dropped by slot_table_compact.
  */
 #include "config.h"
 
@@ -17,26 +22,55 @@
 
 #include "pooled.h"
 
-/* Build one slot per configured worker process, all due at once. */
+/* Start an empty table. */
 void
-slot_table_init(struct slot_table *t, const struct conf *conf)
+slot_table_init(struct slot_table *t)
 {
-	size_t	 i, n = 0, k;
+	t->v = NULL;
+	t->n = 0;
+}
+
+/* Add a slot for pool of generation gen, due at once; returns it. */
+struct slot *
+slot_add(struct slot_table *t, size_t pool, uint32_t gen)
+{
+	struct slot	*s;
+
+	if ((t->v = realloc(t->v, (t->n + 1) * sizeof(*t->v))) == NULL)
+		fatal("slot_add");
+	s = &t->v[t->n++];
+	memset(s, 0, sizeof(*s));
+	s->state = SLOT_WAITING;
+	s->pool = pool;
+	s->gen = gen;
+	s->pid = -1;
+	s->chan = -1;
+	s->started_ms = INT64_MIN / 2;
+	return s;
+}
+
+/* Add one slot per configured worker process of conf, as generation gen. */
+void
+slot_add_conf(struct slot_table *t, const struct conf *conf, uint32_t gen)
+{
+	size_t	 i;
 	int	 p;
 
 	for (i = 0; i < conf->npools; i++)
-		n += (size_t)conf->pools[i].processes;
-	t->v = xcalloc(n, sizeof(*t->v));
-	t->n = n;
-	for (i = 0, k = 0; i < conf->npools; i++) {
-		for (p = 0; p < conf->pools[i].processes; p++, k++) {
-			t->v[k].state = SLOT_WAITING;
-			t->v[k].pool = i;
-			t->v[k].pid = -1;
-			t->v[k].chan = -1;
-			t->v[k].started_ms = INT64_MIN / 2;
-		}
-	}
+		for (p = 0; p < conf->pools[i].processes; p++)
+			(void)slot_add(t, i, gen);
+}
+
+/* Drop the slots that will never hold a process again. */
+void
+slot_table_compact(struct slot_table *t)
+{
+	size_t	 i, k;
+
+	for (i = 0, k = 0; i < t->n; i++)
+		if (t->v[i].state != SLOT_EMPTY)
+			t->v[k++] = t->v[i];
+	t->n = k;
 }
 
 /* Release the table (the caller closed the channels). */
@@ -69,6 +103,8 @@ slot_started(struct slot *s, pid_t pid, int chan, int64_t now)
 	s->chan = chan;
 	s->ready = false;
 	s->stopping = false;
+	s->retiring = false;
+	s->phase = PHASE_NONE;
 	s->started_ms = now;
 }
 
@@ -87,7 +123,8 @@ slot_exited(struct slot *s, bool abnormal, int64_t now)
 	s->pid = -1;
 	s->chan = -1;
 	s->ready = false;
-	if (s->stopping) {
+	/* Stopped, or replaced by a slot of its own: gone for good. */
+	if (s->stopping || s->retiring) {
 		s->state = SLOT_EMPTY;
 		return false;
 	}
@@ -116,17 +153,25 @@ slot_exited(struct slot *s, bool abnormal, int64_t now)
 	return s->early_deaths >= SLOT_LOOP_COUNT;
 }
 
-/* Milliseconds until the next respawn is due, or -1 when none is. */
-int
-slot_next_deadline(const struct slot_table *t, int64_t now)
+/*
+ * Milliseconds from now until the earliest deadline of the slots that
+ * have one of the kind asked for (respawns, or stop escalations), or -1.
+ */
+static int
+earliest(const struct slot_table *t, int64_t now, bool stops)
 {
 	int64_t	 best = -1, d;
 	size_t	 i;
 
 	for (i = 0; i < t->n; i++) {
-		if (t->v[i].state != SLOT_WAITING)
+		const struct slot *s = &t->v[i];
+
+		if (stops && s->state == SLOT_RUNNING && s->stopping)
+			d = s->stop_deadline - now;
+		else if (!stops && s->state == SLOT_WAITING)
+			d = s->due_ms - now;
+		else
 			continue;
-		d = t->v[i].due_ms - now;
 		if (d < 0)
 			d = 0;
 		if (best == -1 || d < best)
@@ -135,6 +180,13 @@ slot_next_deadline(const struct slot_table *t, int64_t now)
 	if (best > INT32_MAX)
 		best = INT32_MAX;
 	return (int)best;
+}
+
+/* Milliseconds until the next respawn is due, or -1 when none is. */
+int
+slot_next_deadline(const struct slot_table *t, int64_t now)
+{
+	return earliest(t, now, false);
 }
 
 /* Number of slots with a live process. */
@@ -147,4 +199,14 @@ slot_count_live(const struct slot_table *t)
 		if (t->v[i].state == SLOT_RUNNING)
 			n++;
 	return n;
+}
+
+/*
+ * Milliseconds until the next stop escalation of a stopping slot is due,
+ * or -1 when none is.
+ */
+int
+slot_next_stop_deadline(const struct slot_table *t, int64_t now)
+{
+	return earliest(t, now, true);
 }

@@ -69,15 +69,22 @@ assert_true "the other worker lives on" pid_alive "$w2"
 assert_eq "only one worker ended" 1 "$(log_count 'worker [0-9]+ (exited|killed)')"
 assert_get "the pool serves after a worker's TERM" / "$HELLO"
 
-# HUP to the master: logged, ignored, nothing restarts.
+# HUP to the master: a reload, with new workers (43-reload.sh has more).
 workers=$(pooled_workers)
 log_mark
 signal_pooled HUP
-assert_log "HUP is logged as not supported" \
-    "master\[$POOLED_PID\]: master: SIGHUP: reload is not supported yet" 5
-sleep 0.5
+assert_log "HUP reloads" \
+    "master\[$POOLED_PID\]: master: SIGHUP: reloading" 5
+assert_log "the reload completes" \
+    "master: reload done: generation 2 serves; 2 old workers" 10
 assert_true "the master survives HUP" pid_alive "$POOLED_PID"
-assert_eq "HUP keeps the workers" "$workers" "$(pooled_workers)"
+# shellcheck disable=SC2086
+if wait_for 10 all_dead $workers; then
+	pass "HUP replaces the workers"
+else
+	fail "HUP replaces the workers" "old: $workers, now: $(pooled_workers)"
+fi
+assert_eq "... with as many new ones" 2 "$(count_lines "$(pooled_workers)")"
 assert_get "the pool serves after HUP" / "$HELLO"
 
 stop_now TERM
@@ -141,7 +148,7 @@ fi
 # The master's next lines go to the new file: HUP makes one.
 signal_pooled HUP
 if wait_for 5 file_has "$ERR_LOG" \
-    "master\[$master\]: master: SIGHUP: reload is not supported yet"; then
+    "master\[$master\]: master: SIGHUP: reloading"; then
 	pass "USR1: the master writes to the new file"
 else
 	fail "USR1: the master writes to the new file" \

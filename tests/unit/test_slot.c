@@ -28,7 +28,8 @@ setup(void **state)
 	pools[1].name = name_b;
 	pools[1].processes = 3;
 	t = test_malloc(sizeof(*t));
-	slot_table_init(t, &conf);
+	slot_table_init(t);
+	slot_add_conf(t, &conf, 1);
 	*state = t;
 	return 0;
 }
@@ -53,6 +54,7 @@ test_table_layout(void **state)
 	assert_int_equal(t->v[1].pool, 0);
 	assert_int_equal(t->v[2].pool, 1);
 	assert_int_equal(t->v[4].pool, 1);
+	assert_int_equal(t->v[4].gen, 1);
 	/* Everything is due at once at startup. */
 	assert_int_equal(slot_next_deadline(t, 5000), 0);
 	assert_int_equal(slot_count_live(t), 0);
@@ -209,6 +211,71 @@ test_next_deadline_picks_earliest(void **state)
 	assert_int_equal(slot_next_deadline(t, 9000), 0);
 }
 
+static void
+test_add_and_compact(void **state)
+{
+	struct slot_table	*t = *state;
+	struct slot		*s;
+
+	/* A reload adds a generation; its slots are due at once. */
+	slot_add_conf(t, &conf, 2);
+	assert_int_equal(t->n, 10);
+	assert_int_equal(t->v[9].gen, 2);
+	assert_int_equal(t->v[9].pool, 1);
+	s = slot_add(t, 0, 2);
+	assert_int_equal(t->n, 11);
+	assert_int_equal(s->state, SLOT_WAITING);
+	assert_int_equal(s->pid, -1);
+	/* Emptied slots go, the order of the others stays. */
+	t->v[0].state = SLOT_EMPTY;
+	t->v[7].state = SLOT_EMPTY;
+	slot_table_compact(t);
+	assert_int_equal(t->n, 9);
+	assert_int_equal(t->v[0].pool, 0);
+	assert_int_equal(t->v[0].gen, 1);
+	assert_int_equal(t->v[8].gen, 2);
+	assert_int_equal(t->v[8].pool, 0);
+}
+
+static void
+test_retired_is_not_respawned(void **state)
+{
+	struct slot_table	*t = *state;
+	struct slot		*s = &t->v[2];
+
+	/* Replaced by a slot of its own: its exit, even a crash, ends it. */
+	slot_started(s, 88, 3, 0);
+	s->ready = true;
+	s->retiring = true;
+	assert_false(slot_exited(s, true, 10));
+	assert_int_equal(s->state, SLOT_EMPTY);
+	/* A new process in a slot starts with nothing of the last one. */
+	s->state = SLOT_WAITING;
+	slot_started(s, 89, 3, 20);
+	assert_false(s->retiring);
+	assert_false(s->stopping);
+	assert_int_equal(s->phase, PHASE_NONE);
+}
+
+static void
+test_next_stop_deadline(void **state)
+{
+	struct slot_table	*t = *state;
+
+	assert_int_equal(slot_next_stop_deadline(t, 0), -1);
+	slot_started(&t->v[0], 1, 3, 0);
+	slot_started(&t->v[1], 2, 3, 0);
+	t->v[0].stopping = true;
+	t->v[0].stop_deadline = 9000;
+	t->v[1].stopping = true;
+	t->v[1].stop_deadline = 5000;
+	assert_int_equal(slot_next_stop_deadline(t, 1000), 4000);
+	assert_int_equal(slot_next_stop_deadline(t, 6000), 0);
+	/* Only live processes have a stop to escalate. */
+	t->v[1].state = SLOT_EMPTY;
+	assert_int_equal(slot_next_stop_deadline(t, 6000), 3000);
+}
+
 int
 main(void)
 {
@@ -234,6 +301,12 @@ main(void)
 		    test_requested_stop_is_not_respawned, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_next_deadline_picks_earliest, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_add_and_compact, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_retired_is_not_respawned,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_next_stop_deadline, setup,
+		    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
