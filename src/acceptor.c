@@ -32,6 +32,7 @@
 #include "pooled.h"
 
 #define ACCEPTOR_WAKE_SIGNAL	SIGUSR2
+#define ACCEPTOR_STUCK_MS	2000	/* after the cut, before replacing */
 
 struct acceptor {
 	struct worker		*w;
@@ -46,8 +47,12 @@ struct acceptor {
 	pthread_mutex_t		 mtx;
 	struct pooled_req	*current;
 	int			 current_fd;
+	int64_t			 started;
 	int64_t			 deadline;
 	bool			 cut;
+	int64_t			 cut_at;
+	bool			 stuck;
+	bool			 slow_logged;
 	void			*conn;		/* the protocol's state */
 	void			*thread_data;
 	sigset_t		 wait_mask;	/* mask inside epoll_pwait */
@@ -205,8 +210,11 @@ serve(struct acceptor *a, int fd)
 	pthread_mutex_lock(&a->mtx);
 	a->current = &req;
 	a->current_fd = fd;
-	a->deadline = clock_ms() + pc->request_timeout * 1000LL;
+	a->started = clock_ms();
+	a->deadline = a->started + pc->request_timeout * 1000LL;
 	a->cut = false;
+	a->stuck = false;
+	a->slow_logged = false;
 	pthread_mutex_unlock(&a->mtx);
 
 	rc = w->backend->handle(&req);
@@ -232,7 +240,9 @@ serve(struct acceptor *a, int fd)
 	a->current_fd = -1;
 	keep = !a->cut;
 	pthread_mutex_unlock(&a->mtx);
-	if ((fd = w->proto->end(a->conn, &req, keep)) == -1)
+	fd = w->proto->end(a->conn, &req, keep);
+	worker_request_done(w);
+	if (fd == -1)
 		return;
 	if (atomic_load(&w->stopping))
 		close(fd);
@@ -315,29 +325,63 @@ acceptor_wake(struct acceptor *a)
 }
 
 /*
- * Cut a request past request_timeout: shut its connection down, so every
- * read and write the handler or the protocol still makes on it fails at
- * once and the thread comes back.  A slow or trickling peer can therefore
- * hold a thread for request_timeout at most.  (A handler busy computing
- * is not stopped by this; it is only told by failing I/O.)
+ * The control thread's look at the request in hand, once a tick.  Past
+ * slow_request it is logged once.  Past request_timeout its connection is
+ * shut down, so every read and write the handler or the protocol still
+ * makes on it fails at once and the thread comes back: a slow or
+ * trickling peer holds a thread for request_timeout at most.  A module
+ * busy computing is not stopped by failing I/O: if the request is still
+ * in hand ACCEPTOR_STUCK_MS after the cut, the worker asks to be
+ * replaced, the others serve on, and the master stops it (SIGTERM after
+ * graceful_timeout) once its replacement is ready.  (A CGI program is
+ * bounded by cgi_timeout.)
  */
 void
 acceptor_check_deadline(struct acceptor *a, int64_t now)
 {
-	const char	*method, *uri;
+	const struct pool_conf	*pc = a->w->pool;
+	const char		*method, *uri;
+	bool			 stuck = false;
 
 	pthread_mutex_lock(&a->mtx);
-	if (a->current != NULL && !a->cut && now >= a->deadline) {
-		method = pooled_req_param(a->current, "REQUEST_METHOD");
-		uri = pooled_req_param(a->current, "REQUEST_URI");
+	if (a->current == NULL) {
+		pthread_mutex_unlock(&a->mtx);
+		return;
+	}
+	method = pooled_req_param(a->current, "REQUEST_METHOD");
+	uri = pooled_req_param(a->current, "REQUEST_URI");
+	method = method != NULL ? method : "-";
+	uri = uri != NULL ? uri : "-";
+	if (pc->slow_request > 0 && !a->slow_logged &&
+	    now - a->started >= pc->slow_request * 1000LL) {
+		pooled_req_log(a->current, POOLED_LOG_WARNING, "slow request: "
+		    "%s %s: running for %lld ms on thread %zu (slow_request "
+		    "%d s)", method, uri, (long long)(now - a->started),
+		    a->index, pc->slow_request);
+		a->slow_logged = true;
+	}
+	if (!a->cut && now >= a->deadline) {
 		pooled_req_log(a->current, POOLED_LOG_ERROR, "%s %s: still "
 		    "running after request_timeout (%d s); shutting its "
-		    "connection down", method ? method : "-", uri ? uri : "-",
-		    a->w->pool->request_timeout);
+		    "connection down (thread %zu, %lld ms)", method, uri,
+		    pc->request_timeout, a->index,
+		    (long long)(now - a->started));
 		(void)shutdown(a->current_fd, SHUT_RDWR);
 		a->cut = true;
+		a->cut_at = now;
+	} else if (a->cut && !a->stuck && pc->handler == HANDLER_MODULE &&
+	    now - a->cut_at >= ACCEPTOR_STUCK_MS) {
+		pooled_req_log(a->current, POOLED_LOG_ERROR, "%s %s: the "
+		    "handler is stuck: still running %lld ms after its "
+		    "connection was shut down (thread %zu, %lld ms in all); "
+		    "replacing the worker", method, uri,
+		    (long long)(now - a->cut_at), a->index,
+		    (long long)(now - a->started));
+		a->stuck = stuck = true;
 	}
 	pthread_mutex_unlock(&a->mtx);
+	if (stuck)
+		worker_ask_retire(a->w, RETIRE_STUCK);
 }
 
 /*

@@ -68,6 +68,9 @@ static const struct int_range int_ranges[] = {
 	{ "max_kept_connections",	0, 65536 },
 	{ "cgi_timeout",		1, 86400 },
 	{ "scgi_header_max",		1024, 1048576 },
+	{ "max_requests",		0, 1000000000 },
+	{ "max_requests_jitter",	0, 1000000000 },
+	{ "slow_request",		0, 86400 },
 	{ "scgi_max_headers",		8, 65536 },
 };
 
@@ -147,6 +150,9 @@ static cfg_opt_t pool_opts[] = {
 	CFG_INT_CB("max_waiting_connections", 1024, CFGF_NONE, parse_int),
 	CFG_INT_CB("max_kept_connections", 1024, CFGF_NONE, parse_int),
 	CFG_INT_CB("scgi_header_max", SCGI_HEADER_MAX, CFGF_NONE, parse_int),
+	CFG_INT_CB("max_requests", 0, CFGF_NONE, parse_int),
+	CFG_INT_CB("max_requests_jitter", 0, CFGF_NONE, parse_int),
+	CFG_INT_CB("slow_request", 0, CFGF_NONE, parse_int),
 	CFG_INT_CB("scgi_max_headers", SCGI_MAX_HEADERS, CFGF_NONE,
 	    parse_int),
 	CFG_END()
@@ -189,6 +195,9 @@ static const struct {
 	{ "pool|cgi_timeout",		check_int },
 	{ "pool|cgi_stderr",		check_cgi_stderr },
 	{ "pool|scgi_header_max",	check_int },
+	{ "pool|max_requests",		check_int },
+	{ "pool|max_requests_jitter",	check_int },
+	{ "pool|slow_request",		check_int },
 	{ "pool|scgi_max_headers",	check_int },
 	{ "pool|read_timeout",		check_int },
 	{ "pool|write_timeout",		check_int },
@@ -857,6 +866,9 @@ build_pool(cfg_t *sec, struct pool_conf *pc)
 	pc->max_kept_connections = (int)cfg_getint(sec,
 	    "max_kept_connections");
 	pc->scgi_header_max = (size_t)cfg_getint(sec, "scgi_header_max");
+	pc->max_requests = (int)cfg_getint(sec, "max_requests");
+	pc->max_requests_jitter = (int)cfg_getint(sec, "max_requests_jitter");
+	pc->slow_request = (int)cfg_getint(sec, "slow_request");
 	pc->scgi_max_headers = (unsigned int)cfg_getint(sec,
 	    "scgi_max_headers");
 	return 0;

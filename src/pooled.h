@@ -82,6 +82,9 @@ struct pool_conf {
 	int			 max_waiting_connections; /* new, header not in */
 	size_t			 scgi_header_max; /* bytes of the netstring */
 	unsigned int		 scgi_max_headers;
+	int			 max_requests;	/* then replaced; 0: never */
+	int			 max_requests_jitter; /* up to this many more */
+	int			 slow_request;	/* seconds; logged; 0: off */
 };
 
 /* The whole config file, validated and immutable. */
@@ -553,6 +556,9 @@ struct worker {
 	size_t			 nacceptors;
 	_Atomic bool		 stopping;
 	_Atomic uint64_t	 next_req_id;
+	uint64_t		 max_requests;	/* with its jitter; 0: none */
+	_Atomic uint64_t	 served;
+	_Atomic bool		 retire_asked;
 	pthread_mutex_t		 gate_mtx;	/* thread start-up gate */
 	pthread_cond_t		 gate_cond;
 	size_t			 threads_inited;
@@ -562,6 +568,8 @@ struct worker {
 void		 worker_main(const struct conf *, size_t pool, int listen_fd,
 		    int chan_fd) POOLED_NORETURN;
 bool		 worker_thread_inited(struct worker *, bool ok);
+void		 worker_request_done(struct worker *);
+void		 worker_ask_retire(struct worker *, enum retire_reason);
 
 /* master.c */
 int		 master_run(struct conf **, int *listen_fds, int ready_fd);

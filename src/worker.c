@@ -192,6 +192,35 @@ worker_control(struct worker *w)
 }
 
 /*
+ * Ask the master, once, to replace this worker; it serves on until the
+ * master stops it, which it does once the replacement is ready.  Called
+ * from any thread (one datagram on the channel is atomic).
+ */
+void
+worker_ask_retire(struct worker *w, enum retire_reason reason)
+{
+	uint32_t	 r = reason;
+
+	if (atomic_exchange(&w->retire_asked, true))
+		return;
+	if (chan_send(w->chan_fd, CHAN_RETIRE, &r, sizeof(r)) == -1)
+		log_warnx("worker: cannot ask the master to replace it");
+}
+
+/* An acceptor finished a request: count it against max_requests. */
+void
+worker_request_done(struct worker *w)
+{
+	uint64_t	 n = atomic_fetch_add(&w->served, 1) + 1;
+
+	if (w->max_requests == 0 || n != w->max_requests)
+		return;
+	log_info("worker: served %llu requests (max_requests); asking to be "
+	    "replaced", (unsigned long long)n);
+	worker_ask_retire(w, RETIRE_MAX_REQUESTS);
+}
+
+/*
  * Called by each acceptor after its thread_init: ok says whether it
  * worked.  Blocks until every thread got that far, so no thread serves a
  * request before the worker knows all of them can.  Returns true when the
@@ -254,6 +283,13 @@ worker_main(const struct conf *conf, size_t pool, int listen_fd, int chan_fd)
 	w.conf = conf;
 	w.pool = &conf->pools[pool];
 	w.listen_fd = listen_fd;
+	/* Jitter, so that the workers of a pool do not all go at once. */
+	if (w.pool->max_requests > 0) {
+		srandom((unsigned int)getpid() ^ (unsigned int)clock_ms());
+		w.max_requests = (uint64_t)w.pool->max_requests +
+		    (w.pool->max_requests_jitter > 0 ? (uint64_t)random() %
+		    ((uint64_t)w.pool->max_requests_jitter + 1) : 0);
+	}
 	w.chan_fd = chan_fd;
 	snprintf(title, sizeof(title), "pooled:%s", w.pool->name);
 	(void)prctl(PR_SET_NAME, title, 0, 0, 0);

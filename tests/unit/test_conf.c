@@ -355,6 +355,17 @@ test_defaults(void **state)
 	assert_int_equal(pc->max_kept_connections, 1024);
 	assert_int_equal(pc->scgi_header_max, 65536);
 	assert_int_equal(pc->scgi_max_headers, 512);
+	assert_int_equal(pc->max_requests, 0);
+	assert_int_equal(pc->max_requests_jitter, 0);
+	assert_int_equal(pc->slow_request, 0);
+	conf_free(conf);
+
+	conf = load_ok(POOL_A_OPEN "\tlisten = \"127.0.0.1:9000\"\n"
+	    "\tmax_requests = 500\n"
+	    "\tmax_requests_jitter = 50\n\tslow_request = 5\n}\n");
+	assert_int_equal(conf->pools[0].max_requests, 500);
+	assert_int_equal(conf->pools[0].max_requests_jitter, 50);
+	assert_int_equal(conf->pools[0].slow_request, 5);
 	conf_free(conf);
 }
 
@@ -616,6 +627,14 @@ test_errors_pool(void **state)
 		    POOL_A_OPEN "\tscgi_header_max = 100\n}\n", 3,
 		    "pool \"a\": scgi_header_max: 100 is out of range "
 		    "(1024..1048576)" },
+		{ "max_requests -1",
+		    POOL_A_OPEN "\tmax_requests = -1\n}\n", 3,
+		    "pool \"a\": max_requests: -1 is out of range "
+		    "(0..1000000000)" },
+		{ "slow_request 86401",
+		    POOL_A_OPEN "\tslow_request = 86401\n}\n", 3,
+		    "pool \"a\": slow_request: 86401 is out of range "
+		    "(0..86400)" },
 		{ "scgi_max_headers 0",
 		    POOL_A_OPEN "\tscgi_max_headers = 0\n}\n", 3,
 		    "pool \"a\": scgi_max_headers: 0 is out of range "
