@@ -71,6 +71,11 @@ static const struct int_range int_ranges[] = {
 	{ "max_requests",		0, 1000000000 },
 	{ "max_requests_jitter",	0, 1000000000 },
 	{ "slow_request",		0, 86400 },
+	{ "min_processes",		0, 1024 },
+	{ "max_processes",		1, 1024 },
+	{ "min_spare_threads",		0, 1048576 },
+	{ "max_spare_threads",		1, 1048576 },
+	{ "idle_timeout",		1, 86400 },
 	{ "scgi_max_headers",		8, 65536 },
 };
 
@@ -116,6 +121,8 @@ static int	 check_cgi_root(cfg_t *, cfg_opt_t *);
 static int	 check_env(cfg_t *, cfg_opt_t *);
 static int	 check_interpreter(cfg_t *, cfg_opt_t *);
 static int	 check_cgi_stderr(cfg_t *, cfg_opt_t *);
+static int	 check_pm(cfg_t *, cfg_opt_t *);
+static int	 check_pm_sizes(cfg_t *);
 static int	 check_pool_name(cfg_t *);
 static int	 check_pool(cfg_opt_t *, unsigned int);
 static int	 check_pool_section(cfg_t *, cfg_opt_t *);
@@ -153,6 +160,12 @@ static cfg_opt_t pool_opts[] = {
 	CFG_INT_CB("max_requests", 0, CFGF_NONE, parse_int),
 	CFG_INT_CB("max_requests_jitter", 0, CFGF_NONE, parse_int),
 	CFG_INT_CB("slow_request", 0, CFGF_NONE, parse_int),
+	CFG_STR("pm", "static", CFGF_NONE),
+	CFG_INT_CB("min_processes", 1, CFGF_NONE, parse_int),
+	CFG_INT_CB("max_processes", 0, CFGF_NODEFAULT, parse_int),
+	CFG_INT_CB("min_spare_threads", 0, CFGF_NODEFAULT, parse_int),
+	CFG_INT_CB("max_spare_threads", 0, CFGF_NODEFAULT, parse_int),
+	CFG_INT_CB("idle_timeout", 10, CFGF_NONE, parse_int),
 	CFG_INT_CB("scgi_max_headers", SCGI_MAX_HEADERS, CFGF_NONE,
 	    parse_int),
 	CFG_END()
@@ -198,6 +211,12 @@ static const struct {
 	{ "pool|max_requests",		check_int },
 	{ "pool|max_requests_jitter",	check_int },
 	{ "pool|slow_request",		check_int },
+	{ "pool|pm",			check_pm },
+	{ "pool|min_processes",		check_int },
+	{ "pool|max_processes",		check_int },
+	{ "pool|min_spare_threads",	check_int },
+	{ "pool|max_spare_threads",	check_int },
+	{ "pool|idle_timeout",		check_int },
 	{ "pool|scgi_max_headers",	check_int },
 	{ "pool|read_timeout",		check_int },
 	{ "pool|write_timeout",		check_int },
@@ -437,6 +456,60 @@ check_protocol(cfg_t *cfg, cfg_opt_t *opt)
 	conf_warnx(cfg, cfg->line, "%sunknown protocol \"%s\" (fastcgi or "
 	    "scgi)", pool_prefix(cfg, pfx, sizeof(pfx)), s);
 	return -1;
+}
+
+static int
+check_pm(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char	*s = cfg_opt_getnstr(opt, 0);
+	char		 pfx[PREFIX_MAX];
+
+	if (strcmp(s, "static") == 0 || strcmp(s, "dynamic") == 0 ||
+	    strcmp(s, "ondemand") == 0)
+		return 0;
+	conf_warnx(cfg, cfg->line, "%spm \"%s\": not static, dynamic or "
+	    "ondemand", pool_prefix(cfg, pfx, sizeof(pfx)), s);
+	return -1;
+}
+
+/* The int option name of sec, or def when it is not set. */
+static long
+int_or(cfg_t *sec, const char *name, long def)
+{
+	return cfg_size(sec, name) > 0 ? cfg_getint(sec, name) : def;
+}
+
+/*
+ * A dynamic pool's bounds must hold together: min_processes at most
+ * max_processes, and the spare thread band at least one worker wide, or
+ * starting a worker would make retiring one due, and back.
+ */
+static int
+check_pm_sizes(cfg_t *sec)
+{
+	long	 threads = cfg_getint(sec, "threads");
+	long	 min = cfg_getint(sec, "min_processes");
+	long	 max = int_or(sec, "max_processes",
+		    cfg_getint(sec, "processes"));
+	long	 lo = int_or(sec, "min_spare_threads", threads);
+	long	 hi = int_or(sec, "max_spare_threads", 3 * threads);
+
+	if (strcmp(cfg_getstr(sec, "pm"), "static") == 0)
+		return 0;
+	if (strcmp(cfg_getstr(sec, "pm"), "dynamic") == 0 && min > max) {
+		conf_warnx(sec, pool_line(sec), "pool \"%s\": min_processes "
+		    "(%ld) is more than max_processes (%ld)", sec->title, min,
+		    max);
+		return -1;
+	}
+	if (hi - lo < threads) {
+		conf_warnx(sec, pool_line(sec), "pool \"%s\": "
+		    "max_spare_threads (%ld) must exceed min_spare_threads "
+		    "(%ld) by at least threads (%ld), or the pool would start "
+		    "and retire workers in turn", sec->title, hi, lo, threads);
+		return -1;
+	}
+	return 0;
 }
 
 static int
@@ -719,7 +792,7 @@ check_pool(cfg_opt_t *opt, unsigned int idx)
 	unsigned int		 i;
 
 	sec = cfg_opt_getnsec(opt, idx);
-	if (check_pool_name(sec) == -1)
+	if (check_pool_name(sec) == -1 || check_pm_sizes(sec) == -1)
 		return -1;
 	if (cfg_size(sec, "listen") == 0) {
 		conf_warnx(sec, pool_line(sec), "pool \"%s\": missing listen",
@@ -869,6 +942,26 @@ build_pool(cfg_t *sec, struct pool_conf *pc)
 	pc->max_requests = (int)cfg_getint(sec, "max_requests");
 	pc->max_requests_jitter = (int)cfg_getint(sec, "max_requests_jitter");
 	pc->slow_request = (int)cfg_getint(sec, "slow_request");
+	s = cfg_getstr(sec, "pm");
+	pc->pm = strcmp(s, "dynamic") == 0 ? PM_DYNAMIC :
+	    strcmp(s, "ondemand") == 0 ? PM_ONDEMAND : PM_STATIC;
+	pc->max_processes = (int)int_or(sec, "max_processes", pc->processes);
+	pc->min_processes = pc->pm == PM_DYNAMIC ?
+	    (int)cfg_getint(sec, "min_processes") : 0;
+	pc->min_spare_threads = (int)int_or(sec, "min_spare_threads",
+	    pc->threads);
+	pc->max_spare_threads = (int)int_or(sec, "max_spare_threads",
+	    3L * pc->threads);
+	pc->idle_timeout = (int)cfg_getint(sec, "idle_timeout");
+	/* How many start: processes, within the bounds; none on demand. */
+	if (pc->pm == PM_ONDEMAND)
+		pc->processes = 0;
+	else if (pc->pm == PM_DYNAMIC) {
+		if (pc->processes < pc->min_processes)
+			pc->processes = pc->min_processes;
+		if (pc->processes > pc->max_processes)
+			pc->processes = pc->max_processes;
+	}
 	pc->scgi_max_headers = (unsigned int)cfg_getint(sec,
 	    "scgi_max_headers");
 	return 0;

@@ -51,6 +51,12 @@ enum pool_handler {
 	HANDLER_CGI
 };
 
+enum pool_pm {
+	PM_STATIC,		/* processes, always */
+	PM_DYNAMIC,		/* min..max_processes, by spare threads */
+	PM_ONDEMAND		/* none until a connection waits */
+};
+
 /* One "pool NAME { ... }" section, validated and immutable. */
 struct pool_conf {
 	char			*name;
@@ -59,7 +65,7 @@ struct pool_conf {
 	unsigned int		 listen_mode;	/* unix sockets, default 0660 */
 	int			 listen_backlog;
 	enum pool_protocol	 protocol;
-	int			 processes;
+	int			 processes;	/* at start (ondemand: 0) */
 	int			 threads;
 	enum pool_handler	 handler;
 	char			*module;	/* absolute path to the .so */
@@ -85,6 +91,12 @@ struct pool_conf {
 	int			 max_requests;	/* then replaced; 0: never */
 	int			 max_requests_jitter; /* up to this many more */
 	int			 slow_request;	/* seconds; logged; 0: off */
+	enum pool_pm		 pm;
+	int			 min_processes;	/* dynamic */
+	int			 max_processes;	/* dynamic, ondemand */
+	int			 min_spare_threads; /* dynamic */
+	int			 max_spare_threads; /* dynamic */
+	int			 idle_timeout;	/* ondemand: seconds */
 };
 
 /* The whole config file, validated and immutable. */
@@ -282,6 +294,23 @@ int		 slot_next_deadline(const struct slot_table *, int64_t now);
 size_t		 slot_count_live(const struct slot_table *);
 int		 slot_next_stop_deadline(const struct slot_table *,
 		    int64_t now);
+
+/* pm.c: the dynamic and ondemand sizing policy */
+/* A pool as the master sees it, from its slots and the scoreboard. */
+struct pm_view {
+	unsigned int	 procs;		/* ready, neither stopping nor retiring */
+	unsigned int	 starting;	/* started or due, not ready yet */
+	unsigned int	 idle_threads;	/* over the ready workers */
+	bool		 queued;	/* a connection waits to be accepted */
+	int64_t		 oldest_idle_ms; /* longest a worker was all idle */
+};
+struct pm_decision {
+	unsigned int	 start;		/* workers to start */
+	bool		 retire;	/* stop the idlest worker */
+	bool		 max_reached;	/* more were wanted: max_processes */
+};
+struct pm_decision pm_decide(const struct pool_conf *,
+		    const struct pm_view *);
 
 /* proc.c */
 void		 proc_describe_status(int status, char *buf, size_t len);
