@@ -211,13 +211,16 @@ serve(struct acceptor *a, int fd)
 	a->current = &req;
 	a->current_fd = fd;
 	a->started = clock_ms();
+	sb_thread_set(w->sb, w->row, (unsigned int)a->index, SB_RUNNING,
+	    a->started, pooled_req_param(&req, "REQUEST_METHOD"),
+	    pooled_req_param(&req, "REQUEST_URI"));
 	a->deadline = a->started + pc->request_timeout * 1000LL;
 	a->cut = false;
 	a->stuck = false;
 	a->slow_logged = false;
 	pthread_mutex_unlock(&a->mtx);
 
-	rc = w->backend->handle(&req);
+	rc = status_page_serve(w, &req) ? 0 : w->backend->handle(&req);
 	if (req.bytes_out == 0 && req.body_status != 0)
 		req_respond_error(&req, req.body_status, "the request body "
 		    "was cut short");
@@ -232,6 +235,9 @@ serve(struct acceptor *a, int fd)
 	/* Still published: request_timeout also bounds the body's drain. */
 	pthread_mutex_lock(&a->mtx);
 	keep = !a->cut;
+	sb_thread_set(w->sb, w->row, (unsigned int)a->index, SB_WRITING,
+	    a->started, pooled_req_param(&req, "REQUEST_METHOD"),
+	    pooled_req_param(&req, "REQUEST_URI"));
 	pthread_mutex_unlock(&a->mtx);
 	w->proto->finish(a->conn, &req, keep);
 
@@ -241,6 +247,7 @@ serve(struct acceptor *a, int fd)
 	keep = !a->cut;
 	pthread_mutex_unlock(&a->mtx);
 	fd = w->proto->end(a->conn, &req, keep);
+	sb_thread_done(w->sb, w->row, (unsigned int)a->index);
 	worker_request_done(w);
 	if (fd == -1)
 		return;
@@ -265,6 +272,8 @@ acceptor_main(void *arg)
 		log_warnx("acceptor %zu: thread_init failed", a->index);
 	if (!worker_thread_inited(w, ok))
 		return NULL;
+	sb_thread_set(w->sb, w->row, (unsigned int)a->index, SB_IDLE, 0, NULL,
+	    NULL);
 	while ((fd = next_connection(a)) != -1)
 		serve(a, fd);
 	if (w->backend->thread_fini != NULL)
@@ -359,6 +368,7 @@ acceptor_check_deadline(struct acceptor *a, int64_t now)
 		    "%d s)", method, uri, (long long)(now - a->started),
 		    a->index, pc->slow_request);
 		a->slow_logged = true;
+		sb_row_count(a->w->sb, a->w->row, false);
 	}
 	if (!a->cut && now >= a->deadline) {
 		pooled_req_log(a->current, POOLED_LOG_ERROR, "%s %s: still "
@@ -369,6 +379,7 @@ acceptor_check_deadline(struct acceptor *a, int64_t now)
 		(void)shutdown(a->current_fd, SHUT_RDWR);
 		a->cut = true;
 		a->cut_at = now;
+		sb_row_count(a->w->sb, a->w->row, true);
 	} else if (a->cut && !a->stuck && pc->handler == HANDLER_MODULE &&
 	    now - a->cut_at >= ACCEPTOR_STUCK_MS) {
 		pooled_req_log(a->current, POOLED_LOG_ERROR, "%s %s: the "

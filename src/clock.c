@@ -1,4 +1,4 @@
-/* The monotonic clock every deadline in pooled is measured on. */
+/* The clocks of pooled: monotonic for every deadline, wall for display. */
 #include "config.h"
 
 #include <time.h>
@@ -12,5 +12,15 @@ clock_ms(void)
 	struct timespec	 ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The wall clock in milliseconds since the epoch, for what people read. */
+int64_t
+clock_wall_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

@@ -122,6 +122,7 @@ static int	 check_env(cfg_t *, cfg_opt_t *);
 static int	 check_interpreter(cfg_t *, cfg_opt_t *);
 static int	 check_cgi_stderr(cfg_t *, cfg_opt_t *);
 static int	 check_pm(cfg_t *, cfg_opt_t *);
+static int	 check_uri_path(cfg_t *, cfg_opt_t *);
 static int	 check_pm_sizes(cfg_t *);
 static int	 check_pool_name(cfg_t *);
 static int	 check_pool(cfg_opt_t *, unsigned int);
@@ -161,6 +162,9 @@ static cfg_opt_t pool_opts[] = {
 	CFG_INT_CB("max_requests_jitter", 0, CFGF_NONE, parse_int),
 	CFG_INT_CB("slow_request", 0, CFGF_NONE, parse_int),
 	CFG_STR("pm", "static", CFGF_NONE),
+	CFG_STR("status_path", NULL, CFGF_NODEFAULT),
+	CFG_STR("ping_path", NULL, CFGF_NODEFAULT),
+	CFG_STR("ping_response", "pong", CFGF_NONE),
 	CFG_INT_CB("min_processes", 1, CFGF_NONE, parse_int),
 	CFG_INT_CB("max_processes", 0, CFGF_NODEFAULT, parse_int),
 	CFG_INT_CB("min_spare_threads", 0, CFGF_NODEFAULT, parse_int),
@@ -212,6 +216,8 @@ static const struct {
 	{ "pool|max_requests_jitter",	check_int },
 	{ "pool|slow_request",		check_int },
 	{ "pool|pm",			check_pm },
+	{ "pool|status_path",		check_uri_path },
+	{ "pool|ping_path",		check_uri_path },
 	{ "pool|min_processes",		check_int },
 	{ "pool|max_processes",		check_int },
 	{ "pool|min_spare_threads",	check_int },
@@ -469,6 +475,21 @@ check_pm(cfg_t *cfg, cfg_opt_t *opt)
 		return 0;
 	conf_warnx(cfg, cfg->line, "%spm \"%s\": not static, dynamic or "
 	    "ondemand", pool_prefix(cfg, pfx, sizeof(pfx)), s);
+	return -1;
+}
+
+/* status_path, ping_path: a URI path, matched against REQUEST_URI. */
+static int
+check_uri_path(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char	*s = cfg_opt_getnstr(opt, 0);
+	char		 pfx[PREFIX_MAX];
+
+	if (s[0] == '/' && strcspn(s, "?# \t") == strlen(s))
+		return 0;
+	conf_warnx(cfg, cfg->line, "%s%s \"%s\": not a URI path (it starts "
+	    "with / and has no ?, # or blank)",
+	    pool_prefix(cfg, pfx, sizeof(pfx)), opt->name, s);
 	return -1;
 }
 
@@ -953,6 +974,11 @@ build_pool(cfg_t *sec, struct pool_conf *pc)
 	pc->max_spare_threads = (int)int_or(sec, "max_spare_threads",
 	    3L * pc->threads);
 	pc->idle_timeout = (int)cfg_getint(sec, "idle_timeout");
+	if ((s = cfg_getstr(sec, "status_path")) != NULL)
+		pc->status_path = xstrdup(s);
+	if ((s = cfg_getstr(sec, "ping_path")) != NULL)
+		pc->ping_path = xstrdup(s);
+	pc->ping_response = xstrdup(cfg_getstr(sec, "ping_response"));
 	/* How many start: processes, within the bounds; none on demand. */
 	if (pc->pm == PM_ONDEMAND)
 		pc->processes = 0;
@@ -1236,6 +1262,9 @@ conf_free(struct conf *conf)
 		for (j = 0; j < pc->ncgi_interpreters; j++)
 			free(pc->cgi_interpreters[j]);
 		free(pc->cgi_interpreters);
+		free(pc->status_path);
+		free(pc->ping_path);
+		free(pc->ping_response);
 	}
 	free(conf->pools);
 	free(conf->path);

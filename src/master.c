@@ -37,11 +37,24 @@ enum master_stop {
 	STOP_NOW
 };
 
-/* A config and the listen sockets of its pools, one fd per pool. */
+#define MASTER_PM_TICK_MS	1000	/* pm decisions, at most this often */
+#define MASTER_MAX_LOG_MS	10000	/* "max_processes reached", at most */
+
+/* What the master keeps of one pool of a generation. */
+struct pool_state {
+	struct scoreboard	*sb;
+	struct sb_pool		 counters;	/* published into sb */
+	bool			 watch;		/* poll the listen socket */
+	bool			 queued;	/* it had a connection waiting */
+	int64_t			 max_logged;
+};
+
+/* A config, the listen sockets of its pools (one fd each), their state. */
 struct generation {
 	uint32_t		 id;
 	struct conf		*conf;	/* NULL: none */
 	int			*fds;
+	struct pool_state	*pools;
 };
 
 struct master {
@@ -60,7 +73,11 @@ struct master {
 	struct pollfd		*pfd;
 	size_t			*pfd_slot;	/* index into slots, per pfd */
 	size_t			 pfd_cap;
+	int64_t			 pm_due;	/* next pm tick */
 };
+
+/* pfd_slot of a pool's listen socket: SLOT_POLL_POOL + pool index. */
+#define PFD_POOL	((size_t)1 << 40)
 
 static void	master_begin_stop(struct master *, enum master_stop);
 
@@ -73,6 +90,88 @@ gen_of(struct master *m, const struct slot *s)
 	if (m->next.conf != NULL && s->gen == m->next.id)
 		return &m->next;
 	return NULL;
+}
+
+/*
+ * Give each pool of g its scoreboard, sized for every worker it may run
+ * at once, replacements and a reload's overlap included.  A pool without
+ * one (out of memory) serves, only without status.
+ */
+static void
+gen_init_pools(struct generation *g)
+{
+	const struct pool_conf	*pc;
+	size_t			 i;
+	int			 most;
+
+	g->pools = xcalloc(g->conf->npools, sizeof(*g->pools));
+	for (i = 0; i < g->conf->npools; i++) {
+		pc = &g->conf->pools[i];
+		most = pc->processes > pc->max_processes ? pc->processes :
+		    pc->max_processes;
+		g->pools[i].sb = sb_create((unsigned int)most * 2 + 2,
+		    (unsigned int)pc->threads);
+		g->pools[i].counters.start_wall_ms = clock_wall_ms();
+		sb_pool_publish(g->pools[i].sb, &g->pools[i].counters);
+	}
+}
+
+/*
+ * The scoreboards a new worker must not keep: every one the master has
+ * (the child unmaps all but its own).  NULL-ended, malloc'd.
+ */
+static struct scoreboard **
+all_scoreboards(struct master *m)
+{
+	struct generation	*gens[2] = { &m->cur, &m->next };
+	struct scoreboard	**v;
+	size_t			 g, i, n = 0;
+
+	v = xcalloc((m->cur.conf != NULL ? m->cur.conf->npools : 0) +
+	    (m->next.conf != NULL ? m->next.conf->npools : 0) + 1,
+	    sizeof(*v));
+	for (g = 0; g < 2; g++)
+		for (i = 0; gens[g]->conf != NULL &&
+		    i < gens[g]->conf->npools; i++)
+			if (gens[g]->pools[i].sb != NULL)
+				v[n++] = gens[g]->pools[i].sb;
+	return v;
+}
+
+/*
+ * A slot's worker is gone: add what its row counted to its pool's
+ * totals, free the row, and publish.
+ */
+static void
+row_retire(struct master *m, struct slot *s, bool restarted)
+{
+	struct generation	*g = gen_of(m, s);
+	struct pool_state	*ps;
+	struct sb_thread	*t;
+	struct sb_row		 row;
+	unsigned int		 i, n;
+
+	if (g == NULL || s->sb == NULL) {
+		s->sb = NULL;
+		s->row = -1;
+		return;
+	}
+	ps = &g->pools[s->pool];
+	n = sb_threads(s->sb);
+	if ((t = calloc(n, sizeof(*t))) != NULL &&
+	    sb_read_row(s->sb, s->row, clock_ms(), &row, t)) {
+		for (i = 0; i < n; i++)
+			ps->counters.accepted_gone += t[i].requests;
+		ps->counters.slow_gone += row.slow;
+		ps->counters.timeouts_gone += row.timeouts;
+	}
+	free(t);
+	if (restarted)
+		ps->counters.restarts++;
+	sb_row_free(s->sb, s->row);
+	sb_pool_publish(s->sb, &ps->counters);
+	s->sb = NULL;
+	s->row = -1;
 }
 
 /* Tell the waiting parent (daemon mode) that every pool is up. */
@@ -101,6 +200,8 @@ static void
 spawn_due(struct master *m, int64_t now)
 {
 	struct generation	*g;
+	struct worker_spec	 ws;
+	struct scoreboard	**drop = NULL;
 	size_t			 i;
 	pid_t			 pid;
 	int			 chan;
@@ -114,17 +215,31 @@ spawn_due(struct master *m, int64_t now)
 			s->state = SLOT_EMPTY;
 			continue;
 		}
-		pid = proc_spawn_worker(g->conf, s->pool, g->fds[s->pool],
-		    &chan);
+		if (drop == NULL)
+			drop = all_scoreboards(m);
+		memset(&ws, 0, sizeof(ws));
+		ws.conf = g->conf;
+		ws.pool = s->pool;
+		ws.gen = g->id;
+		ws.listen_fd = g->fds[s->pool];
+		ws.sb = g->pools[s->pool].sb;
+		ws.row = sb_row_claim(ws.sb);
+		ws.drop = drop;
+		pid = proc_spawn_worker(&ws, &chan);
 		if (pid == -1) {
+			sb_row_free(ws.sb, ws.row);
 			/* Try again later, as if it had died before ready. */
 			s->started_ms = now;
 			(void)slot_exited(s, true, now);
 			continue;
 		}
+		sb_row_start(ws.sb, ws.row, pid, g->id, now);
 		slot_started(s, pid, chan, now);
+		s->sb = ws.sb;
+		s->row = ws.row;
 		log_info("pool %s: started worker %ld", s->name, (long)pid);
 	}
+	free(drop);
 }
 
 /*
@@ -176,8 +291,18 @@ gen_release(struct master *m, struct generation *g)
 		close(g->fds[i]);
 		sock_unlink(&g->conf->pools[i]);
 	}
+	/* Its workers keep their own mapping; the master lets go of its. */
+	for (i = 0; i < m->slots.n; i++)
+		if (m->slots.v[i].gen == g->id) {
+			m->slots.v[i].sb = NULL;
+			m->slots.v[i].row = -1;
+		}
+	for (i = 0; g->pools != NULL && i < g->conf->npools; i++)
+		sb_destroy(g->pools[i].sb);
+	free(g->pools);
 	free(g->fds);
 	conf_free(g->conf);
+	g->pools = NULL;
 	g->fds = NULL;
 	g->conf = NULL;
 }
@@ -284,14 +409,15 @@ master_reload(struct master *m)
 			while (++i < conf->npools)
 				fds[i] = -1;
 			m->next = (struct generation){ m->cur.id + 1, conf,
-			    fds };
+			    fds, NULL };
 			gen_release(m, &m->next);
 			log_warnx("master: reload: cannot listen (see "
 			    "above); still serving the old configuration");
 			return;
 		}
 	}
-	m->next = (struct generation){ m->cur.id + 1, conf, fds };
+	m->next = (struct generation){ m->cur.id + 1, conf, fds, NULL };
+	gen_init_pools(&m->next);
 	m->next_deadline = clock_ms() + conf->start_timeout * 1000LL;
 	slot_add_conf(&m->slots, conf, m->next.id);
 	for (i = 0; i < m->slots.n; i++)
@@ -345,6 +471,8 @@ reap_one(struct master *m, pid_t pid, int status, int64_t now)
 		log_warnx("pool %s: worker %ld %s", s->name, (long)pid, how);
 	if (s->chan != -1)
 		close(s->chan);
+	row_retire(m, s, abnormal && !s->stopping && !s->retiring &&
+	    m->stop == STOP_NONE);
 	was_ready = s->ready;
 	looping = slot_exited(s, abnormal, now);
 	if (m->stop != STOP_NONE) {
@@ -523,6 +651,137 @@ retire(struct master *m, size_t idx, uint32_t reason)
 	log_notice("pool %s: replacing worker %ld: %s", name, (long)pid, why);
 }
 
+/*
+ * Look at one serving worker for pm: its idle threads (validated copies
+ * from the scoreboard: they only steer the pool's size, within the
+ * config's bounds), and since when every thread has been idle.
+ */
+static unsigned int
+pm_look(struct slot *s, struct sb_thread *t, unsigned int n, int64_t now)
+{
+	struct sb_row	 row;
+	unsigned int	 i, idle = 0;
+	uint64_t	 served = 0;
+
+	if (s->sb == NULL || !sb_read_row(s->sb, s->row, now, &row, t))
+		return 0;
+	for (i = 0; i < n; i++) {
+		served += t[i].requests;
+		if (t[i].state == SB_IDLE)
+			idle++;
+	}
+	if (idle < n || served != s->last_requests)
+		s->idle_since = 0;
+	else if (s->idle_since == 0)
+		s->idle_since = now;
+	s->last_requests = served;
+	return idle;
+}
+
+/* Act on pm's decision for pool i of the serving generation. */
+static void
+pm_apply(struct master *m, size_t i, const struct pm_view *v,
+    const struct pm_decision *d, size_t idlest, int64_t now)
+{
+	const struct pool_conf	*pc = &m->cur.conf->pools[i];
+	struct pool_state	*ps = &m->cur.pools[i];
+	struct slot		*r;
+	unsigned int		 k;
+
+	if (d->max_reached) {
+		ps->counters.max_reached++;
+		sb_pool_publish(ps->sb, &ps->counters);
+		if (now - ps->max_logged >= MASTER_MAX_LOG_MS) {
+			log_warnx("pool %s: max_processes (%d) reached with no "
+			    "thread idle; requests wait (%llu times so far)",
+			    pc->name, pc->max_processes,
+			    (unsigned long long)ps->counters.max_reached);
+			ps->max_logged = now;
+		}
+	}
+	if (d->start > 0)
+		log_notice("pool %s: %u idle threads%s: starting %u worker%s "
+		    "(%u running)", pc->name, v->idle_threads, v->queued ?
+		    ", connections waiting" : "", d->start, d->start > 1 ?
+		    "s" : "", v->procs);
+	for (k = 0; k < d->start; k++) {
+		r = slot_add(&m->slots, i, m->cur.id);
+		snprintf(r->name, sizeof(r->name), "%s", pc->name);
+	}
+	if (d->retire && idlest != SIZE_MAX) {
+		r = &m->slots.v[idlest];
+		if (pc->pm == PM_ONDEMAND)
+			log_notice("pool %s: worker %ld idle for %lld ms "
+			    "(idle_timeout %d s): stopping it", pc->name,
+			    (long)r->pid, (long long)v->oldest_idle_ms,
+			    pc->idle_timeout);
+		else
+			log_notice("pool %s: %u idle threads, more than "
+			    "max_spare_threads (%d): stopping worker %ld",
+			    pc->name, v->idle_threads, pc->max_spare_threads,
+			    (long)r->pid);
+		slot_stop(m, r, true, now);
+	}
+}
+
+/*
+ * Size the dynamic and ondemand pools: build each one's view from the
+ * slots and the scoreboard, let pm_decide choose, act on it, and say
+ * whether to watch the listen socket for connections that wait.
+ */
+static void
+pm_step(struct master *m, int64_t now)
+{
+	const struct pool_conf	*pc;
+	struct pm_decision	 d;
+	struct pm_view		 v;
+	struct sb_thread	*t;
+	size_t			 i, k, idlest;
+
+	for (i = 0; i < m->cur.conf->npools; i++) {
+		pc = &m->cur.conf->pools[i];
+		if (pc->pm == PM_STATIC)
+			continue;
+		memset(&v, 0, sizeof(v));
+		idlest = SIZE_MAX;
+		t = xcalloc((size_t)pc->threads, sizeof(*t));
+		for (k = 0; k < m->slots.n; k++) {
+			struct slot *s = &m->slots.v[k];
+			unsigned int idle;
+
+			if (s->gen != m->cur.id || s->pool != i ||
+			    s->stopping || s->retiring ||
+			    s->state == SLOT_EMPTY)
+				continue;
+			if (s->state != SLOT_RUNNING || !s->ready) {
+				v.starting++;
+				continue;
+			}
+			v.procs++;
+			idle = pm_look(s, t, (unsigned int)pc->threads, now);
+			v.idle_threads += idle;
+			if (idlest == SIZE_MAX ||
+			    (s->idle_since != 0 && (m->slots.v[idlest].
+			    idle_since == 0 || s->idle_since <
+			    m->slots.v[idlest].idle_since)))
+				idlest = k;
+			if (s->idle_since != 0 &&
+			    now - s->idle_since > v.oldest_idle_ms)
+				v.oldest_idle_ms = now - s->idle_since;
+		}
+		free(t);
+		v.queued = m->cur.pools[i].queued;
+		d = pm_decide(pc, &v);
+		pm_apply(m, i, &v, &d, idlest, now);
+		m->cur.pools[i].queued = false;
+		/* Only a start can follow from a waiting connection. */
+		m->cur.pools[i].watch = v.starting == 0 && d.start == 0 &&
+		    v.idle_threads == 0 &&
+		    v.procs < (unsigned int)pc->max_processes;
+	}
+	m->pm_due = now + MASTER_PM_TICK_MS;
+}
+
 /* A worker is ready; if it replaces one, that one may go now. */
 static void
 ready(struct master *m, struct slot *s)
@@ -584,8 +843,8 @@ build_pollset(struct master *m)
 	nfds_t	 n = 0;
 	size_t	 i;
 
-	if (m->pfd_cap < m->slots.n + 1) {
-		m->pfd_cap = m->slots.n + 16;
+	if (m->pfd_cap < m->slots.n + m->cur.conf->npools + 1) {
+		m->pfd_cap = m->slots.n + m->cur.conf->npools + 16;
 		m->pfd = realloc(m->pfd, m->pfd_cap * sizeof(*m->pfd));
 		m->pfd_slot = realloc(m->pfd_slot, m->pfd_cap *
 		    sizeof(*m->pfd_slot));
@@ -595,6 +854,13 @@ build_pollset(struct master *m)
 	m->pfd[n].fd = sig_fd();
 	m->pfd[n].events = POLLIN;
 	m->pfd_slot[n++] = SIZE_MAX;
+	for (i = 0; m->stop == STOP_NONE && i < m->cur.conf->npools; i++) {
+		if (!m->cur.pools[i].watch)
+			continue;
+		m->pfd[n].fd = m->cur.fds[i];
+		m->pfd[n].events = POLLIN;
+		m->pfd_slot[n++] = PFD_POOL + i;
+	}
 	for (i = 0; i < m->slots.n; i++) {
 		struct slot *s = &m->slots.v[i];
 
@@ -605,6 +871,18 @@ build_pollset(struct master *m)
 		m->pfd_slot[n++] = i;
 	}
 	return n;
+}
+
+/* Whether conf has a dynamic or ondemand pool: pm_step has work. */
+static bool
+sizes_pools(const struct conf *conf)
+{
+	size_t	 i;
+
+	for (i = 0; i < conf->npools; i++)
+		if (conf->pools[i].pm != PM_STATIC)
+			return true;
+	return false;
 }
 
 /* The earlier of two deadlines in ms, -1 meaning none. */
@@ -632,6 +910,10 @@ next_timeout(struct master *m, int64_t now)
 	}
 	if (m->next.conf != NULL) {
 		start = m->next_deadline - now;
+		ms = earlier(ms, start < 0 ? 0 : start);
+	}
+	if (m->stop == STOP_NONE && m->started && sizes_pools(m->cur.conf)) {
+		start = m->pm_due - now;
 		ms = earlier(ms, start < 0 ? 0 : start);
 	}
 	if (ms == -1)
@@ -676,7 +958,8 @@ master_run(struct conf **confp, int *listen_fds, int ready_fd)
 	size_t		 p;
 
 	memset(&m, 0, sizeof(m));
-	m.cur = (struct generation){ 1, *confp, listen_fds };
+	m.cur = (struct generation){ 1, *confp, listen_fds, NULL };
+	gen_init_pools(&m.cur);
 	m.ready_fd = ready_fd;
 	m.stop = STOP_NONE;
 	m.start_deadline = clock_ms() + m.cur.conf->start_timeout * 1000LL;
@@ -696,9 +979,19 @@ master_run(struct conf **confp, int *listen_fds, int ready_fd)
 		    errno != EINTR)
 			fatal("master: poll");
 		mask = sig_drain();
-		for (i = 1; i < n; i++)
-			if (m.pfd[i].revents & (POLLIN | POLLHUP | POLLERR))
+		for (i = 1; i < n; i++) {
+			if ((m.pfd[i].revents & (POLLIN | POLLHUP |
+			    POLLERR)) == 0)
+				continue;
+			if (m.pfd_slot[i] >= PFD_POOL) {
+				/* A connection waits: decide now. */
+				p = m.pfd_slot[i] - PFD_POOL;
+				m.cur.pools[p].queued = true;
+				m.cur.pools[p].watch = false;
+				m.pm_due = 0;
+			} else
 				chan_dispatch_one(&m, m.pfd_slot[i]);
+		}
 		if (mask & SIG_BIT(SIGCHLD))
 			master_reap(&m);
 		handle_signals(&m, mask);
@@ -720,6 +1013,8 @@ master_run(struct conf **confp, int *listen_fds, int ready_fd)
 			}
 			continue;
 		}
+		if (now >= m.pm_due && sizes_pools(m.cur.conf))
+			pm_step(&m, now);
 		reload_step(&m, now);
 		if (m.want_reload)
 			master_reload(&m);
@@ -728,7 +1023,9 @@ master_run(struct conf **confp, int *listen_fds, int ready_fd)
 	for (p = 0; p < m.cur.conf->npools; p++) {
 		close(m.cur.fds[p]);
 		sock_unlink(&m.cur.conf->pools[p]);
+		sb_destroy(m.cur.pools[p].sb);
 	}
+	free(m.cur.pools);
 	free(m.cur.fds);
 	*confp = m.cur.conf;
 	log_notice("master: stopped");

@@ -97,6 +97,9 @@ struct pool_conf {
 	int			 min_spare_threads; /* dynamic */
 	int			 max_spare_threads; /* dynamic */
 	int			 idle_timeout;	/* ondemand: seconds */
+	char			*status_path;	/* answered by pooled; or NULL */
+	char			*ping_path;
+	char			*ping_response;
 };
 
 /* The whole config file, validated and immutable. */
@@ -198,6 +201,7 @@ char		*xstrdup(const char *);
 
 /* clock.c */
 int64_t		 clock_ms(void);
+int64_t		 clock_wall_ms(void);
 
 /* sock.c */
 int		 sock_open(const struct pool_conf *);
@@ -269,6 +273,10 @@ struct slot {
 	bool		 retiring;	/* asked to be replaced; a new slot is */
 	pid_t		 replaces;	/* the retiring process this one is for */
 	char		 name[40];	/* its pool's, for logs */
+	struct scoreboard *sb;		/* its pool's, or NULL */
+	int		 row;		/* its row there, or -1 */
+	uint64_t	 last_requests;	/* pm: served at the last look */
+	int64_t		 idle_since;	/* pm: all its threads idle; or 0 */
 	int64_t		 started_ms;
 	int64_t		 due_ms;	/* SLOT_WAITING: when to respawn */
 	int64_t		 backoff_ms;
@@ -315,8 +323,17 @@ struct pm_decision pm_decide(const struct pool_conf *,
 /* proc.c */
 void		 proc_describe_status(int status, char *buf, size_t len);
 int		 proc_close_fds_except(const int *keep, size_t nkeep);
-pid_t		 proc_spawn_worker(const struct conf *, size_t pool,
-		    int listen_fd, int *chan);
+/* What a new worker is given. */
+struct worker_spec {
+	const struct conf	*conf;
+	size_t			 pool;
+	uint32_t		 gen;
+	int			 listen_fd;
+	struct scoreboard	*sb;		/* its pool's */
+	int			 row;		/* its row there, or -1 */
+	struct scoreboard      **drop;		/* others, to unmap; NULL-ended */
+};
+pid_t		 proc_spawn_worker(const struct worker_spec *, int *chan);
 
 /* handler_so.c */
 struct backend;
@@ -478,6 +495,18 @@ struct sb_row {
 	uint32_t		 gen;
 	int64_t			 started_ms;
 	uint64_t		 rss_kb;	/* the worker updates it */
+	uint64_t		 slow;		/* ... and these counters */
+	uint64_t		 timeouts;
+};
+
+/* A pool's counters kept by the master, published for status pages. */
+struct sb_pool {
+	int64_t			 start_wall_ms;
+	uint64_t		 accepted_gone;	/* by workers reaped since */
+	uint64_t		 slow_gone;
+	uint64_t		 timeouts_gone;
+	uint64_t		 restarts;
+	uint64_t		 max_reached;
 };
 
 struct scoreboard;
@@ -503,6 +532,9 @@ void		 sb_thread_set(struct scoreboard *, int row,
 void		 sb_thread_done(struct scoreboard *, int row,
 		    unsigned int thread);	/* +1 request, back to idle */
 void		 sb_row_set_rss(struct scoreboard *, int row, uint64_t kb);
+void		 sb_row_count(struct scoreboard *, int row, bool timeout);
+void		 sb_pool_publish(struct scoreboard *, const struct sb_pool *);
+void		 sb_pool_read(const struct scoreboard *, struct sb_pool *);
 /*
  * Anyone: copy row and its threads out, validated (states in range,
  * strings NUL-terminated and printable, times clamped to [0, now_ms], a
@@ -571,6 +603,19 @@ void		 status_parse_query(const char *query, enum status_format *,
 char		*status_render(const struct status_pool *, enum status_format,
 		    bool full, size_t *len);
 
+/* snapshot.c: a pool's status, from its scoreboard */
+struct snapshot {
+	struct status_pool	 pool;
+	struct status_proc	*procs;
+	struct sb_thread	*threads;
+};
+int		 snapshot_take(struct snapshot *, const struct scoreboard *,
+		    const struct pool_conf *, int listen_fd);
+void		 snapshot_free(struct snapshot *);
+
+/* status_page.c: status_path and ping_path, answered by the worker */
+bool		 status_page_serve(struct worker *, struct pooled_req *);
+
 /* worker.c */
 struct worker {
 	const struct conf	*conf;
@@ -585,6 +630,9 @@ struct worker {
 	size_t			 nacceptors;
 	_Atomic bool		 stopping;
 	_Atomic uint64_t	 next_req_id;
+	struct scoreboard	*sb;		/* the pool's */
+	int			 row;		/* this worker's row, or -1 */
+	uint32_t		 gen;
 	uint64_t		 max_requests;	/* with its jitter; 0: none */
 	_Atomic uint64_t	 served;
 	_Atomic bool		 retire_asked;
@@ -594,8 +642,8 @@ struct worker {
 	size_t			 threads_failed;
 	int			 gate;		/* 0 wait, 1 serve, -1 quit */
 };
-void		 worker_main(const struct conf *, size_t pool, int listen_fd,
-		    int chan_fd) POOLED_NORETURN;
+void		 worker_main(const struct worker_spec *, int chan_fd)
+		    POOLED_NORETURN;
 bool		 worker_thread_inited(struct worker *, bool ok);
 void		 worker_request_done(struct worker *);
 void		 worker_ask_retire(struct worker *, enum retire_reason);

@@ -94,15 +94,17 @@ proc_default_signals(void)
  * Fork a worker for pool index `pool`.  Returns the child's pid and the
  * master's channel end in *chan, or -1.  The child closes every
  * descriptor but its pool's listen socket, its channel end and the log,
- * then runs worker_main and never returns.
+ * unmaps the scoreboards of other pools, then runs worker_main and never
+ * returns.
  */
 pid_t
-proc_spawn_worker(const struct conf *conf, size_t pool, int listen_fd,
-    int *chan)
+proc_spawn_worker(const struct worker_spec *ws, int *chan)
 {
-	sigset_t all, old;
-	int	 fds[2], keep[3];
-	pid_t	 pid;
+	const struct conf	*conf = ws->conf;
+	size_t			 pool = ws->pool, i;
+	sigset_t		 all, old;
+	int			 fds[2], keep[3];
+	pid_t			 pid;
 
 	if (chan_pair(fds) == -1)
 		return -1;
@@ -123,13 +125,17 @@ proc_spawn_worker(const struct conf *conf, size_t pool, int listen_fd,
 	case 0:
 		proc_default_signals();
 		sigprocmask(SIG_SETMASK, &old, NULL);
-		keep[0] = listen_fd;
+		keep[0] = ws->listen_fd;
 		keep[1] = fds[1];
 		keep[2] = log_fd();
 		if (proc_close_fds_except(keep, 3) == -1)
 			_exit(EX_OSERR);
+		/* Other pools' scoreboards are none of its business. */
+		for (i = 0; ws->drop != NULL && ws->drop[i] != NULL; i++)
+			if (ws->drop[i] != ws->sb)
+				sb_destroy(ws->drop[i]);
 		log_set_role(conf->pools[pool].name);
-		worker_main(conf, pool, listen_fd, fds[1]);
+		worker_main(ws, fds[1]);
 		/* NOTREACHED */
 	default:
 		break;

@@ -81,6 +81,7 @@ struct sb_header {
 	uint32_t	 threads;
 	uint32_t	 row_size;
 	uint32_t	 thread_size;
+	struct sb_pool	 pool;		/* the master's counters, published */
 };
 
 /* A thread slot on its own cache line(s). */
@@ -309,6 +310,8 @@ clear_row(struct scoreboard *sb, int row)
 
 	write_row(&sb->row[row], 0, 0, 0);
 	SB_PUT(&sb->row[row].rss_kb, (uint64_t)0);
+	SB_PUT(&sb->row[row].slow, (uint64_t)0);
+	SB_PUT(&sb->row[row].timeouts, (uint64_t)0);
 	for (i = 0; i < sb->threads; i++)
 		clear_thread(thread_at(sb, row, i));
 }
@@ -420,6 +423,56 @@ sb_row_set_rss(struct scoreboard *sb, int row, uint64_t kb)
 	if (!row_ok(sb, row))
 		return;
 	SB_PUT(&sb->row[row].rss_kb, kb);
+}
+
+/* A worker: count a slow request or a timeout, one atomic word each. */
+void
+sb_row_count(struct scoreboard *sb, int row, bool timeout)
+{
+	uint64_t	*c;
+
+	if (!row_ok(sb, row))
+		return;
+	c = timeout ? &sb->row[row].timeouts : &sb->row[row].slow;
+	SB_PUT(c, SB_GET(c) + 1);
+}
+
+/*
+ * The master: publish its pool counters for the workers' status pages.
+ * Display only: nothing it reads back from there is ever used.
+ */
+void
+sb_pool_publish(struct scoreboard *sb, const struct sb_pool *p)
+{
+	struct sb_header	*h;
+
+	if (sb == NULL || getpid() != sb->owner)
+		return;
+	h = sb->base;
+	SB_PUT(&h->pool.start_wall_ms, p->start_wall_ms);
+	SB_PUT(&h->pool.accepted_gone, p->accepted_gone);
+	SB_PUT(&h->pool.slow_gone, p->slow_gone);
+	SB_PUT(&h->pool.timeouts_gone, p->timeouts_gone);
+	SB_PUT(&h->pool.restarts, p->restarts);
+	SB_PUT(&h->pool.max_reached, p->max_reached);
+}
+
+/* Anyone: the pool counters last published (for display). */
+void
+sb_pool_read(const struct scoreboard *sb, struct sb_pool *p)
+{
+	struct sb_header	*h;
+
+	memset(p, 0, sizeof(*p));
+	if (sb == NULL)
+		return;
+	h = sb->base;
+	p->start_wall_ms = SB_GET(&h->pool.start_wall_ms);
+	p->accepted_gone = SB_GET(&h->pool.accepted_gone);
+	p->slow_gone = SB_GET(&h->pool.slow_gone);
+	p->timeouts_gone = SB_GET(&h->pool.timeouts_gone);
+	p->restarts = SB_GET(&h->pool.restarts);
+	p->max_reached = SB_GET(&h->pool.max_reached);
 }
 
 /* Yield the CPU to a writer that may have been preempted mid-write. */
@@ -569,6 +622,9 @@ sb_read_row(const struct scoreboard *sb, int row, int64_t now_ms,
 	out->started_ms = clamp_ms(out->started_ms, now_ms);
 	kb = SB_GET(&sh->rss_kb);
 	out->rss_kb = kb > SB_RSS_KB_MAX ? SB_RSS_KB_MAX : kb;
+	/* Counters only: a lie here skews a display, nothing else. */
+	out->slow = SB_GET(&sh->slow);
+	out->timeouts = SB_GET(&sh->timeouts);
 	for (i = 0; i < sb->threads; i++) {
 		if (!copy_thread(thread_at(sb, row, i), &threads[i])) {
 			free_row(sb, out, threads);

@@ -45,6 +45,7 @@ slot_add(struct slot_table *t, size_t pool, uint32_t gen)
 	s->gen = gen;
 	s->pid = -1;
 	s->chan = -1;
+	s->row = -1;
 	s->started_ms = INT64_MIN / 2;
 	return s;
 }
@@ -106,6 +107,8 @@ slot_started(struct slot *s, pid_t pid, int chan, int64_t now)
 	s->retiring = false;
 	s->phase = PHASE_NONE;
 	s->started_ms = now;
+	s->last_requests = 0;
+	s->idle_since = 0;
 }
 
 /*

@@ -1,7 +1,7 @@
 /*
  * A worker process: its main thread is the control thread, which loads the
  * pool's handler, starts the acceptor threads, then listens to the master
- * on the channel and ticks once a second for deadlines.  Stopping sets an
+ * on the channel and ticks four times a second for deadlines.  Stopping sets an
  * atomic flag and wakes the acceptors; each finishes the request in hand.
  */
 #include "config.h"
@@ -73,13 +73,34 @@ worker_signals(void)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 }
 
-/* Once per tick: deadlines of parked connections and of requests. */
+/* Publish the worker's resident set size on the scoreboard. */
+static void
+publish_rss(struct worker *w)
+{
+	unsigned long long	 size, resident;
+	FILE			*f;
+
+	if (w->sb == NULL || (f = fopen("/proc/self/statm", "re")) == NULL)
+		return;
+	if (fscanf(f, "%llu %llu", &size, &resident) == 2)
+		sb_row_set_rss(w->sb, w->row, (uint64_t)resident *
+		    (uint64_t)sysconf(_SC_PAGESIZE) / 1024);
+	fclose(f);
+}
+
+/*
+ * Once per tick: deadlines of parked connections and of requests, and
+ * about once a second the RSS for the status page.
+ */
 static void
 worker_tick(struct worker *w)
 {
-	int64_t	 now = clock_ms();
-	size_t	 i;
+	static unsigned int	 ticks;
+	int64_t			 now = clock_ms();
+	size_t			 i;
 
+	if (ticks++ % (1000 / WORKER_TICK_MS) == 0)
+		publish_rss(w);
 	park_tick(w->park, now);
 	for (i = 0; i < w->nacceptors; i++)
 		if (w->acceptors[i] != NULL)
@@ -267,22 +288,26 @@ open_gate(struct worker *w)
 }
 
 /*
- * Run one worker process of pool index `pool` on listen_fd; never returns.
+ * Run one worker process as ws describes; never returns.
  * Exits with EX_CONFIG when the handler cannot be loaded or initialised:
  * the master then fails the start, or retries with back-off.
  */
 void
-worker_main(const struct conf *conf, size_t pool, int listen_fd, int chan_fd)
+worker_main(const struct worker_spec *ws, int chan_fd)
 {
 	struct worker		 w;
 	struct epoll_event	 ev;
 	char			 title[16];
 	size_t			 i;
+	int			 listen_fd = ws->listen_fd;
 
 	memset(&w, 0, sizeof(w));
-	w.conf = conf;
-	w.pool = &conf->pools[pool];
+	w.conf = ws->conf;
+	w.pool = &ws->conf->pools[ws->pool];
 	w.listen_fd = listen_fd;
+	w.sb = ws->sb;
+	w.row = ws->row;
+	w.gen = ws->gen;
 	/* Jitter, so that the workers of a pool do not all go at once. */
 	if (w.pool->max_requests > 0) {
 		srandom((unsigned int)getpid() ^ (unsigned int)clock_ms());
@@ -328,6 +353,7 @@ worker_main(const struct conf *conf, size_t pool, int listen_fd, int chan_fd)
 		w.nacceptors++;
 	}
 	open_gate(&w);
+	publish_rss(&w);
 	if (chan_send(chan_fd, CHAN_READY, NULL, 0) == -1)
 		fatalx("worker: cannot reach the master");
 	log_debug("worker: serving with %d threads", w.pool->threads);

@@ -1,0 +1,84 @@
+/*
+ * status_path and ping_path: answered by the worker itself, whatever the
+ * pool's handler, so a module or CGI pool needs no code for them.  The
+ * page is the pool's, not the worker's: every worker of the pool renders
+ * the same scoreboard.  Formats follow the query string (?json,
+ * ?openmetrics, ?full), as PHP-FPM's status page does.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "pooled.h"
+
+static const char *const content_types[] = {
+	[STATUS_TEXT] = "text/plain; charset=utf-8",
+	[STATUS_JSON] = "application/json",
+	[STATUS_OPENMETRICS] =
+	    "application/openmetrics-text; version=1.0.0; charset=utf-8"
+};
+
+/* Whether the path of REQUEST_URI (before any '?') is path. */
+static bool
+path_is(const char *uri, const char *path)
+{
+	size_t	 len;
+
+	if (uri == NULL || path == NULL)
+		return false;
+	len = strlen(path);
+	return strncmp(uri, path, len) == 0 &&
+	    (uri[len] == '\0' || uri[len] == '?');
+}
+
+static int
+serve_status(struct worker *w, struct pooled_req *req)
+{
+	struct snapshot		 snap;
+	enum status_format	 fmt;
+	char			*page;
+	size_t			 len;
+	bool			 full;
+	int			 rc;
+
+	if (w->sb == NULL)
+		return req_respond_error(req, 503, "no scoreboard");
+	status_parse_query(pooled_req_param(req, "QUERY_STRING"), &fmt,
+	    &full);
+	if (snapshot_take(&snap, w->sb, w->pool, w->listen_fd) == -1)
+		return req_respond_error(req, 500, "out of memory");
+	page = status_render(&snap.pool, fmt, full, &len);
+	snapshot_free(&snap);
+	if (page == NULL)
+		return req_respond_error(req, 500, "out of memory");
+	rc = pooled_req_printf(req, "Status: 200 OK\r\nContent-Type: %s\r\n"
+	    "Cache-Control: no-store\r\n\r\n", content_types[fmt]);
+	if (rc == 0)
+		rc = pooled_req_write(req, page, len);
+	free(page);
+	return rc;
+}
+
+/*
+ * Answer req if it asks for the pool's status_path or ping_path; false
+ * when it is the handler's to answer.
+ */
+bool
+status_page_serve(struct worker *w, struct pooled_req *req)
+{
+	const struct pool_conf	*pc = w->pool;
+	const char		*uri = pooled_req_param(req, "REQUEST_URI");
+
+	if (path_is(uri, pc->ping_path)) {
+		(void)pooled_req_printf(req, "Status: 200 OK\r\n"
+		    "Content-Type: text/plain\r\nCache-Control: no-store\r\n"
+		    "\r\n%s\n", pc->ping_response);
+		return true;
+	}
+	if (path_is(uri, pc->status_path)) {
+		(void)serve_status(w, req);
+		return true;
+	}
+	return false;
+}
