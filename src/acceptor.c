@@ -153,7 +153,11 @@ next_connection(struct acceptor *a)
 	int			 n, fd;
 
 	for (;;) {
-		if (atomic_load(&w->stopping))
+		/*
+		 * Stopping, the connections this worker accepted already are
+		 * still served; kept ones were closed (worker_drain).
+		 */
+		if (atomic_load(&w->stopping) && park_count_new(w->park) == 0)
 			return -1;
 		n = epoll_pwait(w->epfd, &ev, 1, -1, &a->wait_mask);
 		if (n == -1 && errno != EINTR) {
@@ -165,7 +169,7 @@ next_connection(struct acceptor *a)
 			continue;
 		if (ev.data.u64 == PARK_LISTEN_TOKEN) {
 			if (atomic_load(&w->stopping))
-				return -1;
+				continue;
 			fd = accept_new(a);
 		} else
 			fd = park_take(w->park, ev.data.u64);

@@ -182,6 +182,7 @@ static cfg_opt_t conf_opts[] = {
 	CFG_INT_CB("graceful_timeout", 30, CFGF_NONE, parse_int),
 	CFG_INT_CB("kill_timeout", 5, CFGF_NONE, parse_int),
 	CFG_INT_CB("start_timeout", 60, CFGF_NONE, parse_int),
+	CFG_STR("status_listen", NULL, CFGF_NODEFAULT),
 	CFG_SEC("pool", pool_opts, CFGF_MULTI | CFGF_TITLE |
 	    CFGF_NO_TITLE_DUPES),
 	CFG_END()
@@ -197,6 +198,7 @@ static const struct {
 	{ "graceful_timeout",		check_int },
 	{ "kill_timeout",		check_int },
 	{ "start_timeout",		check_int },
+	{ "status_listen",		check_listen },
 	{ "pool|listen",		check_listen },
 	{ "pool|listen_mode",		check_listen_mode },
 	{ "pool|listen_backlog",	check_int },
@@ -1219,6 +1221,14 @@ conf_load(const char *path)
 	conf->graceful_timeout = (int)cfg_getint(cfg, "graceful_timeout");
 	conf->kill_timeout = (int)cfg_getint(cfg, "kill_timeout");
 	conf->start_timeout = (int)cfg_getint(cfg, "start_timeout");
+	if ((s = cfg_getstr(cfg, "status_listen")) != NULL) {
+		char	 err[512];
+
+		/* Checked by its validator already. */
+		if (conf_parse_listen(s, &conf->status_listen, err,
+		    sizeof(err)) == 0)
+			conf->has_status_listen = true;
+	}
 	conf->pools = xcalloc(n, sizeof(*conf->pools));
 	conf->npools = n;
 	for (i = 0; i < n; i++) {

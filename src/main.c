@@ -22,13 +22,34 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: pooled [-Fhtv] [-c file]\n"
+	    "       pooled -s [-c file] [pool] [json|openmetrics|full...]\n"
 	    "  -c file  configuration file (default %s)\n"
 	    "  -F       stay in the foreground, log to stderr\n"
+	    "  -s       print the status of the running pooled "
+	    "(status_listen)\n"
 	    "  -t       test the configuration and the modules, then exit\n"
 	    "  -v       print the version and exit\n"
 	    "  -h       print this help and exit\n"
-	    "signals: TERM/INT stop now, QUIT stop gracefully, "
+	    "signals: TERM/INT stop now, QUIT stop gracefully, HUP reload, "
 	    "USR1 reopen logs\n", POOLED_DEFAULT_CONF);
+}
+
+/* Whether s is a status query: words json, openmetrics, full, by '&'. */
+static bool
+is_status_query(const char *s)
+{
+	size_t	 n;
+
+	for (;;) {
+		n = strcspn(s, "&");
+		if (!((n == 4 && strncmp(s, "json", 4) == 0) ||
+		    (n == 11 && strncmp(s, "openmetrics", 11) == 0) ||
+		    (n == 4 && strncmp(s, "full", 4) == 0)))
+			return false;
+		if (s[n] == '\0')
+			return true;
+		s += n + 1;
+	}
 }
 
 /*
@@ -202,17 +223,21 @@ main(int argc, char *argv[])
 {
 	const char	*path = POOLED_DEFAULT_CONF;
 	struct conf	*conf;
-	bool		 foreground = false, test = false;
+	bool		 foreground = false, test = false, status = false;
+	const char	*pool = NULL, *query = NULL;
 	int		 ch, rc;
 
 	log_init("pooled", POOLED_LOG_INFO);
-	while ((ch = getopt(argc, argv, "c:Fhtv")) != -1) {
+	while ((ch = getopt(argc, argv, "c:Fhstv")) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
 			break;
 		case 'F':
 			foreground = true;
+			break;
+		case 's':
+			status = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -228,13 +253,23 @@ main(int argc, char *argv[])
 			return EX_USAGE;
 		}
 	}
-	if (optind != argc) {
+	/* -s takes an optional pool name, then an optional query. */
+	if (status && optind < argc && !is_status_query(argv[optind]))
+		pool = argv[optind++];
+	if (status && optind < argc)
+		query = argv[optind++];
+	if (optind != argc || (status && (foreground || test))) {
 		usage(stderr);
 		return EX_USAGE;
 	}
 
 	if ((conf = conf_load(path)) == NULL)
 		return 1;
+	if (status) {
+		rc = status_client(conf, pool, query);
+		conf_free(conf);
+		return rc;
+	}
 	if (test) {
 		if (probe_modules(conf) == -1) {
 			conf_free(conf);

@@ -46,6 +46,7 @@ struct pool_state {
 	struct sb_pool		 counters;	/* published into sb */
 	bool			 watch;		/* poll the listen socket */
 	bool			 queued;	/* it had a connection waiting */
+	int64_t			 watch_after;	/* not sooner: no busy loop */
 	int64_t			 max_logged;
 };
 
@@ -74,10 +75,14 @@ struct master {
 	size_t			*pfd_slot;	/* index into slots, per pfd */
 	size_t			 pfd_cap;
 	int64_t			 pm_due;	/* next pm tick */
+	struct status_srv	*status;	/* status_listen, or NULL */
+	char			 last_reload[256];
 };
 
-/* pfd_slot of a pool's listen socket: SLOT_POLL_POOL + pool index. */
+/* pfd_slot of a pool's listen socket: PFD_POOL + pool index. */
 #define PFD_POOL	((size_t)1 << 40)
+/* pfd_slot of a status_listen descriptor. */
+#define PFD_STATUS	((size_t)1 << 41)
 
 static void	master_begin_stop(struct master *, enum master_stop);
 
@@ -316,6 +321,7 @@ reload_abort(struct master *m, const char *why)
 
 	log_warnx("master: reload failed: %s; still serving generation %u "
 	    "with the old configuration", why, m->cur.id);
+	snprintf(m->last_reload, sizeof(m->last_reload), "failed: %s", why);
 	for (i = 0; i < m->slots.n; i++)
 		if (m->slots.v[i].gen == m->next.id)
 			slot_stop(m, &m->slots.v[i], false, now);
@@ -346,6 +352,8 @@ reload_commit(struct master *m)
 	log_set_level(m->cur.conf->log_level);
 	log_notice("master: reload done: generation %u serves; %zu old "
 	    "workers finish their requests", m->cur.id, n);
+	snprintf(m->last_reload, sizeof(m->last_reload), "done: generation "
+	    "%u", m->cur.id);
 }
 
 /*
@@ -399,6 +407,8 @@ master_reload(struct master *m)
 	if ((conf = conf_load(m->cur.conf->path)) == NULL) {
 		log_warnx("master: reload: the configuration is invalid (see "
 		    "above); still serving the old one");
+		snprintf(m->last_reload, sizeof(m->last_reload), "failed: "
+		    "the configuration is invalid (see the log)");
 		return;
 	}
 	fds = xcalloc(conf->npools, sizeof(*fds));
@@ -413,6 +423,8 @@ master_reload(struct master *m)
 			gen_release(m, &m->next);
 			log_warnx("master: reload: cannot listen (see "
 			    "above); still serving the old configuration");
+			snprintf(m->last_reload, sizeof(m->last_reload),
+			    "failed: cannot listen (see the log)");
 			return;
 		}
 	}
@@ -725,9 +737,10 @@ pm_apply(struct master *m, size_t i, const struct pm_view *v,
 }
 
 /*
- * Size the dynamic and ondemand pools: build each one's view from the
- * slots and the scoreboard, let pm_decide choose, act on it, and say
- * whether to watch the listen socket for connections that wait.
+ * Size the pools: build each one's view from the slots and the
+ * scoreboard, let pm_decide choose (a static pool is only counted when
+ * saturated), act on it, and say whether to watch the listen socket for
+ * connections that wait.
  */
 static void
 pm_step(struct master *m, int64_t now)
@@ -740,8 +753,6 @@ pm_step(struct master *m, int64_t now)
 
 	for (i = 0; i < m->cur.conf->npools; i++) {
 		pc = &m->cur.conf->pools[i];
-		if (pc->pm == PM_STATIC)
-			continue;
 		memset(&v, 0, sizeof(v));
 		idlest = SIZE_MAX;
 		t = xcalloc((size_t)pc->threads, sizeof(*t));
@@ -774,10 +785,13 @@ pm_step(struct master *m, int64_t now)
 		d = pm_decide(pc, &v);
 		pm_apply(m, i, &v, &d, idlest, now);
 		m->cur.pools[i].queued = false;
-		/* Only a start can follow from a waiting connection. */
+		/*
+		 * A waiting connection matters only with no thread idle;
+		 * after one was seen, not again before the next tick, as a
+		 * saturated pool's socket stays readable.
+		 */
 		m->cur.pools[i].watch = v.starting == 0 && d.start == 0 &&
-		    v.idle_threads == 0 &&
-		    v.procs < (unsigned int)pc->max_processes;
+		    v.idle_threads == 0 && now >= m->cur.pools[i].watch_after;
 	}
 	m->pm_due = now + MASTER_PM_TICK_MS;
 }
@@ -843,8 +857,10 @@ build_pollset(struct master *m)
 	nfds_t	 n = 0;
 	size_t	 i;
 
-	if (m->pfd_cap < m->slots.n + m->cur.conf->npools + 1) {
-		m->pfd_cap = m->slots.n + m->cur.conf->npools + 16;
+	if (m->pfd_cap < m->slots.n + m->cur.conf->npools +
+	    status_srv_maxfds() + 1) {
+		m->pfd_cap = m->slots.n + m->cur.conf->npools +
+		    status_srv_maxfds() + 16;
 		m->pfd = realloc(m->pfd, m->pfd_cap * sizeof(*m->pfd));
 		m->pfd_slot = realloc(m->pfd_slot, m->pfd_cap *
 		    sizeof(*m->pfd_slot));
@@ -854,6 +870,8 @@ build_pollset(struct master *m)
 	m->pfd[n].fd = sig_fd();
 	m->pfd[n].events = POLLIN;
 	m->pfd_slot[n++] = SIZE_MAX;
+	for (i = status_srv_pollfds(m->status, &m->pfd[n]); i > 0; i--)
+		m->pfd_slot[n++] = PFD_STATUS;
 	for (i = 0; m->stop == STOP_NONE && i < m->cur.conf->npools; i++) {
 		if (!m->cur.pools[i].watch)
 			continue;
@@ -871,18 +889,6 @@ build_pollset(struct master *m)
 		m->pfd_slot[n++] = i;
 	}
 	return n;
-}
-
-/* Whether conf has a dynamic or ondemand pool: pm_step has work. */
-static bool
-sizes_pools(const struct conf *conf)
-{
-	size_t	 i;
-
-	for (i = 0; i < conf->npools; i++)
-		if (conf->pools[i].pm != PM_STATIC)
-			return true;
-	return false;
 }
 
 /* The earlier of two deadlines in ms, -1 meaning none. */
@@ -912,7 +918,8 @@ next_timeout(struct master *m, int64_t now)
 		start = m->next_deadline - now;
 		ms = earlier(ms, start < 0 ? 0 : start);
 	}
-	if (m->stop == STOP_NONE && m->started && sizes_pools(m->cur.conf)) {
+	ms = earlier(ms, status_srv_tick(m->status, now));
+	if (m->stop == STOP_NONE && m->started) {
 		start = m->pm_due - now;
 		ms = earlier(ms, start < 0 ? 0 : start);
 	}
@@ -936,6 +943,101 @@ handle_signals(struct master *m, uint32_t mask)
 			log_notice("master: SIGUSR1: reopened the log file");
 		send_all(m, CHAN_REOPEN_LOG);
 	}
+}
+
+/* Append len bytes to a growing malloc'd string; false when out of memory. */
+static bool
+append(char **buf, size_t *len, const char *add, size_t addlen)
+{
+	char	*p;
+
+	if ((p = realloc(*buf, *len + addlen + 1)) == NULL)
+		return false;
+	memcpy(p + *len, add, addlen);
+	*len += addlen;
+	p[*len] = '\0';
+	*buf = p;
+	return true;
+}
+
+/*
+ * status_listen's answer: the status of the serving generation's pools,
+ * every one for "/", one for "/NAME", taken by the master from its own
+ * records and validated scoreboard copies.  Plain text and JSON say which
+ * generation serves and how the last reload went.
+ */
+static char *
+status_page(void *arg, const char *path, const char *query, int *status,
+    const char **ctype, size_t *len)
+{
+	static const char *const ctypes[] = {
+		[STATUS_TEXT] = "text/plain; charset=utf-8",
+		[STATUS_JSON] = "application/json",
+		[STATUS_OPENMETRICS] = "application/openmetrics-text; "
+		    "version=1.0.0; charset=utf-8"
+	};
+	struct master		*m = arg;
+	struct snapshot		 snap;
+	enum status_format	 fmt;
+	char			*out = NULL, *one, head[512];
+	size_t			 i, onelen, n = 0;
+	bool			 full, all = strcmp(path, "/") == 0, ok = true;
+	int			 hlen;
+
+	status_parse_query(query, &fmt, &full);
+	*ctype = ctypes[fmt];
+	*len = 0;
+	if (fmt == STATUS_TEXT)
+		hlen = snprintf(head, sizeof(head), "generation:           %u\n"
+		    "last reload:          %s\n", m->cur.id, m->last_reload);
+	else if (fmt == STATUS_JSON && all)
+		hlen = snprintf(head, sizeof(head), "{\"generation\":%u,"
+		    "\"last_reload\":\"%s\",\"pools\":[", m->cur.id,
+		    m->last_reload);
+	else
+		hlen = 0;
+	ok = append(&out, len, head, hlen > 0 ? (size_t)hlen : 0);
+	for (i = 0; ok && i < m->cur.conf->npools; i++) {
+		const struct pool_conf *pc = &m->cur.conf->pools[i];
+
+		if (!all && strcmp(path + 1, pc->name) != 0)
+			continue;
+		if (m->cur.pools[i].sb == NULL ||
+		    snapshot_take(&snap, m->cur.pools[i].sb, pc,
+		    m->cur.fds[i]) == -1) {
+			ok = false;
+			break;
+		}
+		one = status_render(&snap.pool, fmt, full, &onelen);
+		snapshot_free(&snap);
+		if (one == NULL) {
+			ok = false;
+			break;
+		}
+		/* One "# EOF", at the very end. */
+		if (fmt == STATUS_OPENMETRICS && onelen >= 6 &&
+		    strcmp(one + onelen - 6, "# EOF\n") == 0)
+			onelen -= 6;
+		ok = (fmt != STATUS_JSON || !all || n == 0 ||
+		    append(&out, len, ",", 1)) &&
+		    (fmt != STATUS_TEXT || append(&out, len, "\n", 1)) &&
+		    append(&out, len, one, onelen);
+		free(one);
+		n++;
+	}
+	if (ok && fmt == STATUS_JSON && all)
+		ok = append(&out, len, "]}\n", 3);
+	if (ok && fmt == STATUS_OPENMETRICS)
+		ok = append(&out, len, "# EOF\n", 6);
+	if (ok && n == 0 && !all) {
+		*status = 404;
+		ok = false;
+	}
+	if (!ok) {
+		free(out);
+		return NULL;
+	}
+	return out;
 }
 
 /*
@@ -968,6 +1070,12 @@ master_run(struct conf **confp, int *listen_fds, int ready_fd)
 	for (p = 0; p < m.slots.n; p++)
 		snprintf(m.slots.v[p].name, sizeof(m.slots.v[p].name), "%s",
 		    m.cur.conf->pools[m.slots.v[p].pool].name);
+	snprintf(m.last_reload, sizeof(m.last_reload), "none");
+	if (status_srv_open(m.cur.conf, status_page, &m, &m.status) == -1) {
+		log_warnx("master: cannot open status_listen; stopping");
+		m.exit_code = 1;
+		m.stop = STOP_NOW;
+	}
 
 	for (;;) {
 		slot_table_compact(&m.slots);
@@ -980,14 +1088,19 @@ master_run(struct conf **confp, int *listen_fds, int ready_fd)
 			fatal("master: poll");
 		mask = sig_drain();
 		for (i = 1; i < n; i++) {
-			if ((m.pfd[i].revents & (POLLIN | POLLHUP |
+			if ((m.pfd[i].revents & (POLLIN | POLLOUT | POLLHUP |
 			    POLLERR)) == 0)
 				continue;
-			if (m.pfd_slot[i] >= PFD_POOL) {
+			if (m.pfd_slot[i] == PFD_STATUS)
+				status_srv_event(m.status, m.pfd[i].fd,
+				    clock_ms());
+			else if (m.pfd_slot[i] >= PFD_POOL) {
 				/* A connection waits: decide now. */
 				p = m.pfd_slot[i] - PFD_POOL;
 				m.cur.pools[p].queued = true;
 				m.cur.pools[p].watch = false;
+				m.cur.pools[p].watch_after = clock_ms() +
+				    MASTER_PM_TICK_MS;
 				m.pm_due = 0;
 			} else
 				chan_dispatch_one(&m, m.pfd_slot[i]);
@@ -1013,7 +1126,7 @@ master_run(struct conf **confp, int *listen_fds, int ready_fd)
 			}
 			continue;
 		}
-		if (now >= m.pm_due && sizes_pools(m.cur.conf))
+		if (now >= m.pm_due)
 			pm_step(&m, now);
 		reload_step(&m, now);
 		if (m.want_reload)
@@ -1027,6 +1140,7 @@ master_run(struct conf **confp, int *listen_fds, int ready_fd)
 	}
 	free(m.cur.pools);
 	free(m.cur.fds);
+	status_srv_close(m.status);
 	*confp = m.cur.conf;
 	log_notice("master: stopped");
 	free(m.pfd);

@@ -272,6 +272,42 @@ park_tick(struct park *k, int64_t now)
 		log_debug("park: closed %zu idle connections", expired);
 }
 
+/*
+ * A graceful stop: close the connections kept idle between requests (the
+ * web server opens a new one, to another worker, for its next request);
+ * those that are new or partial stay, to be served.
+ */
+void
+park_close_kept(struct park *k)
+{
+	size_t	 i;
+
+	pthread_mutex_lock(&k->mtx);
+	for (i = 0; i < k->nfds; i++) {
+		struct parked *p = &k->fds[i];
+
+		if (p->state == PARKED_NONE || !p->kept)
+			continue;
+		p->state = PARKED_NONE;
+		k->count--;
+		k->nkept--;
+		close((int)i);
+	}
+	pthread_mutex_unlock(&k->mtx);
+}
+
+/* Number of parked connections that are new or partial, not kept. */
+size_t
+park_count_new(struct park *k)
+{
+	size_t	 n;
+
+	pthread_mutex_lock(&k->mtx);
+	n = k->count - k->nkept;
+	pthread_mutex_unlock(&k->mtx);
+	return n;
+}
+
 /* Number of parked connections. */
 size_t
 park_count(struct park *k)

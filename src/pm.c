@@ -9,8 +9,9 @@
  * more than max_spare_threads are.  ondemand runs none until a connection
  * waits, starts one more whenever connections wait with no thread idle,
  * and retires a worker whose threads all stayed idle for idle_timeout.
- * Nothing is decided while a started worker is not ready yet: its threads
- * would count as missing, and the pool would overshoot.  The master makes
+ * A static pool is only told when connections wait with no thread idle
+ * (max_reached).  Nothing is decided while a started worker is not ready
+ * yet: its threads would count as missing, and the pool would overshoot.  The master makes
  * at most one such decision per pool and tick.
  */
 #include "config.h"
@@ -30,8 +31,13 @@ pm_decide(const struct pool_conf *pc, const struct pm_view *v)
 	unsigned int		 want = 0;
 
 	memset(&d, 0, sizeof(d));
-	if (pc->pm == PM_STATIC || v->starting > 0)
+	if (v->starting > 0)
 		return d;
+	if (pc->pm == PM_STATIC) {
+		/* Nothing to start; only to say the pool is saturated. */
+		d.max_reached = v->queued && v->idle_threads == 0;
+		return d;
+	}
 	if (pc->pm == PM_DYNAMIC) {
 		if (total < (unsigned int)pc->min_processes)
 			want = (unsigned int)pc->min_processes - total;

@@ -8,6 +8,8 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 
+#include <poll.h>
+
 #include <pthread.h>
 
 #include <stdarg.h>
@@ -111,6 +113,8 @@ struct conf {
 	int			 graceful_timeout; /* seconds, QUIT */
 	int			 kill_timeout;	/* seconds, TERM before KILL */
 	int			 start_timeout;	/* seconds for every pool to start */
+	bool			 has_status_listen;
+	struct listen_addr	 status_listen;	/* the master's status address */
 	struct pool_conf	*pools;
 	size_t			 npools;
 };
@@ -428,6 +432,8 @@ void		 park_partial(struct park *, int fd, int64_t deadline);
 int		 park_take(struct park *, uint64_t token);
 void		 park_tick(struct park *, int64_t now);
 size_t		 park_count(struct park *);
+size_t		 park_count_new(struct park *);
+void		 park_close_kept(struct park *);
 
 /* proto_fcgi.c, proto_scgi.c: a wire protocol, behind the one acceptor loop */
 struct proto {
@@ -615,6 +621,27 @@ void		 snapshot_free(struct snapshot *);
 
 /* status_page.c: status_path and ping_path, answered by the worker */
 bool		 status_page_serve(struct worker *, struct pooled_req *);
+
+/* status_listen.c: every pool's status, served by the master */
+/*
+ * Render the answer for path ("/" or "/POOL") and query (may be NULL):
+ * a malloc'd body, or NULL with *status set (404...).
+ */
+typedef char	*status_render_fn(void *arg, const char *path,
+		    const char *query, int *status, const char **ctype,
+		    size_t *len);
+struct status_srv;
+int		 status_srv_open(const struct conf *, status_render_fn *,
+		    void *arg, struct status_srv **);
+void		 status_srv_close(struct status_srv *);
+size_t		 status_srv_pollfds(struct status_srv *, struct pollfd *);
+size_t		 status_srv_maxfds(void);
+void		 status_srv_event(struct status_srv *, int fd, int64_t now);
+int		 status_srv_tick(struct status_srv *, int64_t now);
+
+/* status_client.c: pooled -s */
+int		 status_client(const struct conf *, const char *pool,
+		    const char *query);
 
 /* worker.c */
 struct worker {

@@ -154,6 +154,7 @@ worker_drain(struct worker *w, bool master_gone)
 	atomic_store(&w->stopping, true);
 	/* Other workers keep accepting; this one stops competing. */
 	(void)epoll_ctl(w->epfd, EPOLL_CTL_DEL, w->listen_fd, NULL);
+	park_close_kept(w->park);
 	for (i = 0; i < w->nacceptors; i++)
 		acceptor_wake(w->acceptors[i]);
 	for (i = 0; i < w->nacceptors; ) {

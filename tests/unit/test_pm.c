@@ -53,11 +53,18 @@ test_static_decides_nothing(void **state)
 
 	(void)state;
 	pc.pm = PM_STATIC;
+	v.idle_threads = 2;
 	v.queued = true;
 	d = pm_decide(&pc, &v);
 	assert_int_equal(d.start, 0);
 	assert_false(d.retire);
 	assert_false(d.max_reached);
+	/* Saturated: said, nothing more. */
+	v.idle_threads = 0;
+	d = pm_decide(&pc, &v);
+	assert_int_equal(d.start, 0);
+	assert_false(d.retire);
+	assert_true(d.max_reached);
 }
 
 static void

@@ -1,0 +1,274 @@
+/*
+ * status_listen: the status of every pool, served by the master on an
+ * address of its own, so it answers when every worker thread is busy,
+ * which is when an operator needs it most.  `pooled -s` reads it.
+ *
+ * The master is single-threaded and must never block, so this is a tiny
+ * HTTP/1.0 server driven by the master's poll loop: a few connections at
+ * most, each with a deadline, non-blocking reads until the request head
+ * is in, one rendered answer written as the socket takes it, then close.
+ * Only GET of "/" (every pool) or "/POOL" is served.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pooled.h"
+
+#define STATUS_CONNS		16
+#define STATUS_HEAD_MAX		2048
+#define STATUS_DEADLINE_MS	5000
+
+struct status_conn {
+	int		 fd;		/* -1: free */
+	int64_t		 deadline;
+	char		 head[STATUS_HEAD_MAX];
+	size_t		 headlen;
+	char		*out;		/* the answer, once rendered */
+	size_t		 outlen;
+	size_t		 outoff;
+};
+
+struct status_srv {
+	int			 fd;
+	struct pool_conf	 pc;	/* for sock_open and sock_unlink */
+	status_render_fn	*render;
+	void			*arg;
+	struct status_conn	 conns[STATUS_CONNS];
+};
+
+/*
+ * Open conf's status_listen, if it has one (*srv stays NULL otherwise).
+ * render makes the answer.  Returns -1 when the address cannot be used.
+ */
+int
+status_srv_open(const struct conf *conf, status_render_fn *render,
+    void *arg, struct status_srv **srvp)
+{
+	struct status_srv	*srv;
+	size_t			 i;
+
+	*srvp = NULL;
+	if (!conf->has_status_listen)
+		return 0;
+	srv = xcalloc(1, sizeof(*srv));
+	srv->pc.name = (char *)(uintptr_t)"status";
+	srv->pc.listen = conf->status_listen;
+	srv->pc.listen_mode = 0600;
+	srv->pc.listen_backlog = STATUS_CONNS;
+	srv->render = render;
+	srv->arg = arg;
+	for (i = 0; i < STATUS_CONNS; i++)
+		srv->conns[i].fd = -1;
+	if ((srv->fd = sock_open(&srv->pc)) == -1) {
+		free(srv);
+		return -1;
+	}
+	*srvp = srv;
+	return 0;
+}
+
+static void
+conn_close(struct status_conn *c)
+{
+	close(c->fd);
+	free(c->out);
+	c->fd = -1;
+	c->out = NULL;
+	c->headlen = c->outlen = c->outoff = 0;
+}
+
+/* Close the status address and its connections, remove its file. */
+void
+status_srv_close(struct status_srv *srv)
+{
+	size_t	 i;
+
+	if (srv == NULL)
+		return;
+	for (i = 0; i < STATUS_CONNS; i++)
+		if (srv->conns[i].fd != -1)
+			conn_close(&srv->conns[i]);
+	close(srv->fd);
+	sock_unlink(&srv->pc);
+	free(srv);
+}
+
+/* Add the status fds to a poll set; returns how many were added. */
+size_t
+status_srv_pollfds(struct status_srv *srv, struct pollfd *pfd)
+{
+	size_t	 i, n = 0;
+
+	if (srv == NULL)
+		return 0;
+	pfd[n].fd = srv->fd;
+	pfd[n++].events = POLLIN;
+	for (i = 0; i < STATUS_CONNS; i++) {
+		if (srv->conns[i].fd == -1)
+			continue;
+		pfd[n].fd = srv->conns[i].fd;
+		pfd[n++].events = srv->conns[i].out != NULL ? POLLOUT :
+		    POLLIN;
+	}
+	return n;
+}
+
+/* The most fds status_srv_pollfds adds. */
+size_t
+status_srv_maxfds(void)
+{
+	return STATUS_CONNS + 1;
+}
+
+static void
+accept_one(struct status_srv *srv, int64_t now)
+{
+	size_t	 i;
+	int	 fd;
+
+	if ((fd = accept4(srv->fd, NULL, NULL, SOCK_NONBLOCK |
+	    SOCK_CLOEXEC)) == -1)
+		return;
+	for (i = 0; i < STATUS_CONNS; i++) {
+		if (srv->conns[i].fd == -1) {
+			srv->conns[i].fd = fd;
+			srv->conns[i].deadline = now + STATUS_DEADLINE_MS;
+			return;
+		}
+	}
+	close(fd);		/* busy: the client may retry */
+}
+
+static const char *
+reason(int status)
+{
+	switch (status) {
+	case 200:
+		return "OK";
+	case 400:
+		return "Bad Request";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	default:
+		return "Internal Server Error";
+	}
+}
+
+/* The head is in: render the answer for its request line. */
+static void
+answer(struct status_srv *srv, struct status_conn *c)
+{
+	char		 target[256], *query, *body;
+	const char	*ctype = "text/plain; charset=utf-8";
+	size_t		 blen = 0;
+	int		 status = 200, n;
+
+	c->head[c->headlen] = '\0';
+	if (sscanf(c->head, "GET %255s HTTP/1.", target) != 1) {
+		status = strncmp(c->head, "GET ", 4) == 0 ? 400 : 405;
+		body = NULL;
+	} else {
+		if ((query = strchr(target, '?')) != NULL)
+			*query++ = '\0';
+		body = srv->render(srv->arg, target, query, &status, &ctype,
+		    &blen);
+	}
+	if (body == NULL) {
+		if (status == 200)
+			status = 500;
+		n = asprintf(&body, "%d %s\n", status, reason(status));
+		blen = n < 0 ? 0 : (size_t)n;
+		ctype = "text/plain; charset=utf-8";
+	}
+	n = asprintf(&c->out, "HTTP/1.0 %d %s\r\nContent-Type: %s\r\n"
+	    "Content-Length: %zu\r\nCache-Control: no-store\r\n"
+	    "Connection: close\r\n\r\n%.*s", status, reason(status), ctype,
+	    blen, (int)blen, body != NULL ? body : "");
+	free(body);
+	if (n < 0) {
+		c->out = NULL;
+		conn_close(c);
+		return;
+	}
+	c->outlen = (size_t)n;
+}
+
+static void
+conn_event(struct status_srv *srv, struct status_conn *c)
+{
+	ssize_t	 n;
+
+	if (c->out == NULL) {
+		n = recv(c->fd, c->head + c->headlen, sizeof(c->head) - 1 -
+		    c->headlen, 0);
+		if (n <= 0) {
+			if (n == 0 || errno != EAGAIN)
+				conn_close(c);
+			return;
+		}
+		c->headlen += (size_t)n;
+		c->head[c->headlen] = '\0';
+		if (strstr(c->head, "\r\n\r\n") != NULL ||
+		    strstr(c->head, "\n\n") != NULL ||
+		    c->headlen == sizeof(c->head) - 1)
+			answer(srv, c);
+		return;
+	}
+	n = send(c->fd, c->out + c->outoff, c->outlen - c->outoff,
+	    MSG_NOSIGNAL);
+	if (n == -1 && errno == EAGAIN)
+		return;
+	if (n > 0)
+		c->outoff += (size_t)n;
+	if (n <= 0 || c->outoff == c->outlen)
+		conn_close(c);
+}
+
+/* fd had revents: accept, read or write; close what is past its deadline. */
+void
+status_srv_event(struct status_srv *srv, int fd, int64_t now)
+{
+	size_t	 i;
+
+	if (srv == NULL)
+		return;
+	if (fd == srv->fd) {
+		accept_one(srv, now);
+		return;
+	}
+	for (i = 0; i < STATUS_CONNS; i++)
+		if (srv->conns[i].fd == fd) {
+			conn_event(srv, &srv->conns[i]);
+			return;
+		}
+}
+
+/* Close the connections past their deadline; ms to the next, or -1. */
+int
+status_srv_tick(struct status_srv *srv, int64_t now)
+{
+	int64_t	 next = -1;
+	size_t	 i;
+
+	for (i = 0; srv != NULL && i < STATUS_CONNS; i++) {
+		if (srv->conns[i].fd == -1)
+			continue;
+		if (now >= srv->conns[i].deadline) {
+			conn_close(&srv->conns[i]);
+			continue;
+		}
+		if (next == -1 || srv->conns[i].deadline - now < next)
+			next = srv->conns[i].deadline - now;
+	}
+	return (int)next;
+}
