@@ -208,9 +208,14 @@ serve(struct acceptor *a, int fd)
 	bool			 keep;
 	int			 rc;
 
+	sb_thread_set(w->sb, w->row, (unsigned int)a->index, SB_READING,
+	    clock_ms(), NULL, NULL);
 	if (w->proto->begin(a->conn, fd, &req,
-	    atomic_fetch_add(&w->next_req_id, 1) + 1, a->thread_data) == -1)
+	    atomic_fetch_add(&w->next_req_id, 1) + 1, a->thread_data) == -1) {
+		sb_thread_set(w->sb, w->row, (unsigned int)a->index, SB_IDLE,
+		    0, NULL, NULL);
 		return;
+	}
 	pthread_mutex_lock(&a->mtx);
 	a->current = &req;
 	a->current_fd = fd;
