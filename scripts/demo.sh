@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # scripts/demo.sh: install what is missing, build, and run pooled with the
-# three example modules behind nginx on http://127.0.0.1:8080/.
+# example modules and CGI programs behind nginx on http://127.0.0.1:8080/.
 #
 #	scripts/demo.sh		(re)start the demo
 #	scripts/demo.sh stop	stop it
@@ -152,6 +152,8 @@ pooled demo running on http://127.0.0.1:$PORT/
   curl --data-binary @conf/demo.conf 'http://127.0.0.1:$PORT/echo?raw'
   curl 'http://127.0.0.1:$PORT/sleep?ms=500'
   curl 'http://127.0.0.1:$PORT/cgi-bin/hello.cgi/a/b?x=1' -d 'a body'
+  curl 'http://127.0.0.1:$PORT/sleep/status?full'
+  $POOLED_BUILD_DIR/src/pooled -s -c run/pooled.conf
 
 logs:  $RUN/pooled.log, $RUN/nginx-error.log
 stop:  scripts/demo.sh stop
