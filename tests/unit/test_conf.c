@@ -358,6 +358,37 @@ test_defaults(void **state)
 	assert_int_equal(pc->max_requests, 0);
 	assert_int_equal(pc->max_requests_jitter, 0);
 	assert_int_equal(pc->slow_request, 0);
+	assert_int_equal(pc->pm, PM_STATIC);
+	assert_null(pc->status_path);
+	assert_null(pc->ping_path);
+	assert_string_equal(pc->ping_response, "pong");
+	assert_false(conf->has_status_listen);
+	conf_free(conf);
+
+	/* dynamic: processes kept within its bounds; spare defaults. */
+	conf = load_ok("status_listen = \"/tmp/st.sock\"\n" POOL_A_OPEN
+	    "\tlisten = \"127.0.0.1:9000\"\n\tpm = dynamic\n"
+	    "\tprocesses = 9\n\tmax_processes = 4\n\tthreads = 3\n"
+	    "\tstatus_path = \"/st\"\n\tping_path = \"/ping\"\n}\n");
+	pc = &conf->pools[0];
+	assert_true(conf->has_status_listen);
+	assert_string_equal(conf->status_listen.path, "/tmp/st.sock");
+	assert_int_equal(pc->pm, PM_DYNAMIC);
+	assert_int_equal(pc->processes, 4);
+	assert_int_equal(pc->min_processes, 1);
+	assert_int_equal(pc->max_processes, 4);
+	assert_int_equal(pc->min_spare_threads, 3);
+	assert_int_equal(pc->max_spare_threads, 9);
+	assert_string_equal(pc->status_path, "/st");
+	assert_string_equal(pc->ping_path, "/ping");
+	conf_free(conf);
+
+	/* ondemand starts none. */
+	conf = load_ok(POOL_A_OPEN "\tlisten = \"127.0.0.1:9000\"\n"
+	    "\tpm = ondemand\n\tprocesses = 3\n\tidle_timeout = 7\n}\n");
+	assert_int_equal(conf->pools[0].processes, 0);
+	assert_int_equal(conf->pools[0].max_processes, 3);
+	assert_int_equal(conf->pools[0].idle_timeout, 7);
 	conf_free(conf);
 
 	conf = load_ok(POOL_A_OPEN "\tlisten = \"127.0.0.1:9000\"\n"
@@ -627,6 +658,23 @@ test_errors_pool(void **state)
 		    POOL_A_OPEN "\tscgi_header_max = 100\n}\n", 3,
 		    "pool \"a\": scgi_header_max: 100 is out of range "
 		    "(1024..1048576)" },
+		{ "pm other", POOL_A_OPEN "\tpm = adaptive\n}\n", 3,
+		    "pool \"a\": pm \"adaptive\": not static, dynamic or "
+		    "ondemand" },
+		{ "pm dynamic min above max", POOL_A_OPEN
+		    "\tlisten = \"127.0.0.1:9000\"\n\tpm = dynamic\n"
+		    "\tmin_processes = 5\n\tmax_processes = 2\n}\n", 1,
+		    "pool \"a\": min_processes (5) is more than max_processes "
+		    "(2)" },
+		{ "pm dynamic narrow band", POOL_A_OPEN
+		    "\tlisten = \"127.0.0.1:9000\"\n\tpm = dynamic\n"
+		    "\tthreads = 4\n\tmin_spare_threads = 2\n"
+		    "\tmax_spare_threads = 5\n}\n", 1,
+		    "pool \"a\": max_spare_threads (5) must exceed "
+		    "min_spare_threads (2) by at least threads (4)" },
+		{ "status_path relative", POOL_A_OPEN
+		    "\tstatus_path = \"status\"\n}\n", 3,
+		    "pool \"a\": status_path \"status\": not a URI path" },
 		{ "max_requests -1",
 		    POOL_A_OPEN "\tmax_requests = -1\n}\n", 3,
 		    "pool \"a\": max_requests: -1 is out of range "
