@@ -5,18 +5,33 @@
  * Most headers fit in a small peek on the stack; only when the judge needs
  * more is a buffer of the protocol's maximum allocated, once, for that
  * look, so parked connections cost no memory of their own.  A header
- * still incomplete at the maximum is too large: refused.
+ * still incomplete at the maximum is too large: refused; one still
+ * incomplete when the peer has shut its side down is closed.
  */
 #include "config.h"
 
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 
 #include "pooled.h"
 
 #define PEEK_SMALL	8192
+
+/*
+ * Whether the peer has shut its side down: a header still incomplete then
+ * never will be, and waiting for read_timeout would only hold the slot.
+ */
+static bool
+peer_done(int fd)
+{
+	struct pollfd	 p = { .fd = fd, .events = POLLRDHUP };
+
+	return poll(&p, 1, 0) == 1 &&
+	    (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+}
 
 /*
  * Peek at fd and judge what arrived: CONN_EMPTY when nothing arrived yet,
@@ -57,5 +72,7 @@ done:
 		*why = too_large;
 		r = CONN_INVALID;
 	}
+	if (r == CONN_PARTIAL && peer_done(fd))
+		r = CONN_CLOSED;
 	return r;
 }

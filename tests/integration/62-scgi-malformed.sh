@@ -335,6 +335,12 @@ case $RAW_PEER in
 	fail "the TCP peer is named by address and port" "got: $RAW_PEER" ;;
 esac
 
+# Part of a header, then the peer shuts its side down: the rest can never
+# come, so the connection is closed at once, not at read_timeout (30 s).
+raw "$SOCK" shut 'b"100:CONTENT_LENGTH\0" + b"1"'
+assert_eq "a half-closed partial header: closed at once, no answer" \
+    "closed:" "$RAW_END:$RAW_REPLY"
+
 # Slow peers, pool t (two threads, read_timeout 2 s).
 # hold NAME EXPR: a background scgi.py in hold mode, its output in
 # $T/NAME.out.
