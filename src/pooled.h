@@ -630,6 +630,17 @@ bool		 status_page_serve(struct worker *, struct pooled_req *);
 typedef char	*status_render_fn(void *arg, const char *path,
 		    const char *query, int *status, const char **ctype,
 		    size_t *len);
+/* What the master shows on status_listen. */
+struct status_source {
+	uint32_t		 gen;		/* the generation serving */
+	const char		*last_reload;
+	const struct conf	*conf;
+	struct scoreboard      **sbs;		/* per pool, or NULL */
+	const int		*fds;		/* per pool */
+};
+char		*status_render_all(const struct status_source *,
+		    const char *path, const char *query, int *status,
+		    const char **ctype, size_t *len);
 struct status_srv;
 int		 status_srv_open(const struct conf *, status_render_fn *,
 		    void *arg, struct status_srv **);

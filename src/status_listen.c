@@ -44,6 +44,99 @@ struct status_srv {
 	struct status_conn	 conns[STATUS_CONNS];
 };
 
+/* Append len bytes to a growing malloc'd string; false when out of memory. */
+static bool
+append(char **buf, size_t *len, const char *add, size_t addlen)
+{
+	char	*p;
+
+	if ((p = realloc(*buf, *len + addlen + 1)) == NULL)
+		return false;
+	memcpy(p + *len, add, addlen);
+	*len += addlen;
+	p[*len] = '\0';
+	*buf = p;
+	return true;
+}
+
+/*
+ * The answer of status_listen: the status of src's pools, every one for
+ * "/", one for "/NAME", from the master's records and validated
+ * scoreboard copies.  Plain text and JSON say which generation serves and
+ * how the last reload went.  A malloc'd body, or NULL with *status set.
+ */
+char *
+status_render_all(const struct status_source *src, const char *path,
+    const char *query, int *status, const char **ctype, size_t *len)
+{
+	static const char *const ctypes[] = {
+		[STATUS_TEXT] = "text/plain; charset=utf-8",
+		[STATUS_JSON] = "application/json",
+		[STATUS_OPENMETRICS] = "application/openmetrics-text; "
+		    "version=1.0.0; charset=utf-8"
+	};
+	struct snapshot		 snap;
+	enum status_format	 fmt;
+	char			*out = NULL, *one, head[512];
+	size_t			 i, onelen, n = 0;
+	bool			 full, all = strcmp(path, "/") == 0, ok = true;
+	int			 hlen;
+
+	status_parse_query(query, &fmt, &full);
+	*ctype = ctypes[fmt];
+	*len = 0;
+	if (fmt == STATUS_TEXT)
+		hlen = snprintf(head, sizeof(head), "generation:           %u\n"
+		    "last reload:          %s\n", src->gen, src->last_reload);
+	else if (fmt == STATUS_JSON && all)
+		hlen = snprintf(head, sizeof(head), "{\"generation\":%u,"
+		    "\"last_reload\":\"%s\",\"pools\":[", src->gen,
+		    src->last_reload);
+	else
+		hlen = 0;
+	ok = append(&out, len, head, hlen > 0 ? (size_t)hlen : 0);
+	for (i = 0; ok && i < src->conf->npools; i++) {
+		const struct pool_conf *pc = &src->conf->pools[i];
+
+		if (!all && strcmp(path + 1, pc->name) != 0)
+			continue;
+		if (src->sbs[i] == NULL ||
+		    snapshot_take(&snap, src->sbs[i], pc, src->fds[i]) == -1) {
+			ok = false;
+			break;
+		}
+		one = status_render(&snap.pool, fmt, full, &onelen);
+		snapshot_free(&snap);
+		if (one == NULL) {
+			ok = false;
+			break;
+		}
+		/* One "# EOF", at the very end. */
+		if (fmt == STATUS_OPENMETRICS && onelen >= 6 &&
+		    strcmp(one + onelen - 6, "# EOF\n") == 0)
+			onelen -= 6;
+		ok = (fmt != STATUS_JSON || !all || n == 0 ||
+		    append(&out, len, ",", 1)) &&
+		    (fmt != STATUS_TEXT || append(&out, len, "\n", 1)) &&
+		    append(&out, len, one, onelen);
+		free(one);
+		n++;
+	}
+	if (ok && fmt == STATUS_JSON && all)
+		ok = append(&out, len, "]}\n", 3);
+	if (ok && fmt == STATUS_OPENMETRICS)
+		ok = append(&out, len, "# EOF\n", 6);
+	if (ok && n == 0 && !all) {
+		*status = 404;
+		ok = false;
+	}
+	if (!ok) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
 /*
  * Open conf's status_listen, if it has one (*srv stays NULL otherwise).
  * render makes the answer.  Returns -1 when the address cannot be used.
