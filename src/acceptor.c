@@ -230,7 +230,10 @@ serve(struct acceptor *a, int fd)
 	pthread_mutex_unlock(&a->mtx);
 
 	rc = status_page_serve(w, &req) ? 0 : w->backend->handle(&req);
-	if (req.bytes_out == 0 && req.body_status != 0)
+	/* A client that went away gets no error page (the handler said). */
+	if (req.write_failed && req.bytes_out == 0)
+		;
+	else if (req.bytes_out == 0 && req.body_status != 0)
 		req_respond_error(&req, req.body_status, "the request body "
 		    "was cut short");
 	else if (rc != 0 && req.bytes_out == 0)

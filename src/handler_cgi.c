@@ -794,9 +794,12 @@ cgi_handle(struct pooled_req *req)
 			pooled_req_log(req, POOLED_LOG_WARNING, "%s: %s after "
 			    "its response header", t.path, how);
 	}
-	if (r.client_gone)
+	if (r.client_gone) {
 		pooled_req_log(req, POOLED_LOG_NOTICE, "%s: the client went "
 		    "away; program killed", t.path);
+		/* Nothing more is written to it, an error page neither. */
+		req->write_failed = true;
+	}
 	run_free(&r);
 	return 0;
 }

@@ -30,6 +30,7 @@ cgi exit1.sh 'exit 1'
 cgi flood.sh 'printf "Content-Type: text/plain\n\nok\n"; yes errflood >&2 & echo $! > '"$T"'/flood.pid; sleep 0.3; exit 0'
 cgi running.sh 'echo $$ > '"$T"'/running.pid; printf "Content-Type: text/plain\n\n"; sleep 30'
 cgi local.sh 'printf "Location: /cgi/env.sh?redirected=1\n\nignored body\n"'
+cgi late.sh 'sleep 30; printf "Content-Type: text/plain\n\nlate\n"'
 cgi slow.sh 'echo $$ > '"$T"'/slow.pid; printf "Content-Type: text/plain\n\nstart\n"; sleep 30; echo end'
 cgi nph-hello.sh 'printf "HTTP/1.1 203 Non-Authoritative Information\r\nContent-Type: text/plain\r\nX-Nph: yes\r\n\r\nraw body\n"'
 cgi nph-bad.sh 'printf "Content-Type: text/plain\n\nno status line\n"'
@@ -357,6 +358,14 @@ else
 	fail "the program of a client that went away is killed" "pid: $slow"
 fi
 assert_no_log "... not by cgi_timeout" 'slow.sh: killed after cgi_timeout'
+
+# Gone before the program wrote a byte: no error page is made for nobody.
+log_mark
+HTTP_TIMEOUT=1 http_get "/cgi/late.sh"
+assert_log "a client gone before any output: logged" \
+    'late.sh: the client went away; program killed' 5
+assert_no_log "... and no 500 is made up for it" 'GET /cgi/late.sh: .*answering'
+
 
 # Traversal in SCRIPT_FILENAME itself (nginx normalises URIs, but any
 # FastCGI client can send anything): resolved, found outside, refused.
