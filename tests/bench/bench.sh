@@ -34,6 +34,12 @@
 #	BENCH_KEEP=1	keep the work directory
 #	POOLED		the pooled binary (else $top_builddir/src/pooled,
 #			else build/src/pooled, else built by scripts/deps.sh)
+
+# make runs this with $(SHELL), which may be a POSIX sh.
+if [ -z "${BASH_VERSION:-}" ]; then
+	exec bash "$0" "$@"
+fi
+
 set -u
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -56,7 +62,7 @@ while [ "$#" -gt 0 ]; do
 	--no-install)
 		INSTALL=0 ;;
 	-h|--help)
-		sed -n '2,/^set -u/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'
+		sed -n '2,/^$/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'
 		exit 0 ;;
 	*)
 		echo "bench: unknown argument $1 (--quick, --out DIR, --no-install)" >&2
@@ -374,9 +380,9 @@ BACKENDS+=("fcgiwrap-4 cgi off,on fcgiwrap 4")
 # concurrency of the run.
 for c in $IO_CONCS; do
 	p=$((c / 16))
-	[ "$p" -ge 1 ] || p=1
+	[ "$p" -gt 1 ] &&
+	    BACKENDS+=("pooled-sleep-${p}x$((c / p)) io10ms off pooled sleep $p $((c / p))")
 	BACKENDS+=(
-		"pooled-sleep-${p}x$((c / p)) io10ms off pooled sleep $p $((c / p))"
 		"pooled-sleep-1x$c io10ms off pooled sleep 1 $c"
 		"pooled-sleep-${c}x1 io10ms off pooled sleep $c 1"
 	)
