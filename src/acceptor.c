@@ -205,6 +205,7 @@ serve(struct acceptor *a, int fd)
 	struct worker		*w = a->w;
 	const struct pool_conf	*pc = w->pool;
 	struct pooled_req	 req;
+	const char		*method, *uri;
 	bool			 keep;
 	int			 rc;
 
@@ -220,9 +221,11 @@ serve(struct acceptor *a, int fd)
 	a->current = &req;
 	a->current_fd = fd;
 	a->started = clock_ms();
+	/* Looked up once: the scoreboard shows them twice a request. */
+	method = pooled_req_param(&req, "REQUEST_METHOD");
+	uri = pooled_req_param(&req, "REQUEST_URI");
 	sb_thread_set(w->sb, w->row, (unsigned int)a->index, SB_RUNNING,
-	    a->started, pooled_req_param(&req, "REQUEST_METHOD"),
-	    pooled_req_param(&req, "REQUEST_URI"));
+	    a->started, method, uri);
 	a->deadline = a->started + pc->request_timeout * 1000LL;
 	a->cut = false;
 	a->stuck = false;
@@ -248,8 +251,7 @@ serve(struct acceptor *a, int fd)
 	pthread_mutex_lock(&a->mtx);
 	keep = !a->cut;
 	sb_thread_set(w->sb, w->row, (unsigned int)a->index, SB_WRITING,
-	    a->started, pooled_req_param(&req, "REQUEST_METHOD"),
-	    pooled_req_param(&req, "REQUEST_URI"));
+	    a->started, method, uri);
 	pthread_mutex_unlock(&a->mtx);
 	w->proto->finish(a->conn, &req, keep);
 
