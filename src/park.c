@@ -23,6 +23,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -51,7 +52,7 @@ struct park {
 	int64_t		 last_full_log;
 	park_ready_fn	*ready;
 	size_t		 count;
-	size_t		 nkept;
+	_Atomic size_t	 nkept;		/* written with mtx held */
 	size_t		 nfds;
 	struct parked	*fds;		/* indexed by descriptor number */
 };
@@ -306,6 +307,30 @@ park_count_new(struct park *k)
 	n = k->count - k->nkept;
 	pthread_mutex_unlock(&k->mtx);
 	return n;
+}
+
+/* How many more new connections max_waiting_connections lets in. */
+size_t
+park_room_new(struct park *k)
+{
+	size_t	 n, room;
+
+	pthread_mutex_lock(&k->mtx);
+	n = k->count - k->nkept;
+	room = n < (size_t)k->max_waiting ? (size_t)k->max_waiting - n : 0;
+	pthread_mutex_unlock(&k->mtx);
+	return room;
+}
+
+/*
+ * Number of connections kept idle between requests, without the lock:
+ * the acceptors look at it once per accept, and a stale answer only
+ * changes how many connections one accept turn takes.
+ */
+size_t
+park_count_kept(struct park *k)
+{
+	return atomic_load_explicit(&k->nkept, memory_order_relaxed);
 }
 
 /* Number of parked connections. */

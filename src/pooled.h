@@ -433,6 +433,8 @@ int		 park_take(struct park *, uint64_t token);
 void		 park_tick(struct park *, int64_t now);
 size_t		 park_count(struct park *);
 size_t		 park_count_new(struct park *);
+size_t		 park_count_kept(struct park *);
+size_t		 park_room_new(struct park *);
 void		 park_close_kept(struct park *);
 
 /* proto_fcgi.c, proto_scgi.c: a wire protocol, behind the one acceptor loop */
