@@ -23,8 +23,8 @@
 #define WORKER_TICK_MS	250
 
 /*
- * Exit at once, taking the CGI programs along: in sessions of their own,
- * they would outlive the worker.
+ * Exit at once, taking the CGI programs along: in process groups of their
+ * own, they would outlive the worker.
  */
 static void POOLED_NORETURN
 worker_exit_now(int status)

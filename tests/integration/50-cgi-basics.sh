@@ -38,6 +38,8 @@ cgi count.sh 'printf "Content-Type: text/plain\n\n"; wc -c | tr -d " "'
 cgi stream.sh 'cat >'"$T"'/stream.out; printf "Content-Type: text/plain\n\nstreamed\n"'
 cgi bg.sh 'sleep 30 & echo $! > '"$T"'/bg.pid; printf "Content-Type: text/plain\n\nbg done\n"'
 cgi garbage.sh 'printf "this is not a header\n\nbody\n"'
+# Its pid, process group and session (fields of /proc/PID/stat).
+cgi ids.sh 'printf "Content-Type: text/plain\n\n"; s=$(cat /proc/$$/stat); set -- ${s##*) }; echo "$$ $3 $4 $2"'
 cgi sub/in.sh 'printf "Content-Type: text/plain\n\nsub\n"'
 # A compiled CGI program: reports the descriptors it was started with.
 cat >"$T/fds.c" <<'C'
@@ -406,8 +408,21 @@ workers=$(pooled_workers)
 assert_eq "no zombie or leftover child under the worker" "" \
     "$(for w in $workers; do children_of "$w"; done)"
 
+# A program leads a process group of its own (so cgi_timeout and a stop
+# kill what it started too), but stays in the worker's session: a session
+# of its own is a scheduler autogroup of its own, a whole CPU share each.
+http_get "/cgi/ids.sh"
+read -r prog_pid prog_pgrp prog_sid prog_ppid <<<"$HTTP_BODY"
+assert_eq "a program leads its own process group" "$prog_pid" "$prog_pgrp"
+worker_stat=$(cat "/proc/$prog_ppid/stat" 2>/dev/null)
+read -r -a worker_fields <<<"${worker_stat##*) }"
+assert_eq "a program's parent is a worker" "pooled:cgi" \
+    "$(cat "/proc/$prog_ppid/comm" 2>/dev/null)"
+assert_eq "a program stays in its worker's session" "${worker_fields[3]:-}" \
+    "$prog_sid"
+
 # A fast stop while a program runs: the worker takes it along, though it
-# runs in a session of its own and would outlive the worker.
+# runs in a process group of its own and would outlive the worker.
 rm -f "$T/running.pid"
 HTTP_TIMEOUT=20 http_get "/cgi/running.sh" >/dev/null 2>&1 &
 getter=$!
