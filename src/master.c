@@ -704,8 +704,10 @@ pm_apply(struct master *m, size_t i, const struct pm_view *v,
 		ps->counters.max_reached++;
 		sb_pool_publish(ps->sb, &ps->counters);
 		if (now - ps->max_logged >= MASTER_MAX_LOG_MS) {
-			log_warnx("pool %s: max_processes (%d) reached with no "
-			    "thread idle; requests wait (%llu times so far)",
+			/* A warning: for a static pool it is how load peaks. */
+			log_msg(POOLED_LOG_WARNING, "pool %s: max_processes "
+			    "(%d) reached with no thread idle; requests wait "
+			    "(%llu times so far)",
 			    pc->name, pc->max_processes,
 			    (unsigned long long)ps->counters.max_reached);
 			ps->max_logged = now;

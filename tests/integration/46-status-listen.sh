@@ -63,8 +63,9 @@ if wait_for 5 busy_counted; then
 else
 	fail "a saturated static pool counts max_reached" "$RUN_STDOUT"
 fi
-assert_true "... and logs it" grep -q -E \
-    "pool busy: max_processes \(1\) reached" "$POOLED_LOG"
+assert_true "... and logs it, as a warning" grep -q -E \
+    "warning master\[[0-9]+\]: pool busy: max_processes \(1\) reached" \
+    "$POOLED_LOG"
 status openmetrics
 assert_eq "openmetrics: one # EOF, at the end" "1 # EOF" \
     "$(printf '%s\n' "$RUN_STDOUT" | grep -c '^# EOF') $(printf '%s\n' \
