@@ -162,10 +162,12 @@ admit(struct acceptor *a, int fd)
 		w->proto->reject(fd);
 		break;
 	case CONN_EMPTY:
-		park_waiting(w->park, fd, clock_ms() + pc->read_timeout * 1000LL);
+		park_waiting(w->park, fd,
+		    clock_ms() + pc->read_timeout * 1000LL);
 		break;
 	case CONN_PARTIAL:
-		park_partial(w->park, fd, clock_ms() + pc->read_timeout * 1000LL);
+		park_partial(w->park, fd,
+		    clock_ms() + pc->read_timeout * 1000LL);
 		break;
 	case CONN_CLOSED:
 		close(fd);
@@ -313,11 +315,17 @@ serve(struct acceptor *a, int fd)
 	worker_request_done(w);
 	if (fd == -1)
 		return;
-	if (atomic_load(&w->stopping))
+	if (atomic_load(&w->stopping)) {
 		close(fd);
-	else
-		park_kept(w->park, fd,
-		    clock_ms() + pc->keepalive_timeout * 1000LL);
+		return;
+	}
+	park_kept(w->park, fd, clock_ms() + pc->keepalive_timeout * 1000LL);
+	/*
+	 * A stop that began since the check above may have closed the kept
+	 * connections before this one was parked: close them again.
+	 */
+	if (atomic_load(&w->stopping))
+		park_close_kept(w->park);
 }
 
 static void *

@@ -15,6 +15,17 @@
  * Each has a deadline; park_tick closes those past it.  The epoll data of
  * a parked fd is a token, (generation << 32 | fd), so a stale event for an
  * fd closed, and perhaps reused, in between is recognised and dropped.
+ *
+ * No lock: each fd has one word, (generation << 32 | state), changed by
+ * compare-and-swap.  Whoever moves it to PARKED_NONE owns the fd from then
+ * on, to serve it or to close it, so an acceptor taking it, the tick
+ * expiring it and a graceful stop closing it never both act on it.  (A
+ * mutex here was the one contended lock of keep-conn: 2.4 futex calls a
+ * request with 4 threads at c16, the lock held across epoll_ctl.)  While
+ * it is being armed a connection is PARKED_ARMING and still its parker's:
+ * the tick and a stop leave it alone, and an acceptor whose event fires
+ * that early waits the moment until the parker is out of epoll_ctl and
+ * publishes it, so nobody closes an fd the parker still uses.
  */
 #include "config.h"
 
@@ -22,7 +33,7 @@
 #include <sys/resource.h>
 
 #include <errno.h>
-#include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -33,26 +44,31 @@
 
 enum parked_state {
 	PARKED_NONE,
+	PARKED_ARMING,
 	PARKED_WAITING,
 	PARKED_PARTIAL
 };
 
+#define WORD(gen, st)	((uint64_t)(gen) << 32 | (uint64_t)(st))
+#define WORD_GEN(w)	((uint32_t)((w) >> 32))
+#define WORD_STATE(w)	((enum parked_state)((w) & 0xffffffffu))
+
 struct parked {
-	uint32_t		 gen;
-	enum parked_state	 state;
-	bool			 kept;		/* counts against max_kept */
-	int64_t			 deadline;
+	_Atomic uint64_t	 word;		/* gen << 32 | state */
+	/* Written by the owner before it publishes the word. */
+	_Atomic int64_t		 deadline;
+	_Atomic bool		 kept;		/* counts against max_kept */
 };
 
 struct park {
-	pthread_mutex_t	 mtx;
 	int		 epfd;
 	int		 max_kept;
 	int		 max_waiting;
-	int64_t		 last_full_log;
+	_Atomic int64_t	 last_full_log;
 	park_ready_fn	*ready;
-	size_t		 count;
-	_Atomic size_t	 nkept;		/* written with mtx held */
+	_Atomic size_t	 nnew;		/* parked, not kept */
+	_Atomic size_t	 nkept;
+	_Atomic size_t	 high;		/* highest fd ever parked, + 1 */
 	size_t		 nfds;
 	struct parked	*fds;		/* indexed by descriptor number */
 };
@@ -75,7 +91,6 @@ park_new(int epfd, int max_kept, int max_waiting, park_ready_fn *ready)
 		free(k);
 		return NULL;
 	}
-	pthread_mutex_init(&k->mtx, NULL);
 	k->epfd = epfd;
 	k->max_kept = max_kept;
 	k->max_waiting = max_waiting;
@@ -83,41 +98,106 @@ park_new(int epfd, int max_kept, int max_waiting, park_ready_fn *ready)
 	return k;
 }
 
-/* Close every parked connection and free the lot. */
+/* Close every parked connection and free the lot; no acceptor runs. */
 void
 park_free(struct park *k)
 {
-	size_t	 i;
+	size_t	 i, high;
 
 	if (k == NULL)
 		return;
-	for (i = 0; i < k->nfds && k->count > 0; i++) {
-		if (k->fds[i].state != PARKED_NONE) {
+	high = atomic_load(&k->high);
+	for (i = 0; i < high; i++)
+		if (WORD_STATE(atomic_load(&k->fds[i].word)) != PARKED_NONE)
 			close((int)i);
-			k->count--;
-		}
-	}
-	pthread_mutex_destroy(&k->mtx);
 	free(k->fds);
 	free(k);
 }
 
-/* Arm fd in the epoll set for one event; call with the lock held. */
-static int
-arm(struct park *k, int fd, struct parked *p)
+/* Move p's word from one value to another; true if it was still from. */
+static bool
+move(struct parked *p, uint64_t from, uint64_t to)
+{
+	return atomic_compare_exchange_strong(&p->word, &from, to);
+}
+
+/* Count a connection out of the lot, by the one that moved it to NONE. */
+static void
+count_out(struct park *k, struct parked *p)
+{
+	if (atomic_load_explicit(&p->kept, memory_order_relaxed))
+		atomic_fetch_sub(&k->nkept, 1);
+	else
+		atomic_fetch_sub(&k->nnew, 1);
+}
+
+/*
+ * Add one to n unless it is at max; false then.  A compare-and-swap, not
+ * an add taken back: that would refuse, for a moment, a connection there
+ * is room for.
+ */
+static bool
+count_up_to(_Atomic size_t *n, int max)
+{
+	size_t	 v;
+
+	v = atomic_load(n);
+	do {
+		if (v >= (size_t)max)
+			return false;
+	} while (!atomic_compare_exchange_weak(n, &v, v + 1));
+	return true;
+}
+
+/* Count a connection in, unless its limit is reached; false then. */
+static bool
+count_in(struct park *k, bool kept)
+{
+	int64_t	 now, last;
+
+	if (kept) {
+		if (count_up_to(&k->nkept, k->max_kept))
+			return true;
+		log_debug("park: %d kept connections already; closing one",
+		    k->max_kept);
+		return false;
+	}
+	if (count_up_to(&k->nnew, k->max_waiting))
+		return true;
+	/* Many peers that connect and send no request: refuse more. */
+	now = clock_ms();
+	last = atomic_load(&k->last_full_log);
+	if (now - last >= 1000 &&
+	    atomic_compare_exchange_strong(&k->last_full_log, &last, now))
+		log_warnx("park: %d connections already wait for their "
+		    "request header (max_waiting_connections); closing new "
+		    "ones", k->max_waiting);
+	return false;
+}
+
+/*
+ * Arm fd, which the caller owns (its word is ARMING), for one event, and
+ * publish it as waiting; on failure it is closed.  Only the caller moves
+ * an ARMING word.
+ */
+static void
+arm(struct park *k, int fd, struct parked *p, uint32_t gen)
 {
 	struct epoll_event	 ev;
 
 	ev.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
-	ev.data.u64 = (uint64_t)p->gen << 32 | (uint32_t)fd;
+	ev.data.u64 = (uint64_t)gen << 32 | (uint32_t)fd;
 	/* A descriptor parked before is still registered, only disarmed. */
-	if (epoll_ctl(k->epfd, EPOLL_CTL_MOD, fd, &ev) == -1 &&
-	    (errno != ENOENT ||
-	    epoll_ctl(k->epfd, EPOLL_CTL_ADD, fd, &ev) == -1)) {
-		log_warn("park: epoll_ctl fd %d", fd);
-		return -1;
+	if (epoll_ctl(k->epfd, EPOLL_CTL_MOD, fd, &ev) == 0 ||
+	    (errno == ENOENT &&
+	    epoll_ctl(k->epfd, EPOLL_CTL_ADD, fd, &ev) == 0)) {
+		atomic_store(&p->word, WORD(gen, PARKED_WAITING));
+		return;
 	}
-	return 0;
+	log_warn("park: epoll_ctl fd %d", fd);
+	atomic_store(&p->word, WORD(gen, PARKED_NONE));
+	count_out(k, p);
+	close(fd);
 }
 
 static void
@@ -125,51 +205,27 @@ park(struct park *k, int fd, int64_t deadline, enum parked_state state,
     bool kept)
 {
 	struct parked	*p;
-	int64_t		 now;
-	bool		 logit;
+	uint32_t	 gen;
+	size_t		 high;
 
-	if (fd < 0 || (size_t)fd >= k->nfds) {
-		close(fd);
-		return;
-	}
-	pthread_mutex_lock(&k->mtx);
-	if (kept && k->nkept >= (size_t)k->max_kept) {
-		pthread_mutex_unlock(&k->mtx);
-		log_debug("park: %d kept connections already; closing one",
-		    k->max_kept);
-		close(fd);
-		return;
-	}
-	if (!kept && k->count - k->nkept >= (size_t)k->max_waiting) {
-		/* Many peers that connect and send no request: refuse more. */
-		now = clock_ms();
-		logit = now - k->last_full_log >= 1000;
-		if (logit)
-			k->last_full_log = now;
-		pthread_mutex_unlock(&k->mtx);
-		if (logit)
-			log_warnx("park: %d connections already wait for their "
-			    "request header (max_waiting_connections); "
-			    "closing new ones", k->max_waiting);
+	if (fd < 0 || (size_t)fd >= k->nfds || !count_in(k, kept)) {
 		close(fd);
 		return;
 	}
 	p = &k->fds[fd];
-	p->gen++;
-	p->state = state;
-	p->kept = kept;
-	p->deadline = deadline;
-	k->count++;
-	k->nkept += kept;
-	if (state == PARKED_WAITING && arm(k, fd, p) == -1) {
-		p->state = PARKED_NONE;
-		k->count--;
-		k->nkept -= kept;
-		pthread_mutex_unlock(&k->mtx);
-		close(fd);
+	high = atomic_load(&k->high);
+	while ((size_t)fd >= high &&
+	    !atomic_compare_exchange_weak(&k->high, &high, (size_t)fd + 1))
+		;
+	atomic_store_explicit(&p->deadline, deadline, memory_order_relaxed);
+	atomic_store_explicit(&p->kept, kept, memory_order_relaxed);
+	gen = WORD_GEN(atomic_load(&p->word)) + 1;
+	if (state == PARKED_PARTIAL) {
+		atomic_store(&p->word, WORD(gen, PARKED_PARTIAL));
 		return;
 	}
-	pthread_mutex_unlock(&k->mtx);
+	atomic_store(&p->word, WORD(gen, PARKED_ARMING));
+	arm(k, fd, p, gen);
 }
 
 /* Park a new connection until its first bytes arrive or deadline. */
@@ -207,19 +263,26 @@ park_take(struct park *k, uint64_t token)
 	int		 fd = (int)(uint32_t)token;
 	uint32_t	 gen = (uint32_t)(token >> 32);
 	struct parked	*p;
+	uint64_t	 w;
 
 	if (fd < 0 || (size_t)fd >= k->nfds)
 		return -1;
-	pthread_mutex_lock(&k->mtx);
 	p = &k->fds[fd];
-	if (p->state != PARKED_WAITING || p->gen != gen) {
-		pthread_mutex_unlock(&k->mtx);
-		return -1;
+	for (;;) {
+		w = atomic_load(&p->word);
+		if (WORD_GEN(w) != gen)
+			return -1;
+		if (WORD_STATE(w) == PARKED_ARMING) {
+			/* Its parker is on its way out of epoll_ctl. */
+			sched_yield();
+			continue;
+		}
+		if (WORD_STATE(w) != PARKED_WAITING)
+			return -1;
+		if (move(p, w, WORD(gen, PARKED_NONE)))
+			break;
 	}
-	p->state = PARKED_NONE;
-	k->count--;
-	k->nkept -= p->kept;
-	pthread_mutex_unlock(&k->mtx);
+	count_out(k, p);
 	return fd;
 }
 
@@ -231,41 +294,39 @@ void
 park_tick(struct park *k, int64_t now)
 {
 	const char	*why;
-	size_t		 i, seen = 0, expired = 0, cut = 0;
+	struct parked	*p;
+	size_t		 i, high, expired = 0, cut = 0;
+	uint64_t	 w;
+	uint32_t	 gen;
 
-	pthread_mutex_lock(&k->mtx);
-	for (i = 0; i < k->nfds && seen < k->count; i++) {
-		struct parked *p = &k->fds[i];
-
-		if (p->state == PARKED_NONE)
+	high = atomic_load(&k->high);
+	for (i = 0; i < high; i++) {
+		p = &k->fds[i];
+		w = atomic_load(&p->word);
+		gen = WORD_GEN(w);
+		if (WORD_STATE(w) != PARKED_WAITING &&
+		    WORD_STATE(w) != PARKED_PARTIAL)
 			continue;
-		seen++;
-		if (p->state == PARKED_PARTIAL && p->deadline > now) {
-			switch (k->ready((int)i, &why)) {
-			case CONN_READY:
-			case CONN_INVALID:
-			case CONN_CLOSED:
-				/* An acceptor takes it (and judges it). */
-				p->state = PARKED_WAITING;
-				if (arm(k, (int)i, p) == 0)
-					continue;
-				break;
-			default:
-				continue;
-			}
-		} else if (p->deadline > now)
+		if (atomic_load_explicit(&p->deadline,
+		    memory_order_relaxed) > now) {
+			/* Complete, or hopeless: an acceptor judges it. */
+			if (WORD_STATE(w) == PARKED_PARTIAL &&
+			    k->ready((int)i, &why) != CONN_PARTIAL &&
+			    move(p, w, WORD(gen, PARKED_ARMING)))
+				arm(k, (int)i, p, gen);
 			continue;
-		if (p->state == PARKED_PARTIAL)
+		}
+		/* A deadline read after a re-park fails the exchange. */
+		if (!move(p, w, WORD(gen, PARKED_NONE)))
+			continue;
+		if (WORD_STATE(w) == PARKED_PARTIAL)
 			cut++;
 		else
 			expired++;
-		p->state = PARKED_NONE;
-		k->nkept -= p->kept;
+		count_out(k, p);
 		/* close() also drops it from the epoll set. */
 		close((int)i);
 	}
-	k->count -= expired + cut;
-	pthread_mutex_unlock(&k->mtx);
 	if (cut > 0)
 		log_warnx("park: closed %zu connections whose request header "
 		    "did not arrive within read_timeout", cut);
@@ -281,66 +342,47 @@ park_tick(struct park *k, int64_t now)
 void
 park_close_kept(struct park *k)
 {
-	size_t	 i;
+	struct parked	*p;
+	size_t		 i, high;
+	uint64_t	 w;
 
-	pthread_mutex_lock(&k->mtx);
-	for (i = 0; i < k->nfds; i++) {
-		struct parked *p = &k->fds[i];
-
-		if (p->state == PARKED_NONE || !p->kept)
+	high = atomic_load(&k->high);
+	for (i = 0; i < high; i++) {
+		p = &k->fds[i];
+		w = atomic_load(&p->word);
+		if (WORD_STATE(w) != PARKED_WAITING ||
+		    !atomic_load_explicit(&p->kept, memory_order_relaxed) ||
+		    !move(p, w, WORD(WORD_GEN(w), PARKED_NONE)))
 			continue;
-		p->state = PARKED_NONE;
-		k->count--;
-		k->nkept--;
+		count_out(k, p);
 		close((int)i);
 	}
-	pthread_mutex_unlock(&k->mtx);
 }
 
 /* Number of parked connections that are new or partial, not kept. */
 size_t
 park_count_new(struct park *k)
 {
-	size_t	 n;
-
-	pthread_mutex_lock(&k->mtx);
-	n = k->count - k->nkept;
-	pthread_mutex_unlock(&k->mtx);
-	return n;
+	return atomic_load(&k->nnew);
 }
 
 /* How many more new connections max_waiting_connections lets in. */
 size_t
 park_room_new(struct park *k)
 {
-	size_t	 n, room;
+	size_t	 n;
 
-	pthread_mutex_lock(&k->mtx);
-	n = k->count - k->nkept;
-	room = n < (size_t)k->max_waiting ? (size_t)k->max_waiting - n : 0;
-	pthread_mutex_unlock(&k->mtx);
-	return room;
+	n = atomic_load(&k->nnew);
+	return n < (size_t)k->max_waiting ? (size_t)k->max_waiting - n : 0;
 }
 
 /*
- * Number of connections kept idle between requests, without the lock:
- * the acceptors look at it once per accept, and a stale answer only
- * changes how many connections one accept turn takes.
+ * Number of connections kept idle between requests.  The acceptors look
+ * at it once per accept, and a stale answer only changes how many
+ * connections one accept turn takes.
  */
 size_t
 park_count_kept(struct park *k)
 {
 	return atomic_load_explicit(&k->nkept, memory_order_relaxed);
-}
-
-/* Number of parked connections. */
-size_t
-park_count(struct park *k)
-{
-	size_t	 n;
-
-	pthread_mutex_lock(&k->mtx);
-	n = k->count;
-	pthread_mutex_unlock(&k->mtx);
-	return n;
 }

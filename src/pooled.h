@@ -431,7 +431,6 @@ void		 park_kept(struct park *, int fd, int64_t deadline);
 void		 park_partial(struct park *, int fd, int64_t deadline);
 int		 park_take(struct park *, uint64_t token);
 void		 park_tick(struct park *, int64_t now);
-size_t		 park_count(struct park *);
 size_t		 park_count_new(struct park *);
 size_t		 park_count_kept(struct park *);
 size_t		 park_room_new(struct park *);
