@@ -77,6 +77,7 @@ static const struct int_range int_ranges[] = {
 	{ "max_spare_threads",		1, 1048576 },
 	{ "idle_timeout",		1, 86400 },
 	{ "scgi_max_headers",		8, 65536 },
+	{ "malloc_arena_max",		0, 1024 },
 };
 
 static const char *const log_level_names[] = {
@@ -172,6 +173,7 @@ static cfg_opt_t pool_opts[] = {
 	CFG_INT_CB("idle_timeout", 10, CFGF_NONE, parse_int),
 	CFG_INT_CB("scgi_max_headers", SCGI_MAX_HEADERS, CFGF_NONE,
 	    parse_int),
+	CFG_INT_CB("malloc_arena_max", 1, CFGF_NONE, parse_int),
 	CFG_END()
 };
 
@@ -232,6 +234,7 @@ static const struct {
 	{ "pool|request_timeout",	check_int },
 	{ "pool|max_waiting_connections", check_int },
 	{ "pool|max_kept_connections",	check_int },
+	{ "pool|malloc_arena_max",	check_int },
 	{ "pool",			check_pool_section },
 };
 
@@ -961,6 +964,7 @@ build_pool(cfg_t *sec, struct pool_conf *pc)
 	    "max_waiting_connections");
 	pc->max_kept_connections = (int)cfg_getint(sec,
 	    "max_kept_connections");
+	pc->malloc_arena_max = (int)cfg_getint(sec, "malloc_arena_max");
 	pc->scgi_header_max = (size_t)cfg_getint(sec, "scgi_header_max");
 	pc->max_requests = (int)cfg_getint(sec, "max_requests");
 	pc->max_requests_jitter = (int)cfg_getint(sec, "max_requests_jitter");

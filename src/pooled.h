@@ -88,6 +88,7 @@ struct pool_conf {
 	int			 request_timeout; /* seconds a request may last */
 	int			 max_kept_connections; /* per worker process */
 	int			 max_waiting_connections; /* new, header not in */
+	int			 malloc_arena_max; /* per worker; 0: glibc's */
 	size_t			 scgi_header_max; /* bytes of the netstring */
 	unsigned int		 scgi_max_headers;
 	int			 max_requests;	/* then replaced; 0: never */

@@ -161,7 +161,7 @@ static void
 fcgi_finish(void *ctx, struct pooled_req *req, bool keep)
 {
 	FCGX_Request	*r = ctx;
-	char		 buf[8192];
+	char		 buf[1024];	/* small: see PEEK_SMALL */
 
 	if (!req->write_failed && keep)
 		while (FCGX_GetStr(buf, sizeof(buf), r->in) > 0)

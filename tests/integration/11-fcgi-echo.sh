@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # 11-fcgi-echo: the echo module through nginx over a unix socket, TCP on
 # 127.0.0.1 and TCP on [::1]: the request parameters arrive (method, query
-# string, URI, content length, a request header as HTTP_*), and POST
-# bodies of 0 bytes, 1 byte and 10 MiB are counted in params mode and
-# come back byte for byte in raw mode.
+# string, URI, content length, a request header as HTTP_*, one of 6 KB),
+# and POST bodies of 0 bytes, 1 byte and 10 MiB are counted in params
+# mode and come back byte for byte in raw mode.
 . "$(dirname "$0")/lib.sh"
 
 # The kernel may run without IPv6, or without ::1 on lo.
@@ -47,6 +47,14 @@ for via in $VIAS; do
 	assert_line "$via: X-Test header as HTTP_X_TEST" "$HTTP_BODY" \
 	    HTTP_X_TEST=abc
 	assert_line "$via: 1-byte body counted" "$HTTP_BODY" "body-bytes: 1"
+
+	# A header past the first 4 KiB look (a big cookie): peeked again,
+	# whole, and served.
+	big_value=$(head -c 6000 /dev/zero | tr '\0' 'c')
+	http_get "/$via/params?big=1" -H "X-Big: $big_value"
+	assert_status "$via: a 6 KB request header: status 200" 200
+	assert_line "$via: ... arrives whole" "$HTTP_BODY" \
+	    "HTTP_X_BIG=$big_value"
 
 	http_get "/$via/get?q=1"
 	assert_status "$via: GET: status 200" 200

@@ -353,6 +353,7 @@ test_defaults(void **state)
 	assert_int_equal(pc->request_timeout, 300);
 	assert_int_equal(pc->max_waiting_connections, 1024);
 	assert_int_equal(pc->max_kept_connections, 1024);
+	assert_int_equal(pc->malloc_arena_max, 1);
 	assert_int_equal(pc->scgi_header_max, 65536);
 	assert_int_equal(pc->scgi_max_headers, 512);
 	assert_int_equal(pc->max_requests, 0);
@@ -422,6 +423,7 @@ test_limits(void **state)
 	    "\twrite_timeout = 1\n"
 	    "\tkeepalive_timeout = 1\n"
 	    "\tmax_kept_connections = 0\n"
+	    "\tmalloc_arena_max = 0\n"
 	    "}\n"
 	    "pool hi {\n"
 	    "\tlisten = \"/tmp/hi.sock\"\n"
@@ -434,6 +436,7 @@ test_limits(void **state)
 	    "\twrite_timeout = 3600\n"
 	    "\tkeepalive_timeout = 3600\n"
 	    "\tmax_kept_connections = 65536\n"
+	    "\tmalloc_arena_max = 1024\n"
 	    "}\n");
 	assert_int_equal(conf->graceful_timeout, 1);
 	assert_int_equal(conf->kill_timeout, 86400);
@@ -442,8 +445,9 @@ test_limits(void **state)
 	assert_int_equal(pc->listen_backlog, 1);
 	assert_int_equal(pc->threads, 1);
 	assert_int_equal(pc->max_kept_connections, 0);
+	assert_int_equal(pc->malloc_arena_max, 0);
 	pc = &conf->pools[1];
-	assert_int_equal(pc->line, 15);
+	assert_int_equal(pc->line, 16);
 	assert_int_equal(pc->listen_mode, 0777);
 	assert_int_equal(pc->listen_backlog, 65535);
 	assert_int_equal(pc->processes, 1024);
@@ -452,6 +456,7 @@ test_limits(void **state)
 	assert_int_equal(pc->write_timeout, 3600);
 	assert_int_equal(pc->keepalive_timeout, 3600);
 	assert_int_equal(pc->max_kept_connections, 65536);
+	assert_int_equal(pc->malloc_arena_max, 1024);
 	conf_free(conf);
 }
 
@@ -642,6 +647,10 @@ test_errors_pool(void **state)
 		    POOL_A_OPEN "\tkeepalive_timeout = 0\n}\n", 3,
 		    "pool \"a\": keepalive_timeout: 0 is out of range "
 		    "(1..3600)" },
+		{ "malloc_arena_max 1025",
+		    POOL_A_OPEN "\tmalloc_arena_max = 1025\n}\n", 3,
+		    "pool \"a\": malloc_arena_max: 1025 is out of range "
+		    "(0..1024)" },
 		{ "max_kept_connections -1",
 		    POOL_A_OPEN "\tmax_kept_connections = -1\n}\n", 3,
 		    "pool \"a\": max_kept_connections: -1 is out of range "
