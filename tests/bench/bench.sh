@@ -356,6 +356,8 @@ CFLAGS_PEER="-O2 -Wall -Wextra"
 	cc $CFLAGS_PEER -o "$WORK/bin/spawn_rate" "$P/spawn_rate.c"
 } >&2 || die "building the peers failed"
 cp "$P/hello.php" "$WORK/www/hello.php"
+cp "$P/hello.sh" "$WORK/cgi/hello.sh"
+chmod 755 "$WORK/cgi/hello.sh"
 EXPECT=$(printf 'Hello, world\n' | od -An -tx1 | tr -d ' \n')
 
 # Backends -------------------------------------------------------------------
@@ -375,6 +377,11 @@ BACKENDS=(
 [ "$MODE" = full ] && BACKENDS+=("pooled-cgi-4x4 cgi off pooledcgi 4 4")
 BACKENDS+=("fcgiwrap-4 cgi off,on fcgiwrap 4")
 [ "$MODE" = full ] && BACKENDS+=("fcgiwrap-8 cgi off fcgiwrap 8")
+# The same, as a /bin/sh script.
+BACKENDS+=(
+	"pooled-cgish-2x2 cgish off pooledcgi 2 2"
+	"fcgiwrap-sh-4 cgish off fcgiwrap 4"
+)
 # The I/O grid: as many threads as concurrent requests, spread three
 # ways; the name says processes x threads, whose product is the
 # concurrency of the run.
@@ -389,7 +396,7 @@ for c in $IO_CONCS; do
 done
 # The pooled row each scenario's ratios are taken against: for CGI the
 # pool running as many programs at once as fcgiwrap -c 4.
-REFS="hello=pooled-2x4 cgi=pooled-cgi-2x2"
+REFS="hello=pooled-2x4 cgi=pooled-cgi-2x2 cgish=pooled-cgish-2x2"
 
 if [ -n "$ONLY" ]; then
 	sel=()
@@ -400,12 +407,13 @@ if [ -n "$ONLY" ]; then
 	[ "${#BACKENDS[@]}" -gt 0 ] || die "BENCH_ONLY=$ONLY matches no backend"
 fi
 
-# script_for NAME KIND: the SCRIPT_FILENAME nginx sends for a backend.
+# script_for SCENARIO KIND: the SCRIPT_FILENAME nginx sends for a backend.
 script_for()
 {
-	case $2 in
-	phpfpm)	echo "$WORK/www/hello.php" ;;
-	*)	echo "$WORK/cgi/hello.cgi" ;;
+	case $1,$2 in
+	*,phpfpm)	echo "$WORK/www/hello.php" ;;
+	cgish,*)	echo "$WORK/cgi/hello.sh" ;;
+	*)		echo "$WORK/cgi/hello.cgi" ;;
 	esac
 }
 
@@ -436,7 +444,7 @@ free_port()
 
 write_nginx_conf()
 {
-	local d=$WORK/nginx b name kind rest script
+	local d=$WORK/nginx b name scen kind rest script
 
 	{
 		cat <<EOF
@@ -484,9 +492,9 @@ EOF
 		}
 EOF
 		for b in "${BACKENDS[@]}"; do
-			read -r name _ _ kind rest <<<"$b"
+			read -r name scen _ kind rest <<<"$b"
 			[ "$kind" = return ] && continue
-			script=$(script_for "$name" "$kind")
+			script=$(script_for "$scen" "$kind")
 			# The same location for every FastCGI backend; only
 			# the upstream and the script differ.
 			cat <<EOF
@@ -883,6 +891,12 @@ if [ -z "$ONLY" ] || [[ pooled-cgi =~ $ONLY ]]; then
 	    awk '{ print $6 }')
 	log "spawn_rate hello.cgi: $SPAWN1 runs/s one at a time, $SPAWNN with $NPROC at once"
 fi
+SPAWNN_SH=0
+if [ -z "$ONLY" ] || [[ pooled-cgish =~ $ONLY ]]; then
+	SPAWNN_SH=$("$WORK/bin/spawn_rate" "$WORK/cgi/hello.sh" "$SPAWN_SECONDS" "$NPROC" |
+	    awk '{ print $6 }')
+	log "spawn_rate hello.sh: $SPAWNN_SH runs/s with $NPROC at once"
+fi
 
 FAILED=
 for pass in $(seq 1 "$PASSES"); do
@@ -1089,6 +1103,16 @@ END {
 		r = RPS[pc] / spawnn
 		printf "| CGI, keep-conn off, c64: ≥ 0.8 × the raw spawn rate (%d at once, one per core) | %.2f × (%.0f req/s vs %.0f runs/s; %.2f × the one-at-a-time rate %.0f) | %s |\n", nproc, r, RPS[pc], spawnn, RPS[pc] / spawn1, spawn1, verdict(r >= 0.8) >tgt
 	}
+	pc = "cgish" SUBSEP REF["cgish"] SUBSEP "off" SUBSEP 64
+	fw = "cgish" SUBSEP "fcgiwrap-sh-4" SUBSEP "off" SUBSEP 64
+	if ((pc in RPS) && (fw in RPS)) {
+		r = RPS[pc] / RPS[fw]
+		printf "| /bin/sh CGI, keep-conn off, c64: the same ratios, ≥ 1.8 × fcgiwrap -c 4 | %.2f × (%.0f vs %.0f req/s) | %s |\n", r, RPS[pc], RPS[fw], verdict(r >= 1.8) >tgt
+	}
+	if ((pc in RPS) && spawnsh > 0) {
+		r = RPS[pc] / spawnsh
+		printf "| … and ≥ 0.8 × the raw spawn rate of hello.sh (%d at once) | %.2f × (%.0f req/s vs %.0f runs/s) | %s |\n", nproc, r, RPS[pc], spawnsh, verdict(r >= 0.8) >tgt
+	}
 	for (i = 1; i <= nioc; i++) {
 		c = IOC[i]
 		printf "| 10 ms handler, c%s: ≥ 0.95 × Little'"'"'s-law bound (processes × threads ≥ c) | %s | %s |\n", c, substr(IO_TXT[c], 1, length(IO_TXT[c]) - 2), verdict(IO_OK[c]) >tgt
@@ -1111,7 +1135,8 @@ END {
 awk -v md="$WORK/table.md" -v csv="$OUT/results.csv" -v rawcsv="$OUT/raw.csv" \
     -v chart="$WORK/chart.dat" -v grd="$WORK/grid.md" -v tgt="$WORK/targets.md" \
     -v refs="$REFS" -v iosec="$(awk -v m="$IO_MS" 'BEGIN { print m / 1000 }')" \
-    -v spawn1="$SPAWN1" -v spawnn="$SPAWNN" -v nproc="$NPROC" \
+    -v spawn1="$SPAWN1" -v spawnn="$SPAWNN" -v spawnsh="$SPAWNN_SH" \
+    -v nproc="$NPROC" \
     "$REPORT_AWK" "$RAW" || die "report failed"
 
 if [ "$HAVE_GNUPLOT" = 1 ] && [ -s "$WORK/chart.dat" ]; then
@@ -1158,6 +1183,10 @@ EOF
 	if [ "$SPAWN1" != 0 ]; then
 		printf '\n## CGI ceiling\n\nspawn_rate (posix_spawn hello.cgi, read its stdout to EOF, waitpid): %s runs/s one at a time, %s runs/s with %s at once.\n' \
 		    "$SPAWN1" "$SPAWNN" "$NPROC"
+	fi
+	if [ "$SPAWNN_SH" != 0 ]; then
+		printf '\nspawn_rate of hello.sh (/bin/sh, %s): %s runs/s with %s at once.\n' \
+		    "$(readlink -f /bin/sh)" "$SPAWNN_SH" "$NPROC"
 	fi
 	printf '\n## Targets\n\n'
 	cat "$WORK/targets.md"
