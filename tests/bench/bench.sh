@@ -545,7 +545,7 @@ start_nginx()
 		NGINX_PORT=$(free_port) || die "no free port"
 		write_nginx_conf
 		: >"$WORK/nginx/error.log"
-		"$NGINX" -p "$WORK/nginx/" -c "$WORK/nginx/nginx.conf" \
+		setsid "$NGINX" -p "$WORK/nginx/" -c "$WORK/nginx/nginx.conf" \
 		    -e "$WORK/nginx/error.log" </dev/null \
 		    >"$WORK/nginx/stderr.log" 2>&1 &
 		NGINX_PID=$!
@@ -626,6 +626,14 @@ pooled_conf()
 # backend_start LINE: start a backend of BACKENDS and wait until it
 # answers; sets B_NAME, B_ROOTS (the pids whose process trees are the
 # backend) and B_LOG.
+#
+# nginx and every backend run in a session of their own, as daemons do:
+# with the kernel's autogroup scheduling (Debian's default) a session is
+# a CPU group, and a backend sharing the script's session would share
+# wrk's group, or nginx's.  (spawn-fcgi's children each call setsid()
+# themselves, so each is a group of its own, as in production.)  setsid
+# execs in place here: a background job of a script leads no process
+# group, so $! stays the server's pid.
 backend_start()
 {
 	local name kind a1 a2 a3 sock conf="" pidf secs=15 i expect=""
@@ -651,7 +659,7 @@ backend_start()
 			[ "$a1" = sleep ] &&
 			    expect=$(printf 'slept 0 ms\n' | od -An -tx1 | tr -d ' \n')
 		fi
-		"$POOLED" -F -c "$conf" </dev/null >>"$B_LOG" 2>&1 &
+		setsid "$POOLED" -F -c "$conf" </dev/null >>"$B_LOG" 2>&1 &
 		B_ROOTS=($!)
 		B_STOP_SECS=7 ;;	# kill_timeout is 5 s
 	spawnfcgi)
@@ -660,7 +668,7 @@ backend_start()
 		    "$WORK/bin/hello_fcgi" </dev/null >>"$B_LOG" 2>&1
 		mapfile -t B_ROOTS <"$pidf" ;;
 	fcgimt)
-		spawn-fcgi -n -s "$sock" -b 1024 -- \
+		setsid spawn-fcgi -n -s "$sock" -b 1024 -- \
 		    "$WORK/bin/hello_fcgi_mt" "$a1" </dev/null >>"$B_LOG" 2>&1 &
 		B_ROOTS=($!) ;;
 	phpfpm)
@@ -676,13 +684,13 @@ backend_start()
 			printf 'pm = static\npm.max_children = %d\n' "$a1"
 		} >"$conf"
 		if [ "$(id -u)" -eq 0 ]; then
-			"$PHP_FPM" -F -R -y "$conf" </dev/null >>"$B_LOG" 2>&1 &
+			setsid "$PHP_FPM" -F -R -y "$conf" </dev/null >>"$B_LOG" 2>&1 &
 		else
-			"$PHP_FPM" -F -y "$conf" </dev/null >>"$B_LOG" 2>&1 &
+			setsid "$PHP_FPM" -F -y "$conf" </dev/null >>"$B_LOG" 2>&1 &
 		fi
 		B_ROOTS=($!) ;;
 	fcgiwrap)
-		"$FCGIWRAP" -s "unix:$sock" -c "$a1" </dev/null >>"$B_LOG" 2>&1 &
+		setsid "$FCGIWRAP" -s "unix:$sock" -c "$a1" </dev/null >>"$B_LOG" 2>&1 &
 		B_ROOTS=($!) ;;
 	*)
 		die "unknown backend kind $kind" ;;
