@@ -2,7 +2,7 @@
 # tests/bench/bench.sh: pooled against its peers, through one nginx, with
 # wrk, on loopback.  See tests/bench/README.md.
 #
-#	tests/bench/bench.sh [--quick] [--out DIR] [--no-install]
+#	tests/bench/bench.sh [--quick | --profile] [--out DIR] [--no-install]
 #
 # Installs what is missing (Debian packages), builds the peer programs of
 # tests/bench/peers/ into a private work directory, starts one nginx of
@@ -15,6 +15,10 @@
 #		against fcgiwrap; plus the raw posix_spawn rate (spawn_rate)
 #	io10ms	pooled's sleep module at 10 ms per request, processes x
 #		threads grid, against Little's law and per megabyte
+#
+# --profile measures instead, for one serving process of pooled and of
+# each peer, the system calls per request (strace -c) and, where perf can
+# set a uprobe, the malloc() calls per request, into DIR/profile.md.
 #
 # Progress goes to stderr, the report (Markdown) to stdout and to
 # DIR/results.md, with DIR/results.csv (one line per row of the table),
@@ -47,12 +51,15 @@ SRCDIR=$(cd "$BENCH_DIR/../.." && pwd)
 T_START=$SECONDS
 
 QUICK=0
+PROFILE=0
 INSTALL=1
 OUT=
 while [ "$#" -gt 0 ]; do
 	case $1 in
 	--quick)
 		QUICK=1 ;;
+	--profile)
+		PROFILE=1 ;;
 	--out)
 		[ "$#" -ge 2 ] || { echo "bench: --out needs a directory" >&2; exit 64; }
 		OUT=$2
@@ -65,7 +72,7 @@ while [ "$#" -gt 0 ]; do
 		sed -n '2,/^$/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'
 		exit 0 ;;
 	*)
-		echo "bench: unknown argument $1 (--quick, --out DIR, --no-install)" >&2
+		echo "bench: unknown argument $1 (--quick, --profile, --out DIR, --no-install)" >&2
 		exit 64 ;;
 	esac
 	shift
@@ -95,6 +102,8 @@ KEEPALIVE=16		# nginx upstream keepalive pool, per nginx worker
 WRK_TIMEOUT=1s		# a request slower than this counts as a timeout error
 			# (it must be under the run time to be seen at all)
 SPAWN_SECONDS=2		# each spawn_rate measurement
+PROFILE_SECONDS=3	# each traced wrk run of --profile
+PROBE_ADDED=0
 IO_MS=10
 
 log()
@@ -265,6 +274,7 @@ cleanup()
 
 	trap - EXIT INT TERM
 	backend_stop 2>/dev/null
+	[ "$PROBE_ADDED" = 1 ] && perf probe -q -d probe_libc:malloc 2>/dev/null
 	# shellcheck disable=SC2086,SC2116	# squeezes the blanks
 	pids=$(echo $PIDS)
 	if [ -n "$pids" ]; then
@@ -397,6 +407,17 @@ done
 # The pooled row each scenario's ratios are taken against: for CGI the
 # pool running as many programs at once as fcgiwrap -c 4.
 REFS="hello=pooled-2x4 cgi=pooled-cgi-2x2 cgish=pooled-cgish-2x2"
+# --profile: one serving process each, so one trace sees every request.
+if [ "$PROFILE" = 1 ]; then
+	MODE=profile
+	BACKENDS=(
+		"pooled-1x4 hello off,on pooled hello 1 4"
+		"spawn-fcgi-1 hello off spawnfcgi 1"
+		"php-fpm-1 hello off phpfpm 1"
+		"pooled-cgi-1x1 cgi off pooledcgi 1 1"
+		"fcgiwrap-1 cgi off fcgiwrap 1"
+	)
+fi
 
 if [ -n "$ONLY" ]; then
 	sel=()
@@ -861,6 +882,7 @@ CLK_TCK=$(getconf CLK_TCK)
 LOADAVG_START=$(cut -d ' ' -f 1-3 /proc/loadavg)
 CMD="tests/bench/bench.sh"
 [ "$QUICK" = 1 ] && CMD="$CMD --quick"
+[ "$PROFILE" = 1 ] && CMD="$CMD --profile"
 
 # Run ----------------------------------------------------------------------
 
@@ -877,16 +899,170 @@ for b in "${BACKENDS[@]}"; do
 	fi
 	ngroups=$((ngroups + nk))
 done
-log "pooled bench, $MODE mode: ${#BACKENDS[@]} backends, $ncells rows," \
-    "$PASSES pass(es) of ${DURATION}s each, ${WARMUP}s warm-up per backend" \
-    "and keep-conn: about" \
-    "$(( (ncells * DURATION + ngroups * WARMUP + ${#BACKENDS[@]}) * PASSES + 2 * SPAWN_SECONDS + 5)) s"
+if [ "$PROFILE" = 1 ]; then
+	log "pooled profile: ${#BACKENDS[@]} backends, ${PROFILE_SECONDS}s traced" \
+	    "each, about $(( ngroups * (PROFILE_SECONDS + 3) + 5 )) s"
+else
+	log "pooled bench, $MODE mode: ${#BACKENDS[@]} backends, $ncells rows," \
+	    "$PASSES pass(es) of ${DURATION}s each, ${WARMUP}s warm-up per backend" \
+	    "and keep-conn: about" \
+	    "$(( (ncells * DURATION + ngroups * WARMUP + ${#BACKENDS[@]}) * PASSES + 2 * SPAWN_SECONDS + 5)) s"
+fi
 log "pooled $POOLED, results in $OUT"
 
 start_nginx
 URL_BASE=http://127.0.0.1:$NGINX_PORT
 cp "$WORK/nginx/nginx.conf" "$WORK/nginx/fastcgi.conf" "$OUT/conf/"
 log "nginx $NGINX_PID on $URL_BASE, $NGINX_WORKERS worker(s)"
+
+machine()
+{
+	local model
+
+	model=$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo |
+	    head -n 1)
+	printf -- '- machine: %s cores, %s, %s GiB RAM\n' "$(nproc)" \
+	    "${model:-unknown CPU}" \
+	    "$(awk '/^MemTotal/ { printf "%.0f", $2 / 1048576 }' /proc/meminfo)"
+	printf -- '- system: Linux %s (sched_autogroup_enabled %s), Debian %s\n' \
+	    "$(uname -r)" \
+	    "$(cat /proc/sys/kernel/sched_autogroup_enabled 2>/dev/null || echo '-')" \
+	    "$(cat /etc/debian_version 2>/dev/null || echo '?')"
+	printf -- '- pooled %s (%s); %s; wrk %s; %s; spawn-fcgi %s; fcgiwrap %s\n' \
+	    "$("$POOLED" -v 2>&1 | head -n 1 | awk '{ print $NF }')" \
+	    "$(git -C "$SRCDIR" describe --always --dirty 2>/dev/null || echo '?')" \
+	    "$("$NGINX" -v 2>&1 | sed 's/.*: //')" \
+	    "$(wrk -v 2>&1 | head -n 1 | awk '{ print $2 }')" \
+	    "$("$PHP_FPM" -v 2>/dev/null | head -n 1 | awk '{ print $1, $2 }')" \
+	    "$(dpkg-query -W -f='${Version}' spawn-fcgi 2>/dev/null)" \
+	    "$(dpkg-query -W -f='${Version}' fcgiwrap 2>/dev/null)"
+}
+
+# Profile --------------------------------------------------------------------
+# --profile: system calls per request (strace -c, every thread and child of
+# the process that serves) and, where perf can set uprobes, malloc calls
+# per request, for one serving process of each backend at c16.
+
+# trace_pid KIND: the process that serves the requests of the backend
+# started: pooled's only worker and PHP-FPM's only child, else the root
+# itself (spawn-fcgi -F 1's process; fcgiwrap -c 1 serves in its own).
+trace_pid()
+{
+	case $1 in
+	pooled|pooledcgi|phpfpm)
+		pgrep -P "${B_ROOTS[0]}" | head -n 1 ;;
+	*)
+		echo "${B_ROOTS[0]}" ;;
+	esac
+}
+
+# profile_one NAME KEEP KIND: strace -c (and perf stat on malloc) of the
+# serving process during a wrk run; appends "NAME/KEEP syscall per-request"
+# lines to $WORK/profile.dat.
+profile_one()
+{
+	local name=$1 keep=$2 kind=$3 pid url f=$WORK/run/wrk.out st n sp
+
+	url=$URL_BASE/b/$name/$keep
+	pid=$(trace_pid "$kind")
+	[ -n "$pid" ] || { log "$name: no serving process"; return 1; }
+	wrk_run "$url" 16 1 "$f"
+	wrk_wait
+	st=$WORK/run/strace.$name.$keep
+	strace -c -f -q -o "$st" -p "$pid" &
+	sp=$!
+	track "$sp"
+	sleep 0.5
+	if [ "$MALLOC_PROBE" = 1 ]; then
+		perf stat -x, -e probe_libc:malloc -p "$pid" \
+		    -o "$WORK/run/perf.$name.$keep" -- \
+		    wrk -t1 -c16 -d"${PROFILE_SECONDS}s" "$url" >"$f" 2>&1
+	else
+		wrk -t1 -c16 -d"${PROFILE_SECONDS}s" "$url" >"$f" 2>&1
+	fi
+	sleep 0.2
+	kill -INT "$sp" 2>/dev/null
+	wait "$sp" 2>/dev/null
+	untrack "$sp"
+	n=$(sed -n 's/^[[:space:]]*\([0-9]*\) requests in .*/\1/p' "$f")
+	[ "${n:-0}" -gt 0 ] || { log "$name $keep: wrk gave no result"; return 1; }
+	# strace -c: "% time seconds usecs/call calls [errors] syscall".
+	awk -v b="$name/$keep" -v n="$n" '
+	    $1 ~ /^[0-9.]+$/ && NF >= 5 { printf "%s %s %.3f\n", b, $NF, $4 / n }' \
+	    "$st" >>"$WORK/profile.dat"
+	if [ -s "$WORK/run/perf.$name.$keep" ]; then
+		awk -F, -v b="$name/$keep" -v n="$n" '
+		    $3 == "probe_libc:malloc" { printf "%s malloc() %.3f\n", b, $1 / n }' \
+		    "$WORK/run/perf.$name.$keep" >>"$WORK/profile.dat"
+	fi
+	log "$(printf '%-16s %-3s %7d requests traced' "$name" "$keep" "$n")"
+}
+
+profile_run()
+{
+	local b name kind keeps keep libc
+
+	# A uprobe on libc's malloc, unless perf or uprobes are missing.
+	MALLOC_PROBE=0
+	libc=$(ldd "$POOLED" | awk '$1 ~ /^libc\.so/ { print $3 }')
+	if ! command -v perf >/dev/null 2>&1 || [ -z "$libc" ]; then
+		:
+	elif perf probe -l 2>/dev/null | grep -q 'probe_libc:malloc '; then
+		MALLOC_PROBE=1
+	elif perf probe -q -x "$libc" -a malloc >/dev/null 2>&1; then
+		MALLOC_PROBE=1
+		PROBE_ADDED=1
+	fi
+	: >"$WORK/profile.dat"
+	for b in "${BACKENDS[@]}"; do
+		read -r name _ keeps kind _ <<<"$b"
+		backend_start "$b" || { backend_stop; continue; }
+		for keep in ${keeps//,/ }; do
+			profile_one "$name" "$keep" "$kind"
+		done
+		backend_stop
+	done
+	# One column per backend, one row per call made at least 0.05 times
+	# a request by one of them.
+	awk '
+	{ if (!($1 in C)) { C[$1] = 1; CO[++nc] = $1 }
+	  if ($2 == "total" || $2 == "malloc()") { X[$1, $2] = $3; next }
+	  if (!($2 in R)) { R[$2] = 0; RO[++nr] = $2 }
+	  V[$1, $2] = $3; if ($3 + 0 > R[$2]) R[$2] = $3 + 0 }
+	END {
+		printf "| per request |"; for (i = 1; i <= nc; i++) printf " %s |", CO[i]; printf "\n|---|"
+		for (i = 1; i <= nc; i++) printf "---:|"; printf "\n"
+		for (j = 1; j <= nr; j++) {
+			if (R[RO[j]] < 0.05) continue
+			printf "| %s |", RO[j]
+			for (i = 1; i <= nc; i++) printf " %s |", ((CO[i], RO[j]) in V) ? sprintf("%.2f", V[CO[i], RO[j]]) : "-"
+			printf "\n"
+		}
+		printf "| **all system calls** |"
+		for (i = 1; i <= nc; i++) printf " **%s** |", ((CO[i], "total") in X) ? sprintf("%.2f", X[CO[i], "total"]) : "-"
+		printf "\n"
+		printf "| malloc() calls |"
+		for (i = 1; i <= nc; i++) printf " %s |", ((CO[i], "malloc()") in X) ? sprintf("%.1f", X[CO[i], "malloc()"]) : "-"
+		printf "\n"
+	}' "$WORK/profile.dat" >"$WORK/profile.md"
+	# shellcheck disable=SC2016	# backquotes for Markdown
+	{
+		printf '# pooled profile: system calls and allocations per request\n\n'
+		machine
+		printf -- '- %s s of wrk -t1 -c16 per backend and keep-conn setting, through nginx, after 1 s of warm-up; `strace -c -f` on the one process that serves (pooled'"'"'s only worker with its threads; spawn-fcgi'"'"'s only process; PHP-FPM'"'"'s only child; fcgiwrap and the CGI pools with the programs they run)%s\n' \
+		    "$PROFILE_SECONDS" \
+		    "$([ "$MALLOC_PROBE" = 1 ] && echo '; malloc() counted with a perf uprobe on libc')"
+		printf -- '- `%s`\n\n' "$CMD"
+		cat "$WORK/profile.md"
+	} >"$OUT/profile.md"
+	cat "$OUT/profile.md"
+}
+
+if [ "$PROFILE" = 1 ]; then
+	profile_run
+	log "done in $((SECONDS - T_START)) s: $OUT/profile.md"
+	exit 0
+fi
 
 # The raw spawn rate of the CGI program, one at a time and one per core.
 NPROC=$(nproc)
@@ -953,28 +1129,6 @@ T_RUN=$((SECONDS - T_START))
 
 # Report -------------------------------------------------------------------
 
-machine()
-{
-	local model
-
-	model=$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo |
-	    head -n 1)
-	printf -- '- machine: %s cores, %s, %s GiB RAM\n' "$(nproc)" \
-	    "${model:-unknown CPU}" \
-	    "$(awk '/^MemTotal/ { printf "%.0f", $2 / 1048576 }' /proc/meminfo)"
-	printf -- '- system: Linux %s (sched_autogroup_enabled %s), Debian %s\n' \
-	    "$(uname -r)" \
-	    "$(cat /proc/sys/kernel/sched_autogroup_enabled 2>/dev/null || echo '-')" \
-	    "$(cat /etc/debian_version 2>/dev/null || echo '?')"
-	printf -- '- pooled %s (%s); %s; wrk %s; %s; spawn-fcgi %s; fcgiwrap %s\n' \
-	    "$("$POOLED" -v 2>&1 | head -n 1 | awk '{ print $NF }')" \
-	    "$(git -C "$SRCDIR" describe --always --dirty 2>/dev/null || echo '?')" \
-	    "$("$NGINX" -v 2>&1 | sed 's/.*: //')" \
-	    "$(wrk -v 2>&1 | head -n 1 | awk '{ print $2 }')" \
-	    "$("$PHP_FPM" -v 2>/dev/null | head -n 1 | awk '{ print $1, $2 }')" \
-	    "$(dpkg-query -W -f='${Version}' spawn-fcgi 2>/dev/null)" \
-	    "$(dpkg-query -W -f='${Version}' fcgiwrap 2>/dev/null)"
-}
 
 # shellcheck disable=SC2016	# an awk program
 REPORT_AWK='
