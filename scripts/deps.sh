@@ -13,7 +13,7 @@ POOLED_DEPS=(build-essential autoconf automake pkg-config libfcgi-dev
 # service of the package is started, the tests run their own).
 POOLED_CHECK_DEPS=(clang libclang-rt-dev apache2-bin)
 # What only the benchmark (make bench, tests/bench/bench.sh) needs on top.
-POOLED_BENCH_DEPS=(wrk spawn-fcgi php-fpm gnuplot-nox)
+POOLED_BENCH_DEPS=(wrk spawn-fcgi php-fpm gnuplot-nox strace)
 
 # The build directory, relative to the top of the source tree.
 POOLED_BUILD_DIR=${POOLED_BUILD_DIR:-build}
