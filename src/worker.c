@@ -335,9 +335,11 @@ worker_main(const struct worker_spec *ws, int chan_fd)
 	 * cache anyway; before any thread exists, cap the arenas.
 	 */
 #ifdef M_ARENA_MAX
+	/* A malloc of its own (ASan, jemalloc preloaded) may ignore it. */
 	if (w.pool->malloc_arena_max > 0 &&
 	    mallopt(M_ARENA_MAX, w.pool->malloc_arena_max) != 1)
-		log_warnx("worker: mallopt M_ARENA_MAX %d failed",
+		log_info("worker: this malloc ignores M_ARENA_MAX; "
+		    "malloc_arena_max %d has no effect",
 		    w.pool->malloc_arena_max);
 #endif
 	w.proto = w.pool->protocol == PROTO_SCGI ? &proto_scgi : &proto_fcgi;
