@@ -36,6 +36,11 @@
 #define ACCEPTOR_STUCK_MS	2000	/* after the cut, before replacing */
 #define ACCEPTOR_BATCH		64	/* accepts a turn, with kept conns */
 
+/* What accept_new returns instead of a descriptor. */
+#define ACCEPT_DRAINED	(-1)	/* none waits (EAGAIN) */
+#define ACCEPT_RETRY	(-2)	/* interrupted, or that one went away */
+#define ACCEPT_FAILED	(-3)	/* out of descriptors or memory, backed off */
+
 struct acceptor {
 	struct worker		*w;
 	size_t			 index;
@@ -103,26 +108,27 @@ set_timeouts(const struct pool_conf *pc, int fd)
 		log_warn("acceptor: setsockopt timeouts");
 }
 
-/* Accept one connection from the listen socket; -1 if none. */
+/* Accept one connection from the listen socket: its fd, or ACCEPT_*. */
 static int
-accept_new(struct acceptor *a)
+accept_new(struct worker *w)
 {
 	static _Atomic int64_t	 last_log;
 	struct timespec		 pause = { 0, 100 * 1000 * 1000 };
 	int64_t			 now, last;
 	int			 fd;
 
-	fd = accept4(a->w->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	fd = accept4(w->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 	if (fd != -1) {
-		set_timeouts(a->w->pool, fd);
+		set_timeouts(w->pool, fd);
 		return fd;
 	}
 	switch (errno) {
 	case EAGAIN:
+		/* None left, or another acceptor won it. */
+		return ACCEPT_DRAINED;
 	case EINTR:
 	case ECONNABORTED:
-		/* Another acceptor won it, or the peer gave up. */
-		break;
+		return ACCEPT_RETRY;
 	default:
 		/*
 		 * EMFILE, ENFILE, ENOBUFS...: back off rather than spin, and
@@ -134,9 +140,8 @@ accept_new(struct acceptor *a)
 		    atomic_compare_exchange_strong(&last_log, &last, now))
 			log_warn("acceptor: accept4");
 		nanosleep(&pause, NULL);
-		break;
+		return ACCEPT_FAILED;
 	}
-	return -1;
 }
 
 /*
@@ -145,9 +150,8 @@ accept_new(struct acceptor *a)
  * it is, rejected, or closed.
  */
 static bool
-admit(struct acceptor *a, int fd)
+admit(struct worker *w, int fd)
 {
-	struct worker		*w = a->w;
 	const struct pool_conf	*pc = w->pool;
 	const char		*why;
 	char			 peer[64];
@@ -177,31 +181,44 @@ admit(struct acceptor *a, int fd)
 }
 
 /*
- * The listen socket's turn: accept a connection to serve.  While the web
- * server keeps connections open (fastcgi_keep_conn), every kept one with
- * a request is an event of its own in the epoll set and the listen socket
- * only one, so taking a single new connection per turn would leave new
- * connections in the backlog while kept ones are served again and again
- * (wrk at c256 on a 2 x 2 pool saw requests wait over a second).  Then a
- * turn takes up to ACCEPTOR_BATCH (16 still left some waiting that long):
- * this thread serves the first that is ready, the others are parked, and
- * being ready they queue in the epoll set behind the requests already
- * there, first come, first served.  Without kept connections one
- * accept4() a turn is enough, and saves the one that would say EAGAIN.
- * Returns the fd to serve, or -1.
+ * The listen socket's turn: accept the connections waiting, and serve
+ * one.  The listen socket is edge-triggered (worker.c, listen_add), so a
+ * turn accepts until EAGAIN: this thread serves the first connection
+ * that is ready, and the others are parked, where, ready, they queue in
+ * the epoll set behind the requests already there, first come, first
+ * served, for the other acceptors.
+ *
+ * A turn takes one connection for this thread and one for each acceptor
+ * waiting idle, no more: a connection taken is this worker's, and behind
+ * busy threads (a slow handler) it would wait while another worker, or
+ * one the process manager starts for the load, sits idle.  Stopping
+ * short, it re-arms the listen socket.  While the web server keeps
+ * connections open (fastcgi_keep_conn) a turn takes up to ACCEPTOR_BATCH
+ * whatever: each kept connection with a request is an event of its own,
+ * so small turns left new connections in the backlog while kept ones
+ * were served again and again (wrk at c256 on a 2 x 2 pool saw requests
+ * wait over a second with 1 or 16 a turn; none with 64).  Never more than
+ * the parking lot has room for, so no request is lost.  Returns the fd
+ * to serve, or -1.
  */
 static int
 accept_turn(struct acceptor *a)
 {
 	struct worker	*w = a->w;
-	size_t		 i, batch = 1;
+	size_t		 i, batch;
 	int		 fd, mine = -1;
 
-	/* Only as many as the parking lot has room for: no request lost. */
-	if (park_count_kept(w->park) > 0)
-		batch = MIN(ACCEPTOR_BATCH, 1 + park_room_new(w->park));
-	for (i = 0; i < batch && (fd = accept_new(a)) != -1; i++) {
-		if (!admit(a, fd))
+	batch = park_count_kept(w->park) > 0 ? ACCEPTOR_BATCH :
+	    1 + (size_t)atomic_load(&w->waiting);
+	batch = MIN(batch, 1 + park_room_new(w->park));
+	for (i = 0; i < batch; i++) {
+		if ((fd = accept_new(w)) == ACCEPT_DRAINED)
+			return mine;
+		if (fd == ACCEPT_RETRY)
+			continue;
+		if (fd == ACCEPT_FAILED)
+			break;
+		if (!admit(w, fd))
 			continue;
 		if (mine == -1)
 			mine = fd;
@@ -209,7 +226,29 @@ accept_turn(struct acceptor *a)
 			park_waiting(w->park, fd,
 			    clock_ms() + w->pool->read_timeout * 1000LL);
 	}
+	worker_listen_rearm(w);
 	return mine;
+}
+
+/*
+ * A stopping worker's last look at the listen socket: accept what waits
+ * and park it, to be served with the connections in hand.
+ */
+void
+acceptor_take_backlog(struct worker *w)
+{
+	size_t	 i, room;
+	int	 fd;
+
+	room = park_room_new(w->park);
+	for (i = 0; i < room; i++) {
+		if ((fd = accept_new(w)) == ACCEPT_DRAINED ||
+		    fd == ACCEPT_FAILED)
+			return;
+		if (fd != ACCEPT_RETRY && admit(w, fd))
+			park_waiting(w->park, fd,
+			    clock_ms() + w->pool->read_timeout * 1000LL);
+	}
 }
 
 /*
@@ -231,7 +270,9 @@ next_connection(struct acceptor *a)
 		 */
 		if (atomic_load(&w->stopping) && park_count_new(w->park) == 0)
 			return -1;
+		atomic_fetch_add(&w->waiting, 1);
 		n = epoll_pwait(w->epfd, &ev, 1, -1, &a->wait_mask);
+		atomic_fetch_sub(&w->waiting, 1);
 		if (n == -1 && errno != EINTR) {
 			/* EBADF or EINVAL: a bug; acceptors never exit(). */
 			log_warn("acceptor: epoll_pwait");
@@ -239,12 +280,12 @@ next_connection(struct acceptor *a)
 		}
 		if (n <= 0)
 			continue;
+		/* A listen event is this worker's to take, stopping or not. */
 		if (ev.data.u64 == PARK_LISTEN_TOKEN) {
-			if (!atomic_load(&w->stopping) &&
-			    (fd = accept_turn(a)) != -1)
+			if ((fd = accept_turn(a)) != -1)
 				return fd;
 		} else if ((fd = park_take(w->park, ev.data.u64)) != -1 &&
-		    admit(a, fd))
+		    admit(w, fd))
 			return fd;
 	}
 }

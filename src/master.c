@@ -646,6 +646,9 @@ retire(struct master *m, size_t idx, uint32_t reason)
 	case RETIRE_STUCK:
 		why = "a request outlived request_timeout";
 		break;
+	case RETIRE_LISTEN:
+		why = "it could not watch its listen socket";
+		break;
 	default:
 		log_warnx("pool %s: worker %ld asked to be replaced for an "
 		    "unknown reason %u; ignored", s->name, (long)pid, reason);

@@ -231,7 +231,8 @@ enum chan_type {
 /* Why a worker asks to be replaced (CHAN_RETIRE's payload). */
 enum retire_reason {
 	RETIRE_MAX_REQUESTS = 1,	/* served max_requests */
-	RETIRE_STUCK			/* a request outlived request_timeout */
+	RETIRE_STUCK,			/* a request outlived request_timeout */
+	RETIRE_LISTEN			/* cannot watch its listen socket */
 };
 #define CHAN_MAX_PAYLOAD	256
 
@@ -462,6 +463,7 @@ struct worker;
 struct acceptor;
 struct acceptor	*acceptor_start(struct worker *, size_t index);
 void		 acceptor_wake(struct acceptor *);
+void		 acceptor_take_backlog(struct worker *);
 void		 acceptor_check_deadline(struct acceptor *, int64_t now);
 bool		 acceptor_try_join(struct acceptor *, int ms);
 void		 acceptor_init_process(const struct worker *);
@@ -669,6 +671,8 @@ struct worker {
 	struct acceptor	       **acceptors;
 	size_t			 nacceptors;
 	_Atomic bool		 stopping;
+	pthread_mutex_t		 listen_mtx;	/* listen fd in epfd, stopping */
+	_Atomic int		 waiting;	/* acceptors in epoll_pwait */
 	_Atomic uint64_t	 next_req_id;
 	struct scoreboard	*sb;		/* the pool's */
 	int			 row;		/* this worker's row, or -1 */
@@ -687,6 +691,7 @@ void		 worker_main(const struct worker_spec *, int chan_fd)
 bool		 worker_thread_inited(struct worker *, bool ok);
 void		 worker_request_done(struct worker *);
 void		 worker_ask_retire(struct worker *, enum retire_reason);
+void		 worker_listen_rearm(struct worker *);
 
 /* master.c */
 int		 master_run(struct conf **, int *listen_fds, int ready_fd);

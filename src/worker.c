@@ -152,9 +152,17 @@ worker_drain(struct worker *w, bool master_gone)
 
 	log_info("worker: %s: finishing requests in flight",
 	    master_gone ? "master went away" : "graceful stop");
-	atomic_store(&w->stopping, true);
 	/* Other workers keep accepting; this one stops competing. */
+	pthread_mutex_lock(&w->listen_mtx);
+	atomic_store(&w->stopping, true);
 	(void)epoll_ctl(w->epfd, EPOLL_CTL_DEL, w->listen_fd, NULL);
+	pthread_mutex_unlock(&w->listen_mtx);
+	/*
+	 * A connection that arrived just before may have woken this worker
+	 * alone, and its event gone with the listen socket: take what
+	 * waits, to be served with the rest.
+	 */
+	acceptor_take_backlog(w);
 	park_close_kept(w->park);
 	for (i = 0; i < w->nacceptors; i++)
 		acceptor_wake(w->acceptors[i]);
@@ -212,6 +220,58 @@ worker_control(struct worker *w)
 			break;
 		}
 	}
+}
+
+/*
+ * Register the listen socket in the worker's epoll set: edge-triggered,
+ * and exclusive, so a new connection wakes one worker (the first, in the
+ * socket's wait queue, with an acceptor waiting) and one acceptor of it.
+ * Level-triggered, epoll would queue it again after each delivery and
+ * wake a second acceptor of the set for nothing: 2.4 context switches a
+ * request with 2 x 4 threads at c64, against libfcgi's 1.1.  An edge
+ * means "accept until EAGAIN", which an accept turn does, or, stopping
+ * short, it calls worker_listen_rearm.  Call with listen_mtx held, or
+ * before the threads start.
+ */
+static int
+listen_add(struct worker *w)
+{
+	struct epoll_event	 ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN | EPOLLEXCLUSIVE | EPOLLET;
+	ev.data.u64 = PARK_LISTEN_TOKEN;
+	return epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->listen_fd, &ev);
+}
+
+/*
+ * An accept turn took its most and connections may still wait.  If they
+ * do, register the listen socket anew (an exclusive one cannot be
+ * modified): epoll then looks at it again and reports it while it is
+ * readable, so they are not left for the next arrival.  Not once the
+ * worker stops.  A worker that cannot register it again would never
+ * accept again: it asks to be replaced.
+ */
+void
+worker_listen_rearm(struct worker *w)
+{
+	struct pollfd	 pfd = { .fd = w->listen_fd, .events = POLLIN };
+	bool		 lost = false;
+
+	if (poll(&pfd, 1, 0) != 1)
+		return;		/* none waits: the next arrival is an edge */
+	pthread_mutex_lock(&w->listen_mtx);
+	if (!atomic_load(&w->stopping)) {
+		(void)epoll_ctl(w->epfd, EPOLL_CTL_DEL, w->listen_fd, NULL);
+		if (listen_add(w) == -1 && listen_add(w) == -1) {
+			log_warn("worker: epoll_ctl: cannot watch the listen "
+			    "socket again");
+			lost = true;
+		}
+	}
+	pthread_mutex_unlock(&w->listen_mtx);
+	if (lost)
+		worker_ask_retire(w, RETIRE_LISTEN);
 }
 
 /*
@@ -298,7 +358,6 @@ void
 worker_main(const struct worker_spec *ws, int chan_fd)
 {
 	struct worker		 w;
-	struct epoll_event	 ev;
 	char			 title[16];
 	size_t			 i;
 	int			 listen_fd = ws->listen_fd;
@@ -358,10 +417,8 @@ worker_main(const struct worker_spec *ws, int chan_fd)
 
 	if ((w.epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		fatal("worker: epoll_create1");
-	memset(&ev, 0, sizeof(ev));
-	ev.events = EPOLLIN | EPOLLEXCLUSIVE;
-	ev.data.u64 = PARK_LISTEN_TOKEN;
-	if (epoll_ctl(w.epfd, EPOLL_CTL_ADD, listen_fd, &ev) == -1)
+	pthread_mutex_init(&w.listen_mtx, NULL);
+	if (listen_add(&w) == -1)
 		fatal("worker: epoll_ctl listen socket");
 	if ((w.park = park_new(w.epfd, w.pool->max_kept_connections,
 	    w.pool->max_waiting_connections, w.proto->ready)) == NULL)
