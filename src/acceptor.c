@@ -192,14 +192,14 @@ admit(struct worker *w, int fd)
  * waiting idle, no more: a connection taken is this worker's, and behind
  * busy threads (a slow handler) it would wait while another worker, or
  * one the process manager starts for the load, sits idle.  Stopping
- * short, it leaves the rest to the next acceptor free (w->backlog).
- * While the web server keeps connections open (fastcgi_keep_conn) a turn
- * takes up to ACCEPTOR_BATCH whatever: each kept connection with a
- * request is an event of its own, so small turns left new connections in
- * the backlog while kept ones were served again and again (wrk at c256
- * on a 2 x 2 pool saw requests wait over a second with 1 or 16 a turn;
- * none with 64).  Never more than the parking lot has room for, so no
- * request is lost.  Returns the fd to serve, or -1.
+ * short, it re-arms the listen socket.  While the web server keeps
+ * connections open (fastcgi_keep_conn) a turn takes up to ACCEPTOR_BATCH
+ * whatever: each kept connection with a request is an event of its own,
+ * so small turns left new connections in the backlog while kept ones
+ * were served again and again (wrk at c256 on a 2 x 2 pool saw requests
+ * wait over a second with 1 or 16 a turn; none with 64).  Never more than
+ * the parking lot has room for, so no request is lost.  Returns the fd
+ * to serve, or -1.
  */
 static int
 accept_turn(struct acceptor *a)
@@ -226,15 +226,7 @@ accept_turn(struct acceptor *a)
 			park_waiting(w->park, fd,
 			    clock_ms() + w->pool->read_timeout * 1000LL);
 	}
-	/*
-	 * Stopped short: the acceptors look again before they wait.  One
-	 * that began to wait meanwhile needs the listen socket re-armed;
-	 * when all are busy (saturation, every turn) that is not worth two
-	 * epoll_ctl calls and a lock a request.
-	 */
-	atomic_store(&w->backlog, true);
-	if (atomic_load(&w->waiting) > 0)
-		worker_listen_rearm(w);
+	worker_listen_rearm(w);
 	return mine;
 }
 
@@ -278,12 +270,6 @@ next_connection(struct acceptor *a)
 		 */
 		if (atomic_load(&w->stopping) && park_count_new(w->park) == 0)
 			return -1;
-		if (atomic_exchange(&w->backlog, false) &&
-		    !atomic_load(&w->stopping)) {
-			if ((fd = accept_turn(a)) != -1)
-				return fd;
-			continue;
-		}
 		atomic_fetch_add(&w->waiting, 1);
 		n = epoll_pwait(w->epfd, &ev, 1, -1, &a->wait_mask);
 		atomic_fetch_sub(&w->waiting, 1);

@@ -673,7 +673,6 @@ struct worker {
 	_Atomic bool		 stopping;
 	pthread_mutex_t		 listen_mtx;	/* listen fd in epfd, stopping */
 	_Atomic int		 waiting;	/* acceptors in epoll_pwait */
-	_Atomic bool		 backlog;	/* a turn left connections */
 	_Atomic uint64_t	 next_req_id;
 	struct scoreboard	*sb;		/* the pool's */
 	int			 row;		/* this worker's row, or -1 */
