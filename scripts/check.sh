@@ -76,10 +76,11 @@ run_suite()
 deps_install "${POOLED_DEPS[@]}" "${POOLED_CHECK_DEPS[@]}"
 
 # run_distcheck DIR: make distcheck from the configured build in DIR;
-# counts as one result.
+# counts as one result.  One job per core: its test run repeats what the
+# builds above passed, and serially it took 6 of the suite's 16 minutes.
 run_distcheck()
 {
-	if make -C "$1" --no-print-directory distcheck \
+	if make -C "$1" -j"$(nproc)" --no-print-directory distcheck \
 	    DISTCHECK_CONFIGURE_FLAGS=--enable-werror; then
 		echo "check: distcheck passed"
 		passed=$((passed + 1))
