@@ -144,6 +144,13 @@ accept_new(struct worker *w)
 	}
 }
 
+/* When a connection parked now must have sent its request header. */
+static int64_t
+read_deadline(const struct worker *w)
+{
+	return clock_ms() + w->pool->read_timeout * 1000LL;
+}
+
 /*
  * Judge a connection just accepted or taken from the parking lot: true if
  * its whole request header is there to read; otherwise it is parked until
@@ -152,7 +159,6 @@ accept_new(struct worker *w)
 static bool
 admit(struct worker *w, int fd)
 {
-	const struct pool_conf	*pc = w->pool;
 	const char		*why;
 	char			 peer[64];
 
@@ -166,16 +172,43 @@ admit(struct worker *w, int fd)
 		w->proto->reject(fd);
 		break;
 	case CONN_EMPTY:
-		park_waiting(w->park, fd,
-		    clock_ms() + pc->read_timeout * 1000LL);
+		park_waiting(w->park, fd, read_deadline(w));
 		break;
 	case CONN_PARTIAL:
-		park_partial(w->park, fd,
-		    clock_ms() + pc->read_timeout * 1000LL);
+		park_partial(w->park, fd, read_deadline(w));
 		break;
 	case CONN_CLOSED:
 		close(fd);
 		break;
+	}
+	return false;
+}
+
+/*
+ * Accept up to n connections.  The first whose request header is in goes
+ * to *mine, if mine is not NULL and *mine is -1; the others that are
+ * ready are parked, to be taken by the acceptors.  True if the backlog
+ * was emptied (EAGAIN), false if connections may still wait.
+ */
+static bool
+accept_some(struct worker *w, size_t n, int *mine)
+{
+	size_t	 i;
+	int	 fd;
+
+	for (i = 0; i < n; i++) {
+		if ((fd = accept_new(w)) == ACCEPT_DRAINED)
+			return true;
+		if (fd == ACCEPT_RETRY)
+			continue;
+		if (fd == ACCEPT_FAILED)
+			return false;
+		if (!admit(w, fd))
+			continue;
+		if (mine != NULL && *mine == -1)
+			*mine = fd;
+		else
+			park_waiting(w->park, fd, read_deadline(w));
 	}
 	return false;
 }
@@ -205,28 +238,14 @@ static int
 accept_turn(struct acceptor *a)
 {
 	struct worker	*w = a->w;
-	size_t		 i, batch;
-	int		 fd, mine = -1;
+	size_t		 batch;
+	int		 mine = -1;
 
 	batch = park_count_kept(w->park) > 0 ? ACCEPTOR_BATCH :
 	    1 + (size_t)atomic_load(&w->waiting);
 	batch = MIN(batch, 1 + park_room_new(w->park));
-	for (i = 0; i < batch; i++) {
-		if ((fd = accept_new(w)) == ACCEPT_DRAINED)
-			return mine;
-		if (fd == ACCEPT_RETRY)
-			continue;
-		if (fd == ACCEPT_FAILED)
-			break;
-		if (!admit(w, fd))
-			continue;
-		if (mine == -1)
-			mine = fd;
-		else
-			park_waiting(w->park, fd,
-			    clock_ms() + w->pool->read_timeout * 1000LL);
-	}
-	worker_listen_rearm(w);
+	if (!accept_some(w, batch, &mine))
+		worker_listen_rearm(w);
 	return mine;
 }
 
@@ -237,18 +256,7 @@ accept_turn(struct acceptor *a)
 void
 acceptor_take_backlog(struct worker *w)
 {
-	size_t	 i, room;
-	int	 fd;
-
-	room = park_room_new(w->park);
-	for (i = 0; i < room; i++) {
-		if ((fd = accept_new(w)) == ACCEPT_DRAINED ||
-		    fd == ACCEPT_FAILED)
-			return;
-		if (fd != ACCEPT_RETRY && admit(w, fd))
-			park_waiting(w->park, fd,
-			    clock_ms() + w->pool->read_timeout * 1000LL);
-	}
+	(void)accept_some(w, park_room_new(w->park), NULL);
 }
 
 /*
