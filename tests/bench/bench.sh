@@ -1148,6 +1148,14 @@ function ms(v) { return v >= 100 ? sprintf("%.0f", v) : (v >= 10 ? sprintf("%.1f
 function grid(name, a) { return match(name, /[0-9]+x[0-9]+$/) ? substr(name, RSTART, RLENGTH) : "" }
 function threads(name,   g, a) { g = grid(name); split(g, a, "x"); return a[1] * a[2] }
 function verdict(ok) { return ok ? "met" : "**missed**" }
+# A target row "a makes at least min times the req/s of b": printed, and
+# 1, when both rows were measured.
+function rps_target(text, a, b, min,   r) {
+	if (!(a in RPS) || !(b in RPS)) return 0
+	r = RPS[a] / RPS[b]
+	printf "| %s | %.2f × (%.0f vs %.0f req/s) | %s |\n", text, r, RPS[a], RPS[b], verdict(r >= min) >tgt
+	return 1
+}
 BEGIN {
 	FS = "\t"
 	n = split(refs, rr, " ")
@@ -1238,39 +1246,26 @@ END {
 	sf = "hello" SUBSEP "spawn-fcgi-4" SUBSEP "off" SUBSEP 64
 	po = "hello" SUBSEP REF["hello"] SUBSEP "off" SUBSEP 64
 	pn = "hello" SUBSEP REF["hello"] SUBSEP "on" SUBSEP 64
-	if ((sf in RPS) && (po in RPS)) {
-		r = RPS[po] / RPS[sf]
-		printf "| hello, keep-conn off, c64: %s ≥ 1.25 × spawn-fcgi 4 | %.2f × (%.0f vs %.0f req/s) | %s |\n", REF["hello"], r, RPS[po], RPS[sf], verdict(r >= 1.25) >tgt
+	if (rps_target("hello, keep-conn off, c64: " REF["hello"] " ≥ 1.25 × spawn-fcgi 4", po, sf, 1.25)) {
 		a = median(L[po, "p99"]); bb = median(L[sf, "p99"])
 		printf "| … and p99 no worse than spawn-fcgi | %s vs %s ms | %s |\n", ms(a), ms(bb), verdict(a <= bb) >tgt
 	}
-	if ((sf in RPS) && (pn in RPS)) {
-		r = RPS[pn] / RPS[sf]
-		printf "| hello, keep-conn on, c64: ≥ 1.5 × spawn-fcgi 4 keep-conn off | %.2f × (%.0f vs %.0f req/s) | %s |\n", r, RPS[pn], RPS[sf], verdict(r >= 1.5) >tgt
+	if (rps_target("hello, keep-conn on, c64: ≥ 1.5 × spawn-fcgi 4 keep-conn off", pn, sf, 1.5)) {
 		a = median(L[pn, "p99"])
 		printf "| … p99 under 50 ms, zero timeouts | p99 %s ms, %d timeouts | %s |\n", ms(a), ET[pn], verdict(a < 50 && ET[pn] == 0) >tgt
 	}
 	ph = "hello" SUBSEP "php-fpm-8" SUBSEP "off" SUBSEP 64
-	if ((ph in RPS) && (po in RPS)) {
-		r = RPS[po] / RPS[ph]
-		printf "| hello, keep-conn off, c64: ≥ 1.5 × PHP-FPM static 8 | %.2f × (%.0f vs %.0f req/s) | %s |\n", r, RPS[po], RPS[ph], verdict(r >= 1.5) >tgt
-	}
+	rps_target("hello, keep-conn off, c64: ≥ 1.5 × PHP-FPM static 8", po, ph, 1.5)
 	pc = "cgi" SUBSEP REF["cgi"] SUBSEP "off" SUBSEP 64
 	fw = "cgi" SUBSEP "fcgiwrap-4" SUBSEP "off" SUBSEP 64
-	if ((pc in RPS) && (fw in RPS)) {
-		r = RPS[pc] / RPS[fw]
-		printf "| CGI, keep-conn off, c64: ≥ 1.8 × fcgiwrap -c 4 | %.2f × (%.0f vs %.0f req/s) | %s |\n", r, RPS[pc], RPS[fw], verdict(r >= 1.8) >tgt
-	}
+	rps_target("CGI, keep-conn off, c64: ≥ 1.8 × fcgiwrap -c 4", pc, fw, 1.8)
 	if ((pc in RPS) && spawnn > 0) {
 		r = RPS[pc] / spawnn
 		printf "| CGI, keep-conn off, c64: ≥ 0.8 × the raw spawn rate (%d at once, one per core) | %.2f × (%.0f req/s vs %.0f runs/s; %.2f × the one-at-a-time rate %.0f) | %s |\n", nproc, r, RPS[pc], spawnn, RPS[pc] / spawn1, spawn1, verdict(r >= 0.8) >tgt
 	}
 	pc = "cgish" SUBSEP REF["cgish"] SUBSEP "off" SUBSEP 64
 	fw = "cgish" SUBSEP "fcgiwrap-sh-4" SUBSEP "off" SUBSEP 64
-	if ((pc in RPS) && (fw in RPS)) {
-		r = RPS[pc] / RPS[fw]
-		printf "| /bin/sh CGI, keep-conn off, c64: the same ratios, ≥ 1.8 × fcgiwrap -c 4 | %.2f × (%.0f vs %.0f req/s) | %s |\n", r, RPS[pc], RPS[fw], verdict(r >= 1.8) >tgt
-	}
+	rps_target("/bin/sh CGI, keep-conn off, c64: the same ratios, ≥ 1.8 × fcgiwrap -c 4", pc, fw, 1.8)
 	if ((pc in RPS) && spawnsh > 0) {
 		r = RPS[pc] / spawnsh
 		printf "| … and ≥ 0.8 × the raw spawn rate of hello.sh (%d at once) | %.2f × (%.0f req/s vs %.0f runs/s) | %s |\n", nproc, r, RPS[pc], spawnsh, verdict(r >= 0.8) >tgt
