@@ -8,11 +8,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#define HELLO_RESPONSE \
-	"Status: 200 OK\r\n" \
-	"Content-Type: text/plain\r\n" \
-	"\r\n" \
-	"Hello, world\n"
+#include "hello_response.h"
 
 int
 main(void)
