@@ -178,19 +178,24 @@ count_in(struct park *k, bool kept)
 /*
  * Arm fd, which the caller owns (its word is ARMING), for one event, and
  * publish it as waiting; on failure it is closed.  Only the caller moves
- * an ARMING word.
+ * an ARMING word.  A descriptor parked before is still registered, only
+ * disarmed, and is modified; a new one is added.  fresh says which to
+ * try first (a wrong guess costs one epoll_ctl, a call a request when
+ * every new connection was tried as registered first).
  */
 static void
-arm(struct park *k, int fd, struct parked *p, uint32_t gen)
+arm(struct park *k, int fd, struct parked *p, uint32_t gen, bool fresh)
 {
 	struct epoll_event	 ev;
+	int			 op, other, wrong;
 
 	ev.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
 	ev.data.u64 = (uint64_t)gen << 32 | (uint32_t)fd;
-	/* A descriptor parked before is still registered, only disarmed. */
-	if (epoll_ctl(k->epfd, EPOLL_CTL_MOD, fd, &ev) == 0 ||
-	    (errno == ENOENT &&
-	    epoll_ctl(k->epfd, EPOLL_CTL_ADD, fd, &ev) == 0)) {
+	op = fresh ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
+	other = fresh ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+	wrong = fresh ? EEXIST : ENOENT;
+	if (epoll_ctl(k->epfd, op, fd, &ev) == 0 ||
+	    (errno == wrong && epoll_ctl(k->epfd, other, fd, &ev) == 0)) {
 		atomic_store(&p->word, WORD(gen, PARKED_WAITING));
 		return;
 	}
@@ -225,7 +230,8 @@ park(struct park *k, int fd, int64_t deadline, enum parked_state state,
 		return;
 	}
 	atomic_store(&p->word, WORD(gen, PARKED_ARMING));
-	arm(k, fd, p, gen);
+	/* Most new connections come straight from accept4. */
+	arm(k, fd, p, gen, !kept);
 }
 
 /* Park a new connection until its first bytes arrive or deadline. */
@@ -313,7 +319,8 @@ park_tick(struct park *k, int64_t now)
 			if (WORD_STATE(w) == PARKED_PARTIAL &&
 			    k->ready((int)i, &why) != CONN_PARTIAL &&
 			    move(p, w, WORD(gen, PARKED_ARMING)))
-				arm(k, (int)i, p, gen);
+				arm(k, (int)i, p, gen, !atomic_load_explicit(
+				    &p->kept, memory_order_relaxed));
 			continue;
 		}
 		/* A deadline read after a re-park fails the exchange. */
