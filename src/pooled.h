@@ -613,6 +613,9 @@ void		 status_parse_query(const char *query, enum status_format *,
 char		*status_render(const struct status_pool *, enum status_format,
 		    bool full, size_t *len);
 
+/* listen_queue.c */
+void		 listen_queue(int fd, long *len, long *max);
+
 /* snapshot.c: a pool's status, from its scoreboard */
 struct snapshot {
 	struct status_pool	 pool;

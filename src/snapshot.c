@@ -6,34 +6,12 @@
  */
 #include "config.h"
 
-#include <sys/socket.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-
 #include <stdlib.h>
 #include <string.h>
 
 #include "pooled.h"
 
 static const char *const pm_names[] = { "static", "dynamic", "ondemand" };
-
-/*
- * The listen queue of a TCP socket: connections waiting to be accepted
- * and the backlog.  Linux reports neither for a unix socket: -1.
- */
-static void
-listen_queue(int fd, long *len, long *max)
-{
-	struct tcp_info	 ti;
-	socklen_t	 tilen = sizeof(ti);
-
-	*len = *max = -1;
-	if (fd == -1 || getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti,
-	    &tilen) == -1)
-		return;
-	*len = (long)ti.tcpi_unacked;
-	*max = (long)ti.tcpi_sacked;
-}
 
 /* Add one validated row to the snapshot. */
 static void

@@ -3,8 +3,8 @@
 # also while every worker thread is busy, and `pooled -s` prints it: text
 # with the generation and the last reload's outcome, JSON, OpenMetrics
 # (one # EOF), one pool, a row per thread.  A static pool whose only
-# thread is busy while connections wait counts max_reached.  A failed
-# reload is reported there.
+# thread is busy while connections wait counts max_reached.  The listen
+# queue of a unix socket is known.  A failed reload is reported there.
 . "$(dirname "$0")/lib.sh"
 
 POOLED_CONF_GLOBALS="status_listen = \"$T/status.sock\""
@@ -83,6 +83,28 @@ assert_eq "curl on the status socket: JSON of every pool" \
     "1 ['busy', 'hello']" "$got"
 reap_pid "$g1" 20
 reap_pid "$g2" 20
+
+# The listen queue of a unix socket (sock_diag): with hello's workers
+# stopped, three connections wait in it.
+status hello json
+assert_eq "unix socket: queue empty, backlog 1024" "0 1024" \
+    "$(printf '%s' "$RUN_STDOUT" | python3 -c 'import json, sys
+s = json.load(sys.stdin)
+print(s["listen_queue"], s["max_listen_queue"])' 2>&1)"
+workers=$(pool_workers hello | xargs)
+kill -STOP $workers
+got=$(timeout 15 python3 -c 'import json, socket, subprocess, sys
+held = []
+for i in range(3):
+    c = socket.socket(socket.AF_UNIX)
+    c.connect(sys.argv[1])
+    held.append(c)
+out = subprocess.run(sys.argv[2:], capture_output=True, text=True,
+    timeout=10).stdout
+print(json.loads(out)["listen_queue"])' "$T/hello.sock" \
+    "$POOLED" -s -c "$POOLED_CONF" hello json 2>&1)
+kill -CONT $workers
+assert_eq "unix socket: three connections wait in the queue" 3 "$got"
 
 # A reload whose workers fail is reported.
 sed -i "s|module = \"$(module_path hello)\"|module = \"$(module_path failinit)\"|" \
