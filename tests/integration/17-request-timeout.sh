@@ -16,23 +16,18 @@ start_nginx "127.0.0.1:$FCGI_PORT" || bail_out "nginx did not start"
 # byte every 0.3 s for at most 12 s.  Prints how it ended.
 trickle()
 {
-	python3 - "$FCGI_PORT" <<'PY'
-import socket, struct, sys, time
-
-def rec(t, content):
-    return struct.pack(">BBHHBB", 1, t, 1, len(content), 0, 0) + content
-
-def pair(n, v):
-    return bytes([len(n), len(v)]) + n + v
+	PYTHONPATH=$LIB_DIR python3 - "$FCGI_PORT" <<'PY'
+import socket, sys, time
+from fcgi_records import STDIN, opening, pair, record
 
 params = pair(b"REQUEST_METHOD", b"POST") + pair(b"CONTENT_LENGTH", b"1000") \
     + pair(b"REQUEST_URI", b"/trickle")
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=15)
-s.sendall(rec(1, struct.pack(">HB5x", 1, 0)) + rec(4, params) + rec(4, b""))
+s.sendall(opening(params))
 start = time.time()
 try:
     while time.time() - start < 12:
-        s.sendall(rec(5, b"x"))
+        s.sendall(record(STDIN, b"x"))
         time.sleep(0.3)
         s.setblocking(False)
         try:

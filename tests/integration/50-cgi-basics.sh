@@ -259,14 +259,9 @@ fi
 # is announced and the body is left unfinished after BODY_BYTES (a stall).
 fcgi_raw()
 {
-	python3 - "$T/cgi.sock" "$1" "${2:-0}" "${3:-}" <<'PY'
-import socket, struct, sys
-
-def rec(t, content):
-    return struct.pack(">BBHHBB", 1, t, 1, len(content), 0, 0) + content
-
-def pair(n, v):
-    return bytes([len(n), len(v)]) + n + v
+	PYTHONPATH=$LIB_DIR python3 - "$T/cgi.sock" "$1" "${2:-0}" "${3:-}" <<'PY'
+import socket, sys
+from fcgi_records import STDIN, opening, pair, record, stdout_of
 
 s = socket.socket(socket.AF_UNIX)
 s.settimeout(15)
@@ -276,11 +271,11 @@ params = pair(b"REQUEST_METHOD", b"POST") + \
 body, announced = int(sys.argv[3]), sys.argv[4]
 if announced:
     params += pair(b"CONTENT_LENGTH", announced.encode())
-s.sendall(rec(1, struct.pack(">HB5x", 1, 0)) + rec(4, params) + rec(4, b""))
+s.sendall(opening(params))
 for off in range(0, body, 32768):
-    s.sendall(rec(5, b"x" * min(32768, body - off)))
+    s.sendall(record(STDIN, b"x" * min(32768, body - off)))
 if not announced:
-    s.sendall(rec(5, b""))
+    s.sendall(record(STDIN, b""))
 out = b""
 try:
     while True:
@@ -290,14 +285,7 @@ try:
         out += d
 except (socket.timeout, ConnectionResetError):
     pass
-# FCGI_STDOUT records: strip the framing.
-stdout, off = b"", 0
-while off + 8 <= len(out):
-    t, clen, pad = out[off + 1], out[off + 4] << 8 | out[off + 5], out[off + 6]
-    if t == 6:
-        stdout += out[off + 8:off + 8 + clen]
-    off += 8 + clen + pad
-sys.stdout.write(stdout.decode(errors="replace"))
+sys.stdout.write(stdout_of(out).decode(errors="replace"))
 PY
 }
 
@@ -309,29 +297,24 @@ assert_eq "a body without CONTENT_LENGTH is read to its end" 4234 "$got"
 # A streamed upload (nginx with fastcgi_request_buffering off) reaches the
 # program as it arrives: the first 100 bytes are there before the rest is
 # sent, not held back until 64 KiB have come.
-got=$(python3 - "$T/cgi.sock" "$CGI/stream.sh" "$T/stream.out" <<'PY'
-import os, socket, struct, sys, time
-
-def rec(t, content):
-    return struct.pack(">BBHHBB", 1, t, 1, len(content), 0, 0) + content
-
-def pair(n, v):
-    return bytes([len(n), len(v)]) + n + v
+got=$(PYTHONPATH=$LIB_DIR python3 - "$T/cgi.sock" "$CGI/stream.sh" \
+    "$T/stream.out" <<'PY'
+import os, socket, sys, time
+from fcgi_records import STDIN, opening, pair, record
 
 s = socket.socket(socket.AF_UNIX)
 s.settimeout(15)
 s.connect(sys.argv[1])
 params = pair(b"REQUEST_METHOD", b"POST") + \
     pair(b"SCRIPT_FILENAME", sys.argv[2].encode())
-s.sendall(rec(1, struct.pack(">HB5x", 1, 0)) + rec(4, params) + rec(4, b"") +
-    rec(5, b"a" * 100))
+s.sendall(opening(params) + record(STDIN, b"a" * 100))
 early = "no"
 for _ in range(100):
     if os.path.exists(sys.argv[3]) and os.path.getsize(sys.argv[3]) == 100:
         early = "yes"
         break
     time.sleep(0.1)
-s.sendall(rec(5, b"b" * 1000) + rec(5, b""))
+s.sendall(record(STDIN, b"b" * 1000) + record(STDIN, b""))
 out = b""
 while True:
     d = s.recv(65536)

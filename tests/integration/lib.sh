@@ -38,6 +38,8 @@ set -u
 
 LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TEST_NAME=$(basename "$0" .sh)
+# Clients that import fcgi_records.py leave no __pycache__ in the source.
+export PYTHONDONTWRITEBYTECODE=1
 
 # Run by automake, top_srcdir and top_builddir come from
 # AM_TESTS_ENVIRONMENT; run by hand, the build is build/ (scripts/check.sh)
