@@ -116,8 +116,7 @@ void
 listen_queue(int fd, long *len, long *max)
 {
 	*len = *max = -1;
-	if (fd == -1)
-		return;
-	if (!tcp_queue(fd, len, max) && !unix_queue(fd, len, max))
-		*len = *max = -1;
+	/* Each writes *len and *max only when the kernel answered. */
+	if (fd != -1 && !tcp_queue(fd, len, max))
+		(void)unix_queue(fd, len, max);
 }

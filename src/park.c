@@ -315,12 +315,16 @@ park_tick(struct park *k, int64_t now)
 			continue;
 		if (atomic_load_explicit(&p->deadline,
 		    memory_order_relaxed) > now) {
-			/* Complete, or hopeless: an acceptor judges it. */
+			/*
+			 * Complete, or hopeless: an acceptor judges it.  A
+			 * partial connection is mostly a new one (armed
+			 * fresh); one a kept connection became is still
+			 * registered, which arm() handles.
+			 */
 			if (WORD_STATE(w) == PARKED_PARTIAL &&
 			    k->ready((int)i, &why) != CONN_PARTIAL &&
 			    move(p, w, WORD(gen, PARKED_ARMING)))
-				arm(k, (int)i, p, gen, !atomic_load_explicit(
-				    &p->kept, memory_order_relaxed));
+				arm(k, (int)i, p, gen, true);
 			continue;
 		}
 		/* A deadline read after a re-park fails the exchange. */
