@@ -30,9 +30,7 @@ start_nginx "/hello=127.0.0.1:$HELLO_PORT" "/ping=127.0.0.1:$HELLO_PORT" \
 # json EXPR: evaluate a Python expression on the last answer, as JSON (s).
 json()
 {
-	printf '%s' "$HTTP_BODY" | python3 -c 'import json, sys
-s = json.load(sys.stdin)
-print(eval(sys.argv[1]))' "$1" 2>&1
+	json_eval "$HTTP_BODY" "$1"
 }
 
 http_get /ping

@@ -45,9 +45,8 @@ assert_line "pooled -s: pool hello" "$RUN_STDOUT" \
 status busy json
 assert_eq "pooled -s busy json: exit 0" 0 "$RUN_STATUS"
 assert_eq "pooled -s busy json: its one thread is busy" "busy 1 0" \
-    "$(printf '%s' "$RUN_STDOUT" | python3 -c 'import json, sys
-s = json.load(sys.stdin)
-print(s["pool"], s["active_threads"], s["idle_threads"])' 2>&1)"
+    "$(json_eval "$RUN_STDOUT" \
+    '" ".join(str(v) for v in (s["pool"], s["active_threads"], s["idle_threads"]))')"
 status busy full
 assert_contains "pooled -s busy full: the request in hand" "$RUN_STDOUT" \
     "/busy?ms=4000"
@@ -55,8 +54,7 @@ assert_contains "pooled -s busy full: the request in hand" "$RUN_STDOUT" \
 busy_counted()
 {
 	status busy json
-	[ "$(printf '%s' "$RUN_STDOUT" | python3 -c 'import json, sys
-print(json.load(sys.stdin)["max_reached"] > 0)' 2>&1)" = True ]
+	[ "$(json_eval "$RUN_STDOUT" 's["max_reached"] > 0')" = True ]
 }
 if wait_for 5 busy_counted; then
 	pass "a saturated static pool counts max_reached"
@@ -75,10 +73,9 @@ assert_contains "openmetrics: both pools" "$RUN_STDOUT" \
 status nosuch
 assert_eq "pooled -s nosuch: exit 1" 1 "$RUN_STATUS"
 assert_contains "pooled -s nosuch: 404" "$RUN_STDERR" "404 Not Found"
-got=$(curl -s --max-time 5 --unix-socket "$T/status.sock" \
-    "http://localhost/?json" | python3 -c 'import json, sys
-s = json.load(sys.stdin)
-print(s["generation"], sorted(p["pool"] for p in s["pools"]))' 2>&1)
+got=$(json_eval "$(curl -s --max-time 5 --unix-socket "$T/status.sock" \
+    "http://localhost/?json")" \
+    'str(s["generation"]) + " " + str(sorted(p["pool"] for p in s["pools"]))')
 assert_eq "curl on the status socket: JSON of every pool" \
     "1 ['busy', 'hello']" "$got"
 reap_pid "$g1" 20
@@ -88,9 +85,7 @@ reap_pid "$g2" 20
 # stopped, three connections wait in it.
 status hello json
 assert_eq "unix socket: queue empty, backlog 1024" "0 1024" \
-    "$(printf '%s' "$RUN_STDOUT" | python3 -c 'import json, sys
-s = json.load(sys.stdin)
-print(s["listen_queue"], s["max_listen_queue"])' 2>&1)"
+    "$(json_eval "$RUN_STDOUT" '"%s %s" % (s["listen_queue"], s["max_listen_queue"])')"
 workers=$(pool_workers hello | xargs)
 kill -STOP $workers
 got=$(timeout 15 python3 -c 'import json, socket, subprocess, sys

@@ -189,6 +189,16 @@ assert_not_contains()
 	esac
 }
 
+# json_eval TEXT EXPR: print the Python expression EXPR, evaluated with s
+# the JSON document TEXT (a status page, pooled -s ... json); a parse
+# error is printed instead, for the assertion to show.
+json_eval()
+{
+	printf '%s' "$1" | python3 -c 'import json, sys
+s = json.load(sys.stdin)
+print(eval(sys.argv[1]))' "$2" 2>&1
+}
+
 # assert_line NAME TEXT LINE: TEXT has a line that is exactly LINE.
 assert_line()
 {
