@@ -377,11 +377,11 @@ EXPECT=$(printf 'Hello, world\n' | od -An -tx1 | tr -d ' \n')
 # hello's pooled row: one single-threaded worker per core.  A handler that
 # only computes needs no more threads than cores, since no thread waits
 # for a request to arrive (connections wait parked, without one): more
-# threads only add wake-ups and switches.  At c64 here 2 x 1 served 1.27 x what 2 x 4 did
-# (24,900 against 19,600 req/s), while libfcgi, whose processes wait in
-# read() for their request, served 0.93 x as much with 2 processes as
-# with 4.
-# 4 x 16 shows the cost of many threads on such a handler, and its memory.
+# threads only add wake-ups and switches.  At c64 here 2 x 1 served
+# 1.27 x what 2 x 4 did (24,900 against 19,600 req/s), while libfcgi,
+# whose processes wait in read() for their request, served 0.93 x as
+# much with 2 processes as with 4.  4 x 16 shows the cost of many threads
+# on such a handler, and its memory.
 HELLO_POOL=$(nproc)
 BACKENDS=(
 	"nginx-return ceiling - return"
@@ -1137,7 +1137,6 @@ cp "$WORK/nginx/error.log" "$OUT/logs/nginx-error.log"
 T_RUN=$((SECONDS - T_START))
 
 # Report -------------------------------------------------------------------
-
 
 # shellcheck disable=SC2016	# an awk program
 REPORT_AWK='
