@@ -369,8 +369,7 @@ shared_socket(struct master *m, const struct pool_conf *pc)
 	for (i = 0; i < m->cur.conf->npools; i++) {
 		const struct listen_addr *o = &m->cur.conf->pools[i].listen;
 
-		if (o->kind == la->kind && o->sslen == la->sslen &&
-		    memcmp(&o->ss, &la->ss, la->sslen) == 0) {
+		if (listen_addr_same(o, la)) {
 			/* Its mode and backlog as the new config says. */
 			if (la->kind == LISTEN_UNIX &&
 			    chmod(la->path, pc->listen_mode) == -1)

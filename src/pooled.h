@@ -123,11 +123,19 @@ struct conf {
 /* Parse and validate path; on error log "file:line: reason", NULL. */
 struct conf	*conf_load(const char *path);
 void		 conf_free(struct conf *);
-/* Parse a listen address; on error fill err and return -1. */
-int		 conf_parse_listen(const char *text, struct listen_addr *,
-		    char *err, size_t errlen);
 /* Parse a log level name; -1 when unknown. */
 int		 conf_log_level(const char *name);
+
+/* listen_addr.c */
+/* Parse a listen address; on error fill err and return -1. */
+int		 listen_addr_parse(const char *text, struct listen_addr *,
+		    char *err, size_t errlen);
+/* Two addresses that cannot both be bound (same path, same port...). */
+bool		 listen_addr_conflict(const struct listen_addr *,
+		    const struct listen_addr *);
+/* The very same address: one socket serves both. */
+bool		 listen_addr_same(const struct listen_addr *,
+		    const struct listen_addr *);
 
 /* cgi_env.c */
 /* What the CGI handler resolved a request to. */

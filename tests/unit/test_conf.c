@@ -1193,7 +1193,7 @@ test_listen(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		err[0] = '\0';
-		rc = conf_parse_listen(cases[i].text, &la, err, sizeof(err));
+		rc = listen_addr_parse(cases[i].text, &la, err, sizeof(err));
 		if (cases[i].family == 0) {
 			if (rc != -1)
 				fail_msg("\"%s\": accepted", cases[i].text);
@@ -1251,11 +1251,11 @@ test_listen_lengths(void **state)
 	memset(text, 0, sizeof(text));
 	text[0] = '/';
 	memset(text + 1, 'p', 106);
-	assert_int_equal(conf_parse_listen(text, &la, err, sizeof(err)), 0);
+	assert_int_equal(listen_addr_parse(text, &la, err, sizeof(err)), 0);
 	assert_int_equal(strlen(la.path), 107);
 
 	text[107] = 'p';
-	assert_int_equal(conf_parse_listen(text, &la, err, sizeof(err)), -1);
+	assert_int_equal(listen_addr_parse(text, &la, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "unix socket path too long (at most 107 "
 	    "bytes)"));
 
@@ -1264,7 +1264,7 @@ test_listen_lengths(void **state)
 	memcpy(text, "/./", 3);
 	text[3] = '/';
 	memset(text + 4, 'p', 106);
-	assert_int_equal(conf_parse_listen(text, &la, err, sizeof(err)), 0);
+	assert_int_equal(listen_addr_parse(text, &la, err, sizeof(err)), 0);
 	assert_int_equal(strlen(la.path), 107);
 	assert_int_equal(la.path[0], '/');
 	assert_int_equal(la.path[1], 'p');
@@ -1273,19 +1273,19 @@ test_listen_lengths(void **state)
 	memset(text + 5, 'p', 102);
 	text[5] = '/';
 	text[107] = '\0';
-	assert_int_equal(conf_parse_listen(text, &la, err, sizeof(err)), 0);
+	assert_int_equal(listen_addr_parse(text, &la, err, sizeof(err)), 0);
 	assert_int_equal(strlen(la.path), 102);
 
 	memset(text, 'x', 300);
 	text[0] = '/';
 	text[300] = '\0';
-	assert_int_equal(conf_parse_listen(text, &la, err, sizeof(err)), -1);
+	assert_int_equal(listen_addr_parse(text, &la, err, sizeof(err)), -1);
 	assert_string_equal(err,
 	    "listen \"/xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...\": too long "
 	    "(300 bytes, at most 255)");
 
 	/* A short error buffer truncates the message, nothing else. */
-	assert_int_equal(conf_parse_listen("foo", &la, err, 8), -1);
+	assert_int_equal(listen_addr_parse("foo", &la, err, 8), -1);
 	assert_string_equal(err, "listen ");
 }
 
