@@ -18,6 +18,8 @@
 
 #include <confuse.h>
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -75,6 +77,7 @@ static const struct int_range int_ranges[] = {
 	{ "idle_timeout",		1, 86400 },
 	{ "scgi_max_headers",		8, 65536 },
 	{ "malloc_arena_max",		0, 1024 },
+	{ "status_max_connections_per_client", 1, 16 },
 };
 
 static const char *const log_level_names[] = {
@@ -114,10 +117,16 @@ static int	 check_cgi_stderr(cfg_t *, cfg_opt_t *);
 static int	 check_pm(cfg_t *, cfg_opt_t *);
 static int	 check_uri_path(cfg_t *, cfg_opt_t *);
 static int	 check_pm_sizes(cfg_t *);
+static int	 check_user(cfg_t *, cfg_opt_t *);
+static int	 check_group(cfg_t *, cfg_opt_t *);
+static int	 check_dir(cfg_t *, cfg_opt_t *);
+static int	 check_rlimit(cfg_t *, cfg_opt_t *);
+static int	 check_clients(cfg_t *, cfg_opt_t *);
+static int	 check_pool_privs(cfg_t *);
 static int	 check_pool_name(cfg_t *);
 static int	 check_pool(cfg_opt_t *, unsigned int);
 static int	 check_pool_section(cfg_t *, cfg_opt_t *);
-static int	 build_pool(cfg_t *, struct pool_conf *);
+static int	 build_pool(cfg_t *, cfg_t *, struct pool_conf *);
 static char	**copy_list(cfg_t *, const char *, size_t *);
 
 static char	 pool_line_default[] = "{start}";
@@ -161,6 +170,20 @@ static cfg_opt_t pool_opts[] = {
 	CFG_INT_CB("scgi_max_headers", SCGI_MAX_HEADERS, CFGF_NONE,
 	    parse_int),
 	CFG_INT_CB("malloc_arena_max", 1, CFGF_NONE, parse_int),
+	CFG_STR("listen_owner", NULL, CFGF_NODEFAULT),
+	CFG_STR("listen_group", NULL, CFGF_NODEFAULT),
+	CFG_STR_LIST("allowed_clients", NULL, CFGF_NODEFAULT),
+	CFG_STR("user", NULL, CFGF_NODEFAULT),
+	CFG_STR("group", NULL, CFGF_NODEFAULT),
+	CFG_BOOL("allow_root", cfg_false, CFGF_NODEFAULT),
+	CFG_STR("chroot", NULL, CFGF_NODEFAULT),
+	CFG_STR("chdir", NULL, CFGF_NODEFAULT),
+	CFG_STR("rlimit_files", NULL, CFGF_NODEFAULT),
+	CFG_STR("rlimit_core", NULL, CFGF_NODEFAULT),
+	CFG_STR("rlimit_nproc", NULL, CFGF_NODEFAULT),
+	CFG_STR("cgi_rlimit_cpu", NULL, CFGF_NODEFAULT),
+	CFG_STR("cgi_rlimit_as", NULL, CFGF_NODEFAULT),
+	CFG_STR("cgi_rlimit_nproc", NULL, CFGF_NODEFAULT),
 	CFG_END()
 };
 
@@ -172,6 +195,15 @@ static cfg_opt_t conf_opts[] = {
 	CFG_INT_CB("kill_timeout", 5, CFGF_NONE, parse_int),
 	CFG_INT_CB("start_timeout", 60, CFGF_NONE, parse_int),
 	CFG_STR("status_listen", NULL, CFGF_NODEFAULT),
+	CFG_STR_LIST("status_allowed_clients", NULL, CFGF_NODEFAULT),
+	CFG_INT_CB("status_max_connections_per_client", 4, CFGF_NONE,
+	    parse_int),
+	/* Defaults for every pool that does not set its own. */
+	CFG_STR("user", NULL, CFGF_NODEFAULT),
+	CFG_STR("group", NULL, CFGF_NODEFAULT),
+	CFG_BOOL("allow_root", cfg_false, CFGF_NODEFAULT),
+	CFG_STR("listen_owner", NULL, CFGF_NODEFAULT),
+	CFG_STR("listen_group", NULL, CFGF_NODEFAULT),
 	CFG_SEC("pool", pool_opts, CFGF_MULTI | CFGF_TITLE |
 	    CFGF_NO_TITLE_DUPES),
 	CFG_END()
@@ -188,6 +220,25 @@ static const struct {
 	{ "kill_timeout",		check_int },
 	{ "start_timeout",		check_int },
 	{ "status_listen",		check_listen },
+	{ "status_allowed_clients",	check_clients },
+	{ "status_max_connections_per_client", check_int },
+	{ "user",			check_user },
+	{ "group",			check_group },
+	{ "listen_owner",		check_user },
+	{ "listen_group",		check_group },
+	{ "pool|user",			check_user },
+	{ "pool|group",			check_group },
+	{ "pool|listen_owner",		check_user },
+	{ "pool|listen_group",		check_group },
+	{ "pool|allowed_clients",	check_clients },
+	{ "pool|chroot",		check_dir },
+	{ "pool|chdir",			check_dir },
+	{ "pool|rlimit_files",		check_rlimit },
+	{ "pool|rlimit_core",		check_rlimit },
+	{ "pool|rlimit_nproc",		check_rlimit },
+	{ "pool|cgi_rlimit_cpu",	check_rlimit },
+	{ "pool|cgi_rlimit_as",		check_rlimit },
+	{ "pool|cgi_rlimit_nproc",	check_rlimit },
 	{ "pool|listen",		check_listen },
 	{ "pool|listen_mode",		check_listen_mode },
 	{ "pool|listen_backlog",	check_int },
@@ -757,6 +808,278 @@ check_pool_name(cfg_t *sec)
 }
 
 /*
+ * A user by name, or by number when no user has that name (as chown(1)
+ * reads it).  Returns 0 with *pw filled from buf, or -1.
+ */
+static int
+find_user(const char *name, struct passwd *pw, char *buf, size_t len)
+{
+	struct passwd	*res = NULL;
+	char		*end;
+	unsigned long	 n;
+
+	if (getpwnam_r(name, pw, buf, len, &res) == 0 && res != NULL)
+		return 0;
+	if (name[0] >= '0' && name[0] <= '9') {
+		n = strtoul(name, &end, 10);
+		if (*end == '\0' && n < (unsigned long)(uid_t)-1 &&
+		    getpwuid_r((uid_t)n, pw, buf, len, &res) == 0 &&
+		    res != NULL)
+			return 0;
+	}
+	return -1;
+}
+
+/* A group by name or number; -1 when there is none. */
+static int
+find_group(const char *name, gid_t *gid)
+{
+	struct group	 gr, *res = NULL;
+	char		 buf[16384], *end;
+	unsigned long	 n;
+
+	if (getgrnam_r(name, &gr, buf, sizeof(buf), &res) == 0 &&
+	    res != NULL) {
+		*gid = gr.gr_gid;
+		return 0;
+	}
+	if (name[0] >= '0' && name[0] <= '9') {
+		n = strtoul(name, &end, 10);
+		if (*end == '\0' && n < (unsigned long)(gid_t)-1) {
+			*gid = (gid_t)n;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* user, listen_owner: a user that exists (in the master's passwd). */
+static int
+check_user(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char	*s = cfg_opt_getnstr(opt, 0);
+	struct passwd	 pw;
+	char		 pfx[PREFIX_MAX], buf[16384];
+
+	if (s[0] != '\0' && find_user(s, &pw, buf, sizeof(buf)) == 0)
+		return 0;
+	conf_warnx(cfg, cfg->line, "%s%s \"%s\": no such user",
+	    pool_prefix(cfg, pfx, sizeof(pfx)), opt->name, s);
+	return -1;
+}
+
+/* group, listen_group: a group that exists. */
+static int
+check_group(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char	*s = cfg_opt_getnstr(opt, 0);
+	char		 pfx[PREFIX_MAX];
+	gid_t		 gid;
+
+	if (s[0] != '\0' && find_group(s, &gid) == 0)
+		return 0;
+	conf_warnx(cfg, cfg->line, "%s%s \"%s\": no such group",
+	    pool_prefix(cfg, pfx, sizeof(pfx)), opt->name, s);
+	return -1;
+}
+
+/*
+ * chroot: an existing directory, by an absolute path; chdir: an absolute
+ * path (inside the chroot, checked with the section).
+ */
+static int
+check_dir(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char	*s = cfg_opt_getnstr(opt, 0);
+	char		 pfx[PREFIX_MAX];
+	struct stat	 st;
+	int		 saved_errno;
+
+	if (s[0] != '/') {
+		conf_warnx(cfg, cfg->line, "%s%s \"%s\": not an absolute path",
+		    pool_prefix(cfg, pfx, sizeof(pfx)), opt->name, s);
+		return -1;
+	}
+	if (strcmp(opt->name, "chroot") != 0)
+		return 0;
+	if (stat(s, &st) == -1) {
+		saved_errno = errno;
+		conf_warnx(cfg, cfg->line, "%schroot \"%s\": %s",
+		    pool_prefix(cfg, pfx, sizeof(pfx)), s,
+		    strerror(saved_errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		conf_warnx(cfg, cfg->line, "%schroot \"%s\": not a directory",
+		    pool_prefix(cfg, pfx, sizeof(pfx)), s);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * A resource limit: "unlimited", or a decimal number with an optional
+ * K, M or G (powers of 1024) for the sizes.
+ */
+static int
+parse_rlimit(const char *s, rlim_t *value)
+{
+	unsigned long long	 n, mult = 1;
+	char			*end;
+
+	if (strcmp(s, "unlimited") == 0) {
+		*value = RLIM_INFINITY;
+		return 0;
+	}
+	if (s[0] < '0' || s[0] > '9')
+		return -1;
+	errno = 0;
+	n = strtoull(s, &end, 10);
+	if (errno == ERANGE)
+		return -1;
+	switch (*end) {
+	case 'K':
+		mult = 1024ULL;
+		end++;
+		break;
+	case 'M':
+		mult = 1024ULL * 1024;
+		end++;
+		break;
+	case 'G':
+		mult = 1024ULL * 1024 * 1024;
+		end++;
+		break;
+	}
+	if (*end != '\0' || n > (RLIM_INFINITY - 1) / mult)
+		return -1;
+	*value = (rlim_t)(n * mult);
+	return 0;
+}
+
+static int
+check_rlimit(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char	*s = cfg_opt_getnstr(opt, 0);
+	char		 pfx[PREFIX_MAX];
+	rlim_t		 v;
+
+	if (parse_rlimit(s, &v) == 0)
+		return 0;
+	conf_warnx(cfg, cfg->line, "%s%s \"%s\": not a number (with K, M or "
+	    "G) or \"unlimited\"", pool_prefix(cfg, pfx, sizeof(pfx)),
+	    opt->name, s);
+	return -1;
+}
+
+/* allowed_clients, status_allowed_clients: addresses and ranges. */
+static int
+check_clients(cfg_t *cfg, cfg_opt_t *opt)
+{
+	struct client_acl	 acl;
+	char			 pfx[PREFIX_MAX], err[256];
+	unsigned int		 i, n;
+	int			 rc = 0;
+
+	memset(&acl, 0, sizeof(acl));
+	n = cfg_opt_size(opt);
+	for (i = 0; i < n && rc == 0; i++)
+		if ((rc = acl_parse(cfg_opt_getnstr(opt, i), &acl, err,
+		    sizeof(err))) == -1)
+			conf_warnx(cfg, cfg->line, "%s%s: %s",
+			    pool_prefix(cfg, pfx, sizeof(pfx)), opt->name, err);
+	acl_free(&acl);
+	return rc;
+}
+
+/* An option of the pool section, else the file's default, else NULL. */
+static const char *
+str_or_global(cfg_t *cfg, cfg_t *sec, const char *name)
+{
+	if (cfg_size(sec, name) > 0)
+		return cfg_getstr(sec, name);
+	if (cfg_size(cfg, name) > 0)
+		return cfg_getstr(cfg, name);
+	return NULL;
+}
+
+/* Whether path is root itself or lies under it, lexically. */
+static bool
+path_inside(const char *path, const char *root)
+{
+	size_t	 n = strlen(root);
+
+	while (n > 1 && root[n - 1] == '/')
+		n--;
+	if (n == 1)
+		return true;	/* chroot "/" */
+	return strncmp(path, root, n) == 0 &&
+	    (path[n] == '\0' || path[n] == '/');
+}
+
+/*
+ * A pool's privileges, once the whole file is read (a user may come from
+ * the file's defaults): the paths a chrooted worker uses must lie inside
+ * its chroot, and listen_owner and listen_group are for unix sockets,
+ * allowed_clients for TCP.
+ */
+static int
+check_pool_privs(cfg_t *sec)
+{
+	struct listen_addr	 la;
+	const char		*root, *s;
+	char			 err[512];
+	unsigned int		 i, n;
+	static const char *const lists[] = { "cgi_root", "cgi_interpreter" };
+	size_t			 k;
+
+	if (listen_addr_parse(cfg_getstr(sec, "listen"), &la, err,
+	    sizeof(err)) == -1)
+		return -1;	/* reported already */
+	if (la.kind == LISTEN_TCP && (cfg_size(sec, "listen_owner") > 0 ||
+	    cfg_size(sec, "listen_group") > 0)) {
+		conf_warnx(sec, pool_line(sec), "pool \"%s\": listen_owner and "
+		    "listen_group are for unix sockets; a TCP listener is "
+		    "guarded by allowed_clients", sec->title);
+		return -1;
+	}
+	if (la.kind == LISTEN_UNIX && cfg_size(sec, "allowed_clients") > 0) {
+		conf_warnx(sec, pool_line(sec), "pool \"%s\": allowed_clients "
+		    "is for TCP listeners; a unix socket is guarded by "
+		    "listen_owner, listen_group and listen_mode", sec->title);
+		return -1;
+	}
+	if ((root = cfg_getstr(sec, "chroot")) == NULL)
+		return 0;
+	if ((s = cfg_getstr(sec, "module")) != NULL && !path_inside(s, root)) {
+		conf_warnx(sec, pool_line(sec), "pool \"%s\": module \"%s\" is "
+		    "not inside chroot \"%s\" (write the path as seen from "
+		    "outside, under the chroot)", sec->title, s, root);
+		return -1;
+	}
+	for (k = 0; k < sizeof(lists) / sizeof(lists[0]); k++) {
+		n = cfg_size(sec, lists[k]);
+		for (i = 0; i < n; i++) {
+			s = cfg_getnstr(sec, lists[k], i);
+			if (k == 1)
+				s = strchr(s, '=') + 1;	/* validated */
+			if (!path_inside(s, root)) {
+				conf_warnx(sec, pool_line(sec), "pool \"%s\": "
+				    "%s \"%s\" is not inside chroot \"%s\"",
+				    sec->title, lists[k], s, root);
+				return -1;
+			}
+		}
+	}
+	if ((s = cfg_getstr(sec, "chdir")) != NULL && !path_inside(s, root)) {
+		conf_warnx(sec, pool_line(sec), "pool \"%s\": chdir \"%s\" is "
+		    "not inside chroot \"%s\"", sec->title, s, root);
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * What can only be checked once a section is complete: its name, the
  * required options, and its listen address against the pools before it.
  * Reported at the line the section starts on.
@@ -857,9 +1180,112 @@ copy_list(cfg_t *sec, const char *name, size_t *np)
 	return v;
 }
 
-/* Copy one validated pool section into pc. */
+/*
+ * The workers' user, group and supplementary groups (initgroups would
+ * read /etc/group in the worker, after a chroot maybe: resolved here, in
+ * the master, once).  Without user, the workers run as the master.
+ */
 static int
-build_pool(cfg_t *sec, struct pool_conf *pc)
+build_user(cfg_t *cfg, cfg_t *sec, struct pool_conf *pc)
+{
+	struct passwd	 pw;
+	const char	*s;
+	char		 buf[16384];
+	int		 n = 16;
+	gid_t		*groups = NULL;
+
+	pc->uid = geteuid();
+	pc->gid = getegid();
+	if ((s = str_or_global(cfg, sec, "user")) == NULL)
+		return 0;
+	if (find_user(s, &pw, buf, sizeof(buf)) == -1) {
+		conf_warnx(sec, pool_line(sec), "pool \"%s\": user \"%s\": "
+		    "no such user", sec->title, s);
+		return -1;
+	}
+	pc->has_user = true;
+	pc->user_line = cfg_size(sec, "user") > 0 ? pool_line(sec) : 0;
+	pc->user = xstrdup(pw.pw_name);
+	pc->uid = pw.pw_uid;
+	pc->gid = pw.pw_gid;
+	if ((s = str_or_global(cfg, sec, "group")) != NULL &&
+	    find_group(s, &pc->gid) == -1) {
+		conf_warnx(sec, pool_line(sec), "pool \"%s\": group \"%s\": "
+		    "no such group", sec->title, s);
+		return -1;
+	}
+	for (;;) {
+		groups = xcalloc((size_t)n, sizeof(*groups));
+		if (getgrouplist(pw.pw_name, pc->gid, groups, &n) != -1)
+			break;
+		free(groups);
+		if (n > 65536) {
+			conf_warnx(sec, pool_line(sec), "pool \"%s\": user "
+			    "\"%s\": too many groups", sec->title, pw.pw_name);
+			return -1;
+		}
+	}
+	pc->groups = groups;
+	pc->ngroups = (size_t)n;
+	return 0;
+}
+
+/* Add the limit option name sets, if it is set, to v. */
+static void
+add_rlimit(cfg_t *sec, const char *name, int resource,
+    struct pool_rlimit *v, size_t *n)
+{
+	const char	*s = cfg_getstr(sec, name);
+
+	if (s == NULL || *n >= POOL_RLIMITS_MAX ||
+	    parse_rlimit(s, &v[*n].value) == -1)
+		return;		/* validated while parsing */
+	v[*n].resource = resource;
+	v[*n].name = name;
+	(*n)++;
+}
+
+/* listen_owner, listen_group, allowed_clients of a pool. */
+static int
+build_listen_access(cfg_t *cfg, cfg_t *sec, struct pool_conf *pc)
+{
+	struct passwd	 pw;
+	const char	*s;
+	char		 buf[16384], err[256];
+	unsigned int	 i, n;
+
+	pc->listen_uid = (uid_t)-1;
+	pc->listen_gid = (gid_t)-1;
+	if (pc->listen.kind == LISTEN_UNIX) {
+		if ((s = str_or_global(cfg, sec, "listen_owner")) != NULL) {
+			if (find_user(s, &pw, buf, sizeof(buf)) == -1)
+				return -1;	/* validated */
+			pc->listen_uid = pw.pw_uid;
+		}
+		if ((s = str_or_global(cfg, sec, "listen_group")) != NULL &&
+		    find_group(s, &pc->listen_gid) == -1)
+			return -1;
+		return 0;
+	}
+	n = cfg_size(sec, "allowed_clients");
+	pc->allowed_clients_set = n > 0;
+	if (n == 0) {
+		acl_loopback(&pc->allowed_clients);
+		return 0;
+	}
+	for (i = 0; i < n; i++)
+		if (acl_parse(cfg_getnstr(sec, "allowed_clients", i),
+		    &pc->allowed_clients, err, sizeof(err)) == -1) {
+			conf_warnx(sec, pool_line(sec), "pool \"%s\": "
+			    "allowed_clients: %s", sec->title, err);
+			return -1;
+		}
+	return 0;
+}
+
+/* Copy one validated pool section into pc; cfg has the defaults. */
+static int
+build_pool(cfg_t *cfg, cfg_t *sec, struct pool_conf *pc)
 {
 	const char	*s;
 	char		 err[512];
@@ -948,6 +1374,28 @@ build_pool(cfg_t *sec, struct pool_conf *pc)
 	}
 	pc->scgi_max_headers = (unsigned int)cfg_getint(sec,
 	    "scgi_max_headers");
+	if (build_user(cfg, sec, pc) == -1 ||
+	    build_listen_access(cfg, sec, pc) == -1)
+		return -1;
+	pc->allow_root = cfg_size(sec, "allow_root") > 0 ?
+	    cfg_getbool(sec, "allow_root") : cfg_size(cfg, "allow_root") > 0 &&
+	    cfg_getbool(cfg, "allow_root");
+	if ((s = cfg_getstr(sec, "chroot")) != NULL)
+		pc->chroot = xstrdup(s);
+	if ((s = cfg_getstr(sec, "chdir")) != NULL)
+		pc->chdir = xstrdup(s);
+	add_rlimit(sec, "rlimit_files", RLIMIT_NOFILE, pc->rlimits,
+	    &pc->nrlimits);
+	add_rlimit(sec, "rlimit_core", RLIMIT_CORE, pc->rlimits,
+	    &pc->nrlimits);
+	add_rlimit(sec, "rlimit_nproc", RLIMIT_NPROC, pc->rlimits,
+	    &pc->nrlimits);
+	add_rlimit(sec, "cgi_rlimit_cpu", RLIMIT_CPU, pc->cgi_rlimits,
+	    &pc->ncgi_rlimits);
+	add_rlimit(sec, "cgi_rlimit_as", RLIMIT_AS, pc->cgi_rlimits,
+	    &pc->ncgi_rlimits);
+	add_rlimit(sec, "cgi_rlimit_nproc", RLIMIT_NPROC, pc->cgi_rlimits,
+	    &pc->ncgi_rlimits);
 	return 0;
 }
 
@@ -1165,7 +1613,8 @@ conf_load(const char *path)
 	 * pool's option from outside its section.
 	 */
 	for (i = 0; i < n; i++)
-		if (check_pool(opt, i) == -1)
+		if (check_pool(opt, i) == -1 ||
+		    check_pool_privs(cfg_opt_getnsec(opt, i)) == -1)
 			goto fail;
 
 	conf = xcalloc(1, sizeof(*conf));
@@ -1185,10 +1634,22 @@ conf_load(const char *path)
 		    sizeof(err)) == 0)
 			conf->has_status_listen = true;
 	}
+	conf->status_max_per_client = (int)cfg_getint(cfg,
+	    "status_max_connections_per_client");
+	if (cfg_size(cfg, "status_allowed_clients") == 0)
+		acl_loopback(&conf->status_allowed_clients);
+	for (i = 0; i < cfg_size(cfg, "status_allowed_clients"); i++) {
+		char	 err[256];
+
+		/* Checked by its validator already. */
+		(void)acl_parse(cfg_getnstr(cfg, "status_allowed_clients", i),
+		    &conf->status_allowed_clients, err, sizeof(err));
+	}
 	conf->pools = xcalloc(n, sizeof(*conf->pools));
 	conf->npools = n;
 	for (i = 0; i < n; i++) {
-		if (build_pool(cfg_opt_getnsec(opt, i), &conf->pools[i]) != 0) {
+		if (build_pool(cfg, cfg_opt_getnsec(opt, i),
+		    &conf->pools[i]) != 0) {
 			conf_free(conf);
 			conf = NULL;
 			break;
@@ -1231,7 +1692,13 @@ conf_free(struct conf *conf)
 		free(pc->status_path);
 		free(pc->ping_path);
 		free(pc->ping_response);
+		acl_free(&pc->allowed_clients);
+		free(pc->user);
+		free(pc->groups);
+		free(pc->chroot);
+		free(pc->chdir);
 	}
+	acl_free(&conf->status_allowed_clients);
 	free(conf->pools);
 	free(conf->path);
 	free(conf->error_log);

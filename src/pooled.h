@@ -6,6 +6,7 @@
 #define POOLED_INTERNAL_H
 
 #include <sys/types.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <poll.h>
@@ -43,6 +44,26 @@ struct listen_addr {
 	char			 path[108];	/* LISTEN_UNIX only */
 };
 
+/* acl.c: which peers a TCP listener lets in */
+struct client_net {
+	sa_family_t		 family;	/* AF_INET or AF_INET6 */
+	uint8_t			 addr[16];
+	unsigned int		 prefix;	/* bits that must match */
+};
+struct client_acl {
+	struct client_net	*v;
+	size_t			 n;
+	bool			 any;		/* "any": everyone */
+};
+
+/* A resource limit a pool sets: soft and hard both become value. */
+struct pool_rlimit {
+	int			 resource;	/* RLIMIT_... */
+	const char		*name;		/* its option, for logs */
+	rlim_t			 value;		/* RLIM_INFINITY: unlimited */
+};
+#define POOL_RLIMITS_MAX	4
+
 enum pool_protocol {
 	PROTO_FASTCGI,
 	PROTO_SCGI
@@ -65,6 +86,25 @@ struct pool_conf {
 	int			 line;		/* where the section starts */
 	struct listen_addr	 listen;
 	unsigned int		 listen_mode;	/* unix sockets, default 0660 */
+	uid_t			 listen_uid;	/* unix sockets; -1: the master's */
+	gid_t			 listen_gid;	/* unix sockets; -1: the master's */
+	struct client_acl	 allowed_clients; /* TCP: who may connect */
+	bool			 allowed_clients_set; /* written, not default */
+	/* Who the workers and their CGI programs run as (privs.c). */
+	bool			 has_user;	/* false: as the master */
+	int			 user_line;	/* where user is set, or 0 */
+	char			*user;		/* its name, for logs */
+	uid_t			 uid;
+	gid_t			 gid;
+	gid_t			*groups;	/* supplementary, as initgroups */
+	size_t			 ngroups;
+	bool			 allow_root;	/* may run as uid 0 */
+	char			*chroot;	/* NULL: none */
+	char			*chdir;		/* inside the chroot; NULL: "/" */
+	struct pool_rlimit	 rlimits[POOL_RLIMITS_MAX]; /* the workers' */
+	size_t			 nrlimits;
+	struct pool_rlimit	 cgi_rlimits[POOL_RLIMITS_MAX]; /* programs' */
+	size_t			 ncgi_rlimits;
 	int			 listen_backlog;
 	enum pool_protocol	 protocol;
 	int			 processes;	/* at start (ondemand: 0) */
@@ -116,6 +156,8 @@ struct conf {
 	int			 start_timeout;	/* seconds for every pool to start */
 	bool			 has_status_listen;
 	struct listen_addr	 status_listen;	/* the master's status address */
+	struct client_acl	 status_allowed_clients; /* TCP status_listen */
+	int			 status_max_per_client; /* connections a peer holds */
 	struct pool_conf	*pools;
 	size_t			 npools;
 };
@@ -125,6 +167,15 @@ struct conf	*conf_load(const char *path);
 void		 conf_free(struct conf *);
 /* Parse a log level name; -1 when unknown. */
 int		 conf_log_level(const char *name);
+
+/* acl.c */
+int		 acl_parse(const char *text, struct client_acl *, char *err,
+		    size_t errlen);
+void		 acl_loopback(struct client_acl *);
+void		 acl_free(struct client_acl *);
+bool		 acl_allows(const struct client_acl *, const struct sockaddr *,
+		    socklen_t);
+void		 acl_describe(const struct client_acl *, char *buf, size_t len);
 
 /* listen_addr.c */
 /* Parse a listen address; on error fill err and return -1. */
