@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "pooled.h"
@@ -87,6 +88,98 @@ chan_recv(int fd, struct chan_msg *msg, bool *eof)
 	}
 	if (msg->len > CHAN_MAX_PAYLOAD || msg->len != (size_t)n - CHAN_HEADER) {
 		log_warnx("chan_recv: bad length field %u", msg->len);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Send one message carrying descriptor passfd (SCM_RIGHTS): the log the
+ * master reopened, which a worker, no longer root, could not open itself.
+ */
+int
+chan_send_fd(int fd, enum chan_type type, int passfd)
+{
+	union {
+		struct cmsghdr	 hdr;
+		char		 buf[CMSG_SPACE(sizeof(int))];
+	} cm;
+	struct chan_msg	 msg;
+	struct iovec	 iov = { &msg, CHAN_HEADER };
+	struct msghdr	 mh;
+	ssize_t		 n;
+
+	memset(&msg, 0, sizeof(msg));
+	msg.type = type;
+	memset(&cm, 0, sizeof(cm));
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cm.buf;
+	mh.msg_controllen = sizeof(cm.buf);
+	cm.hdr.cmsg_level = SOL_SOCKET;
+	cm.hdr.cmsg_type = SCM_RIGHTS;
+	cm.hdr.cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(&cm.hdr), &passfd, sizeof(int));
+	do {
+		n = sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+	} while (n == -1 && errno == EINTR);
+	if (n == -1) {
+		log_warn("chan_send_fd: type %d", (int)type);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Receive one message, and the descriptor it may carry into *passfd (-1
+ * when none; close-on-exec).  For the worker's end only: the master never
+ * takes descriptors from a worker (chan_recv drops any).
+ */
+int
+chan_recv_fd(int fd, struct chan_msg *msg, bool *eof, int *passfd)
+{
+	union {
+		struct cmsghdr	 hdr;
+		char		 buf[CMSG_SPACE(sizeof(int))];
+	} cm;
+	struct iovec	 iov = { msg, sizeof(*msg) };
+	struct msghdr	 mh;
+	struct cmsghdr	*c;
+	ssize_t		 n;
+
+	*eof = false;
+	*passfd = -1;
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cm.buf;
+	mh.msg_controllen = sizeof(cm.buf);
+	do {
+		n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	} while (n == -1 && errno == EINTR);
+	if (n == 0) {
+		*eof = true;
+		return -1;
+	}
+	if (n == -1) {
+		if (errno == ECONNRESET)
+			*eof = true;
+		else if (errno != EAGAIN)
+			log_warn("chan_recv_fd");
+		return -1;
+	}
+	for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+		    c->cmsg_len == CMSG_LEN(sizeof(int)) && *passfd == -1)
+			memcpy(passfd, CMSG_DATA(c), sizeof(int));
+	if ((size_t)n < CHAN_HEADER || (mh.msg_flags & MSG_TRUNC) ||
+	    msg->len > CHAN_MAX_PAYLOAD ||
+	    msg->len != (size_t)n - CHAN_HEADER) {
+		log_warnx("chan_recv_fd: malformed message of %zd bytes", n);
+		if (*passfd != -1)
+			close(*passfd);
+		*passfd = -1;
 		return -1;
 	}
 	return 0;

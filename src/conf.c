@@ -1380,8 +1380,19 @@ build_pool(cfg_t *cfg, cfg_t *sec, struct pool_conf *pc)
 	pc->allow_root = cfg_size(sec, "allow_root") > 0 ?
 	    cfg_getbool(sec, "allow_root") : cfg_size(cfg, "allow_root") > 0 &&
 	    cfg_getbool(cfg, "allow_root");
-	if ((s = cfg_getstr(sec, "chroot")) != NULL)
-		pc->chroot = xstrdup(s);
+	if ((s = cfg_getstr(sec, "chroot")) != NULL) {
+		/*
+		 * Paths under it are stripped of it lexically (privs_view),
+		 * cgi_roots are real paths: so must it be.
+		 */
+		pc->chroot = realpath(s, NULL);
+		if (pc->chroot == NULL || strcmp(pc->chroot, s) != 0) {
+			conf_warnx(sec, pool_line(sec), "pool \"%s\": chroot "
+			    "\"%s\": write its real path (%s)", sec->title, s,
+			    pc->chroot != NULL ? pc->chroot : "none");
+			return -1;
+		}
+	}
 	if ((s = cfg_getstr(sec, "chdir")) != NULL)
 		pc->chdir = xstrdup(s);
 	add_rlimit(sec, "rlimit_files", RLIMIT_NOFILE, pc->rlimits,

@@ -101,6 +101,23 @@ log_reopen(void)
 	return 0;
 }
 
+/*
+ * Write to fd from now on (a worker: the log its master reopened), on the
+ * same descriptor number as before; fd is closed.
+ */
+int
+log_adopt(int fd)
+{
+	int	 rc = 0;
+
+	if (log_out == STDERR_FILENO || dup3(fd, log_out, O_CLOEXEC) == -1) {
+		log_warnx("log_adopt: cannot take the reopened log");
+		rc = -1;
+	}
+	close(fd);
+	return rc;
+}
+
 /* The descriptor log lines go to. */
 int
 log_fd(void)

@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -74,6 +75,10 @@ probe_modules(const struct conf *conf)
 			return -1;
 		}
 		if (pid == 0) {
+			/* As its workers will: no module code runs as root. */
+			if (privs_enter(pc) == -1)
+				_exit(EX_CONFIG);
+			pc = privs_view(pc);
 			handler_so_set_options(pc);
 			_exit(handler_so_open(pc) == NULL ? EX_CONFIG : 0);
 		}
@@ -175,6 +180,13 @@ run(struct conf **confp, bool foreground)
 
 	log_set_level(conf->log_level);
 	log_set_role("master");
+	/*
+	 * Not dumpable: processes of the master's uid (a CGI program, when
+	 * pooled is not started as root) cannot ptrace it or read its
+	 * memory through /proc, and its /proc files belong to root.
+	 */
+	if (prctl(PR_SET_DUMPABLE, 0L, 0L, 0L, 0L) == -1)
+		log_warn("master: PR_SET_DUMPABLE");
 	listen_fds = xcalloc(conf->npools, sizeof(*listen_fds));
 	for (nopen = 0; nopen < conf->npools; nopen++)
 		if ((listen_fds[nopen] = sock_open(&conf->pools[nopen])) == -1)
@@ -269,6 +281,10 @@ main(int argc, char *argv[])
 		rc = status_client(conf, pool, query);
 		conf_free(conf);
 		return rc;
+	}
+	if (preflight_check(conf) == -1) {
+		conf_free(conf);
+		return 1;
 	}
 	if (test) {
 		if (probe_modules(conf) == -1) {

@@ -403,7 +403,9 @@ master_reload(struct master *m)
 	m->want_reload = false;
 	m->reload_deferred_logged = false;
 	log_notice("master: SIGHUP: reloading %s", m->cur.conf->path);
-	if ((conf = conf_load(m->cur.conf->path)) == NULL) {
+	if ((conf = conf_load(m->cur.conf->path)) == NULL ||
+	    preflight_check(conf) == -1) {
+		conf_free(conf);
 		log_warnx("master: reload: the configuration is invalid (see "
 		    "above); still serving the old one");
 		snprintf(m->last_reload, sizeof(m->last_reload), "failed: "
@@ -544,15 +546,23 @@ master_reap(struct master *m)
 	}
 }
 
+/*
+ * Hand every worker the log the master just reopened: a worker that is
+ * not root could not open it (root's, 0640) itself.  Logging to stderr,
+ * there is nothing to hand.
+ */
 static void
-send_all(struct master *m, enum chan_type type)
+send_log(struct master *m)
 {
 	size_t	 i;
 
+	if (log_fd() == STDERR_FILENO)
+		return;
 	for (i = 0; i < m->slots.n; i++)
 		if (m->slots.v[i].state == SLOT_RUNNING &&
 		    m->slots.v[i].chan != -1)
-			(void)chan_send(m->slots.v[i].chan, type, NULL, 0);
+			(void)chan_send_fd(m->slots.v[i].chan, CHAN_REOPEN_LOG,
+			    log_fd());
 }
 
 /*
@@ -945,7 +955,7 @@ handle_signals(struct master *m, uint32_t mask)
 		/* Logged after the reopen: it starts the new file. */
 		if (log_reopen() == 0)
 			log_notice("master: SIGUSR1: reopened the log file");
-		send_all(m, CHAN_REOPEN_LOG);
+		send_log(m);
 	}
 }
 

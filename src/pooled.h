@@ -242,6 +242,7 @@ void		 log_init(const char *role, int level);
 void		 log_set_role(const char *role);
 int		 log_open(const char *error_log);
 int		 log_reopen(void);
+int		 log_adopt(int fd);
 int		 log_fd(void);
 void		 log_set_level(int level);
 void		 log_msg(int level, const char *fmt, ...)
@@ -305,6 +306,9 @@ int		 chan_pair(int fds[2]);
 int		 chan_send(int fd, enum chan_type, const void *payload,
 		    size_t len);
 int		 chan_recv(int fd, struct chan_msg *, bool *eof);
+int		 chan_send_fd(int fd, enum chan_type, int passfd);
+int		 chan_recv_fd(int fd, struct chan_msg *, bool *eof,
+		    int *passfd);
 
 /* slot.c */
 enum slot_state {
@@ -399,6 +403,15 @@ struct worker_spec {
 	struct scoreboard      **drop;		/* others, to unmap; NULL-ended */
 };
 pid_t		 proc_spawn_worker(const struct worker_spec *, int *chan);
+
+/* privs.c: what a worker gives up before running user code */
+int		 privs_enter(const struct pool_conf *);
+int		 privs_set_rlimits(const struct pool_rlimit *, size_t);
+const char	*privs_inside(const struct pool_conf *, const char *path);
+const struct pool_conf *privs_view(const struct pool_conf *);
+
+/* preflight.c: who may run what, checked before start and reload */
+int		 preflight_check(const struct conf *);
 
 /* handler_so.c */
 struct backend;

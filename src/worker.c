@@ -117,15 +117,21 @@ read_master(struct worker *w, bool *gone)
 {
 	struct chan_msg	 msg;
 	bool		 eof;
+	int		 fd;
 
-	if (chan_recv(w->chan_fd, &msg, &eof) == -1) {
+	if (chan_recv_fd(w->chan_fd, &msg, &eof, &fd) == -1) {
 		*gone = eof;
 		return 0;
 	}
 	*gone = false;
+	if (fd != -1 && msg.type != CHAN_REOPEN_LOG) {
+		close(fd);
+		fd = -1;
+	}
 	switch (msg.type) {
 	case CHAN_REOPEN_LOG:
-		(void)log_reopen();
+		if (fd != -1)
+			(void)log_adopt(fd);
 		return 0;
 	case CHAN_STOP_GRACEFUL:
 	case CHAN_STOP_NOW:
@@ -402,8 +408,12 @@ worker_main(const struct worker_spec *ws, int chan_fd)
 		    w.pool->malloc_arena_max);
 #endif
 	w.proto = w.pool->protocol == PROTO_SCGI ? &proto_scgi : &proto_fcgi;
-	acceptor_init_process(&w);
 	worker_signals();
+	/* Nothing of the user's runs before this. */
+	if (privs_enter(w.pool) == -1)
+		exit(EX_CONFIG);
+	w.pool = privs_view(w.pool);
+	acceptor_init_process(&w);
 
 	if (w.pool->handler == HANDLER_CGI)
 		w.backend = handler_cgi_open(w.pool);
