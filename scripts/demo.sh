@@ -5,10 +5,17 @@
 #	scripts/demo.sh		(re)start the demo
 #	scripts/demo.sh stop	stop it
 #
-# Everything the demo writes is in run/: the generated pooled.conf and
-# nginx.conf (from conf/demo.conf and contrib/nginx/demo.conf.in), the
-# sockets, logs and pid files.  DEMO_PORT (8080) and DEMO_ECHO_PORT
-# (9001) choose the TCP ports.
+# What the demo writes is in run/: the generated pooled.conf and
+# nginx.conf (from conf/demo.conf and contrib/nginx/demo.conf.in), logs
+# and pid files.  DEMO_PORT (8080) and DEMO_ECHO_PORT (9001) choose the
+# TCP ports.
+#
+# Run as root, it runs as a production setup would: the pools as the
+# system user "pooled" (created if missing, as a package would), nginx's
+# workers as Debian's www-data, the sockets 0660 owned by www-data.  The
+# sockets, the modules and the CGI programs then live in /run/pooled-demo
+# (root's, 0755): a clone under /root is out of those users' reach.  Run
+# as anyone else, everything runs as that user from run/.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -16,6 +23,13 @@ cd "$(dirname "$0")/.."
 
 TOP=$PWD
 RUN=$TOP/run
+# What the pools' and nginx's users must reach (see above).
+SHARED=$RUN
+POOL_USER=pooled
+WEB_USER=www-data
+if [ "$(id -u)" -eq 0 ]; then
+	SHARED=/run/pooled-demo
+fi
 PORT=${DEMO_PORT:-8080}
 ECHOPORT=${DEMO_ECHO_PORT:-9001}
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
@@ -48,6 +62,9 @@ demo_stop()
 {
 	stop_pidfile nginx "$RUN/nginx.pid"
 	stop_pidfile pooled "$RUN/pooled.pid"
+	if [ "$SHARED" != "$RUN" ]; then
+		rm -rf "$SHARED"
+	fi
 }
 
 port_busy()
@@ -70,7 +87,7 @@ wait_until()
 
 pooled_up()
 {
-	[ -S "$RUN/hello.sock" ] && [ -S "$RUN/sleep.sock" ] &&
+	[ -S "$SHARED/hello.sock" ] && [ -S "$SHARED/sleep.sock" ] &&
 	    port_busy "$ECHOPORT"
 }
 
@@ -79,14 +96,37 @@ nginx_up()
 	curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$PORT/"
 }
 
-# Replace the @NAME@ markers of a template.
+# Replace the @NAME@ markers of a template; not run as root, drop the
+# lines that name users (everything runs as the caller).
 fill()
 {
-	sed -e "s|@RUNDIR@|$RUN|g" \
-	    -e "s|@MODULEDIR@|$TOP/$POOLED_BUILD_DIR/contrib/modules|g" \
-	    -e "s|@SRCDIR@|$TOP|g" \
-	    -e "s|@PORT@|$PORT|g" -e "s|@ECHOPORT@|$ECHOPORT|g" \
-	    -e "s|@USER@|$USER_LINE|g" "$1"
+	local drop='/@POOLUSER@\|@WEBUSER@/d'
+
+	if [ "$SHARED" != "$RUN" ]; then
+		drop=
+	fi
+	sed -e "$drop" -e "s|@RUNDIR@|$RUN|g" -e "s|@SHAREDIR@|$SHARED|g" \
+	    -e "s|@POOLUSER@|$POOL_USER|g" -e "s|@WEBUSER@|$WEB_USER|g" \
+	    -e "s|@PORT@|$PORT|g" -e "s|@ECHOPORT@|$ECHOPORT|g" "$1"
+}
+
+# Root's setup: the pools' user, and what it and www-data must reach,
+# copied out of the clone: root's, readable, not writable by them.
+share()
+{
+	if ! id -u "$POOL_USER" >/dev/null 2>&1; then
+		echo "demo: creating the system user $POOL_USER"
+		useradd --system --user-group --no-create-home \
+		    --home-dir /nonexistent --shell /usr/sbin/nologin \
+		    "$POOL_USER"
+	fi
+	rm -rf "$SHARED"
+	install -d -m 0755 "$SHARED" "$SHARED/modules" "$SHARED/www" \
+	    "$SHARED/nginx-tmp"
+	install -m 0644 "$POOLED_BUILD_DIR"/contrib/modules/*.so \
+	    "$SHARED/modules/"
+	cp -R contrib/cgi-bin "$SHARED/www/"
+	chmod -R go-w "$SHARED/www"
 }
 
 demo_start()
@@ -105,13 +145,14 @@ demo_start()
 		fi
 	done
 
-	mkdir -p "$RUN/nginx-tmp"
-	# As root, nginx workers would run as nobody and could not reach
-	# the 0660 sockets; a real setup adds nginx's user to the pool's
-	# group instead (see contrib/nginx/pooled.conf).
-	USER_LINE=
-	if [ "$(id -u)" -eq 0 ]; then
-		USER_LINE="user root;"
+	mkdir -p "$RUN"
+	if [ "$SHARED" != "$RUN" ]; then
+		share
+	else
+		mkdir -p "$RUN/modules" "$RUN/www" "$RUN/nginx-tmp"
+		cp "$POOLED_BUILD_DIR"/contrib/modules/*.so "$RUN/modules/"
+		rm -rf "$RUN/www/cgi-bin"
+		cp -R contrib/cgi-bin "$RUN/www/"
 	fi
 	fill conf/demo.conf >"$RUN/pooled.conf"
 	fill contrib/nginx/demo.conf.in >"$RUN/nginx.conf"

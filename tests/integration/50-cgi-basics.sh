@@ -25,18 +25,18 @@ cgi redirect.sh 'printf "Location: http://example.com/there\n\n"'
 cgi stderr.sh 'echo "oops on stderr" >&2; printf "Content-Type: text/plain\n\nfine\n"'
 cgi big.sh 'printf "Content-Type: application/octet-stream\n\n"; head -c 52428800 /dev/zero'
 cgi fds.sh 'printf "Content-Type: text/plain\n\n"; ls -l /proc/$$/fd | grep -c socket'
-cgi hang.sh 'sleep 60 & echo $! > '"$T"'/hang.pid; sleep 60'
+cgi hang.sh 'sleep 60 & echo $! > '"$W"'/hang.pid; sleep 60'
 cgi exit1.sh 'exit 1'
-cgi flood.sh 'printf "Content-Type: text/plain\n\nok\n"; yes errflood >&2 & echo $! > '"$T"'/flood.pid; sleep 0.3; exit 0'
-cgi running.sh 'echo $$ > '"$T"'/running.pid; printf "Content-Type: text/plain\n\n"; sleep 30'
+cgi flood.sh 'printf "Content-Type: text/plain\n\nok\n"; yes errflood >&2 & echo $! > '"$W"'/flood.pid; sleep 0.3; exit 0'
+cgi running.sh 'echo $$ > '"$W"'/running.pid; printf "Content-Type: text/plain\n\n"; sleep 30'
 cgi local.sh 'printf "Location: /cgi/env.sh?redirected=1\n\nignored body\n"'
 cgi late.sh 'sleep 30; printf "Content-Type: text/plain\n\nlate\n"'
-cgi slow.sh 'echo $$ > '"$T"'/slow.pid; printf "Content-Type: text/plain\n\nstart\n"; sleep 30; echo end'
+cgi slow.sh 'echo $$ > '"$W"'/slow.pid; printf "Content-Type: text/plain\n\nstart\n"; sleep 30; echo end'
 cgi nph-hello.sh 'printf "HTTP/1.1 203 Non-Authoritative Information\r\nContent-Type: text/plain\r\nX-Nph: yes\r\n\r\nraw body\n"'
 cgi nph-bad.sh 'printf "Content-Type: text/plain\n\nno status line\n"'
 cgi count.sh 'printf "Content-Type: text/plain\n\n"; wc -c | tr -d " "'
-cgi stream.sh 'cat >'"$T"'/stream.out; printf "Content-Type: text/plain\n\nstreamed\n"'
-cgi bg.sh 'sleep 30 & echo $! > '"$T"'/bg.pid; printf "Content-Type: text/plain\n\nbg done\n"'
+cgi stream.sh 'cat >'"$W"'/stream.out; printf "Content-Type: text/plain\n\nstreamed\n"'
+cgi bg.sh 'sleep 30 & echo $! > '"$W"'/bg.pid; printf "Content-Type: text/plain\n\nbg done\n"'
 cgi garbage.sh 'printf "this is not a header\n\nbody\n"'
 # Its pid, process group and session (fields of /proc/PID/stat).
 cgi ids.sh 'printf "Content-Type: text/plain\n\n"; s=$(cat /proc/$$/stat); set -- ${s##*) }; echo "$$ $3 $4 $2"'
@@ -234,7 +234,7 @@ http_get "/cgi/bg.sh"
 assert_status "a background child does not hold the response" 200
 assert_eq "the program's answer" "bg done" "$HTTP_BODY"
 assert_no_log "... and it did not take cgi_timeout" 'bg.sh: killed after'
-bgpid=$(cat "$T/bg.pid" 2>/dev/null)
+bgpid=$(cat "$W/bg.pid" 2>/dev/null)
 if [ -n "$bgpid" ] && wait_for 5 pid_dead "$bgpid"; then
 	pass "... and it is killed once the program is done"
 else
@@ -246,7 +246,7 @@ fi
 http_get "/cgi/flood.sh"
 assert_status "a background stderr flood: the answer comes" 200
 assert_eq "a background stderr flood: the body" ok "$HTTP_BODY"
-flood=$(cat "$T/flood.pid" 2>/dev/null)
+flood=$(cat "$W/flood.pid" 2>/dev/null)
 if [ -n "$flood" ] && wait_for 5 pid_dead "$flood"; then
 	pass "a background stderr flood: the flooder is killed"
 else
@@ -298,7 +298,7 @@ assert_eq "a body without CONTENT_LENGTH is read to its end" 4234 "$got"
 # program as it arrives: the first 100 bytes are there before the rest is
 # sent, not held back until 64 KiB have come.
 got=$(PYTHONPATH=$LIB_DIR python3 - "$T/cgi.sock" "$CGI/stream.sh" \
-    "$T/stream.out" <<'PY'
+    "$W/stream.out" <<'PY'
 import os, socket, sys, time
 from fcgi_records import STDIN, opening, pair, record
 
@@ -336,7 +336,7 @@ HTTP_TIMEOUT=1 http_get "/cgi/slow.sh"
 assert_eq "the client gave up" 000 "$HTTP_STATUS"
 assert_log "the client going away is logged" \
     'slow.sh: the client went away; program killed' 5
-slow=$(cat "$T/slow.pid" 2>/dev/null)
+slow=$(cat "$W/slow.pid" 2>/dev/null)
 if [ -n "$slow" ] && wait_for 5 pid_dead "$slow"; then
 	pass "the program of a client that went away is killed"
 else
@@ -376,7 +376,7 @@ http_get "/cgi/hang.sh"
 assert_status "hung program: 504" 504
 assert_log "hung program: killed at cgi_timeout" \
     'hang.sh: killed after cgi_timeout \(2 s\)'
-bg=$(cat "$T/hang.pid" 2>/dev/null)
+bg=$(cat "$W/hang.pid" 2>/dev/null)
 if [ -n "$bg" ] && wait_for 5 pid_dead "$bg"; then
 	pass "its background child was killed too"
 else
@@ -406,12 +406,12 @@ assert_eq "a program stays in its worker's session" "${worker_fields[3]:-}" \
 
 # A fast stop while a program runs: the worker takes it along, though it
 # runs in a process group of its own and would outlive the worker.
-rm -f "$T/running.pid"
+rm -f "$W/running.pid"
 HTTP_TIMEOUT=20 http_get "/cgi/running.sh" >/dev/null 2>&1 &
 getter=$!
 track_pid "$getter"
-if wait_for 5 test -s "$T/running.pid"; then
-	running=$(cat "$T/running.pid")
+if wait_for 5 test -s "$W/running.pid"; then
+	running=$(cat "$W/running.pid")
 	stop_pooled TERM
 	if wait_for 5 pid_dead "$running"; then
 		pass "a fast stop kills the programs that run"

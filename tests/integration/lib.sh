@@ -59,6 +59,14 @@ NGINX=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
 APACHE=${APACHE:-$(command -v apache2 || echo /usr/sbin/apache2)}
 APACHE_MODULES=${APACHE_MODULES:-/usr/lib/apache2/modules}
 
+# Started as root, pools run as these users and nginx as www-data, as in
+# production: a scenario that only passes with root in front would hide
+# what users meet first.  Unprivileged, everything runs as the caller.
+POOL_USER=${POOL_USER:-pooled-test}
+POOL_USER2=${POOL_USER2:-pooled-test2}
+POOL_GROUP_EXTRA=${POOL_GROUP_EXTRA:-pooled-test-extra}
+WEB_USER=${WEB_USER:-www-data}
+
 T_PASS=0
 T_FAIL=0
 T_DONE=0
@@ -535,6 +543,9 @@ cgi_pool_block()
 #	POOLED_LOG_LEVEL	log_level (info)
 #	POOLED_PID_FILE		pid_file (none unless set)
 #	POOLED_CONF_GLOBALS	lines added as they are
+#	POOLED_USER		the file-wide user, run as root ($POOL_USER;
+#				empty: none, so each pool must say)
+# Run as root, the file also says listen_owner = $WEB_USER (www-data).
 write_pool_conf()
 {
 	local block
@@ -545,6 +556,13 @@ write_pool_conf()
 		printf 'log_level = "%s"\n' "${POOLED_LOG_LEVEL:-info}"
 		if [ -n "${POOLED_PID_FILE:-}" ]; then
 			printf 'pid_file = "%s"\n' "$POOLED_PID_FILE"
+		fi
+		if [ "$(id -u)" -eq 0 ]; then
+			# File-wide defaults every pool takes unless it sets
+			# its own; listen_owner only touches unix sockets.
+			[ -n "${POOLED_USER-$POOL_USER}" ] &&
+			    printf 'user = "%s"\n' "${POOLED_USER-$POOL_USER}"
+			printf 'listen_owner = "%s"\n' "$WEB_USER"
 		fi
 		if [ -n "${POOLED_CONF_GLOBALS:-}" ]; then
 			printf '%s\n' "$POOLED_CONF_GLOBALS"
@@ -878,9 +896,9 @@ master_process on;
 pid $d/nginx.pid;
 error_log $d/error.log notice;
 EOF
-		# Workers run as nobody when started by root, and could not
-		# reach the private directory or the 0660 sockets in it.
-		[ "$(id -u)" -eq 0 ] && printf 'user root;\n'
+		# Debian's default user for nginx's workers (its own
+		# nginx.conf says so; without it nginx would take nobody).
+		[ "$(id -u)" -eq 0 ] && printf 'user %s;\n' "$WEB_USER"
 		cat <<EOF
 events {
 	worker_connections ${NGINX_WORKER_CONNECTIONS:-256};
@@ -1545,6 +1563,31 @@ _lib_exit()
 	exit "$rc"
 }
 
+# _lib_test_users: make sure the unprivileged users the pools run as
+# exist: $POOL_USER (every pool, unless a scenario says otherwise) and
+# $POOL_USER2 (a second pool's, to show pools cannot touch each other),
+# a member of $POOL_GROUP_EXTRA besides its own group.
+# System users with no login and no home; scenarios may run in parallel
+# (make -j), hence the lock.
+_lib_test_users()
+{
+	local u
+
+	(
+		flock -w 60 9 || exit 1
+		for u in "$POOL_USER" "$POOL_USER2"; do
+			id -u "$u" >/dev/null 2>&1 && continue
+			useradd --system --user-group --no-create-home \
+			    --home-dir /nonexistent --shell /usr/sbin/nologin \
+			    "$u" || exit 1
+		done
+		getent group "$POOL_GROUP_EXTRA" >/dev/null ||
+		    groupadd --system "$POOL_GROUP_EXTRA" || exit 1
+		id -nG "$POOL_USER2" | grep -qw -e "$POOL_GROUP_EXTRA" ||
+		    usermod -a -G "$POOL_GROUP_EXTRA" "$POOL_USER2" || exit 1
+	) 9>/tmp/pooled-test-users.lock
+}
+
 _lib_dump()
 {
 	[ -s "$1" ] || return 0
@@ -1574,8 +1617,22 @@ T=$(mktemp -d "${POOLED_TEST_TMPDIR:-/tmp}/pooled-$TEST_NAME.XXXXXX") || {
 	T_DONE=1
 	exit 99
 }
+# Others may pass through, not list: pool users reach their CGI programs
+# and modules here, nginx's www-data the sockets.
+chmod 0711 "$T"
 mkdir -p "$T/nginx"
 : >"$T/nginx/error.log"
+# Where CGI programs and modules, running as a pool's user, may leave
+# files for a scenario to read (pid files, what they were sent).
+W=$T/w
+mkdir -m 1777 "$W"
+if [ "$(id -u)" -eq 0 ]; then
+	_lib_test_users || {
+		printf 'not ok - cannot create the test users\n'
+		T_DONE=1
+		exit 99
+	}
+fi
 POOLED_LOG=$T/pooled.log
 POOLED_CONF=$T/pooled.conf
 HTTP_BODY_FILE=$T/http.body
