@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -1289,6 +1290,120 @@ test_listen_lengths(void **state)
 	assert_string_equal(err, "listen ");
 }
 
+/* The least-privilege options: resolved, defaulted, checked. */
+static void
+test_privileges(void **state)
+{
+	struct conf		*c;
+	const struct pool_conf	*pc;
+
+	(void)state;
+	c = load_ok("user = \"nobody\"\nlisten_owner = \"nobody\"\n"
+	    "pool a {\n\tlisten = \"/tmp/a.sock\"\n\tmodule = \"@MOD@\"\n"
+	    "\trlimit_files = 333\n\trlimit_core = unlimited\n"
+	    "\tcgi_rlimit_as = \"256M\"\n\tcgi_rlimit_cpu = 7\n}\n"
+	    "pool b {\n\tlisten = \"127.0.0.1:9000\"\n\tmodule = \"@MOD@\"\n"
+	    "\tuser = \"root\"\n\tallow_root = yes\n"
+	    "\tallowed_clients = {\"10.0.0.0/8, ::1\", \"192.0.2.7\"}\n}\n");
+	pc = &c->pools[0];
+	assert_true(pc->has_user);
+	assert_string_equal(pc->user, "nobody");
+	assert_int_equal(pc->uid, 65534);
+	assert_true(pc->ngroups >= 1);
+	assert_false(pc->allow_root);
+	assert_int_equal(pc->listen_uid, 65534);
+	assert_int_equal(pc->listen_gid, (gid_t)-1);
+	assert_int_equal(pc->nrlimits, 2);
+	assert_int_equal(pc->rlimits[0].resource, RLIMIT_NOFILE);
+	assert_int_equal(pc->rlimits[0].value, 333);
+	assert_int_equal(pc->rlimits[1].resource, RLIMIT_CORE);
+	assert_true(pc->rlimits[1].value == RLIM_INFINITY);
+	assert_int_equal(pc->ncgi_rlimits, 2);
+	assert_int_equal(pc->cgi_rlimits[0].resource, RLIMIT_CPU);
+	assert_int_equal(pc->cgi_rlimits[0].value, 7);
+	assert_int_equal(pc->cgi_rlimits[1].resource, RLIMIT_AS);
+	assert_int_equal(pc->cgi_rlimits[1].value, 256UL << 20);
+	pc = &c->pools[1];
+	assert_int_equal(pc->uid, 0);
+	assert_true(pc->allow_root);
+	assert_true(pc->allowed_clients_set);
+	assert_int_equal(pc->allowed_clients.n, 3);
+	/* A TCP pool keeps the master's owner: listen_owner is unix only. */
+	assert_int_equal(pc->listen_uid, (uid_t)-1);
+	/* Defaults: status only from loopback, 4 connections a client. */
+	assert_int_equal(c->status_allowed_clients.n, 2);
+	assert_int_equal(c->status_max_per_client, 4);
+	conf_free(c);
+
+	c = load_ok("pool a {\n\tlisten = \"*:9000\"\n\tmodule = \"@MOD@\"\n"
+	    "}\n");
+	pc = &c->pools[0];
+	assert_false(pc->has_user);
+	assert_false(pc->allowed_clients_set);
+	assert_int_equal(pc->allowed_clients.n, 2);	/* loopback */
+	assert_int_equal(pc->nrlimits, 0);
+	conf_free(c);
+}
+
+static void
+test_errors_privileges(void **state)
+{
+	static const struct error_case cases[] = {
+		{ "no such user", POOL_A_OPEN "\tlisten = \"/tmp/s\"\n"
+		    "\tuser = \"no-such-user-here\"\n}\n", 4,
+		    "pool \"a\": user \"no-such-user-here\": no such user" },
+		{ "no such group", POOL_A_OPEN "\tlisten = \"/tmp/s\"\n"
+		    "\tgroup = \"no-such-group-here\"\n}\n", 4,
+		    "pool \"a\": group \"no-such-group-here\": no such group" },
+		{ "global user", "user = \"no-such-user-here\"\n" POOL_A, 1,
+		    "user \"no-such-user-here\": no such user" },
+		{ "listen_owner on TCP", POOL_A_OPEN
+		    "\tlisten = \"127.0.0.1:9000\"\n"
+		    "\tlisten_owner = \"nobody\"\n}\n", 1,
+		    "pool \"a\": listen_owner and listen_group are for unix "
+		    "sockets" },
+		{ "allowed_clients on unix", POOL_A_OPEN
+		    "\tlisten = \"/tmp/s\"\n"
+		    "\tallowed_clients = {\"127.0.0.1\"}\n}\n", 1,
+		    "pool \"a\": allowed_clients is for TCP listeners" },
+		{ "allowed_clients bad prefix", POOL_A_OPEN
+		    "\tlisten = \"127.0.0.1:9000\"\n"
+		    "\tallowed_clients = {\"10.0.0.0/33\"}\n}\n", 4,
+		    "pool \"a\": allowed_clients: \"10.0.0.0/33\": invalid "
+		    "prefix length (0..32)" },
+		{ "allowed_clients name", POOL_A_OPEN
+		    "\tlisten = \"127.0.0.1:9000\"\n"
+		    "\tallowed_clients = {\"localhost\"}\n}\n", 4,
+		    "pool \"a\": allowed_clients: \"localhost\": not an IPv4 "
+		    "or IPv6 address" },
+		{ "rlimit word", POOL_A_OPEN "\tlisten = \"/tmp/s\"\n"
+		    "\trlimit_files = many\n}\n", 4,
+		    "pool \"a\": rlimit_files \"many\": not a number" },
+		{ "rlimit suffix", POOL_A_OPEN "\tlisten = \"/tmp/s\"\n"
+		    "\tcgi_rlimit_as = \"1T\"\n}\n", 4,
+		    "pool \"a\": cgi_rlimit_as \"1T\": not a number" },
+		{ "chroot relative", POOL_A_OPEN "\tlisten = \"/tmp/s\"\n"
+		    "\tchroot = \"jail\"\n}\n", 4,
+		    "pool \"a\": chroot \"jail\": not an absolute path" },
+		{ "chroot missing", POOL_A_OPEN "\tlisten = \"/tmp/s\"\n"
+		    "\tchroot = \"/nonexistent-jail\"\n}\n", 4,
+		    "pool \"a\": chroot \"/nonexistent-jail\": No such file" },
+		{ "module outside chroot", POOL_A_OPEN "\tlisten = \"/tmp/s\"\n"
+		    "\tchroot = \"@CGI@\"\n}\n", 1,
+		    "pool \"a\": module \"/tmp/test_conf.so." },
+		{ "status_allowed_clients", "status_allowed_clients = "
+		    "{\"1.2.3\"}\n" POOL_A, 1,
+		    "status_allowed_clients: \"1.2.3\": not an IPv4 or IPv6" },
+		{ "status_max_connections_per_client 17",
+		    "status_max_connections_per_client = 17\n" POOL_A, 1,
+		    "status_max_connections_per_client: 17 is out of range "
+		    "(1..16)" },
+	};
+
+	(void)state;
+	run_error_cases(cases, sizeof(cases) / sizeof(cases[0]));
+}
+
 static void
 test_log_level(void **state)
 {
@@ -1325,6 +1440,8 @@ main(void)
 		cmocka_unit_test(test_listen),
 		cmocka_unit_test(test_listen_lengths),
 		cmocka_unit_test(test_log_level),
+		cmocka_unit_test(test_privileges),
+		cmocka_unit_test(test_errors_privileges),
 		/* Last: root reads any file, so it cannot run as root. */
 		cmocka_unit_test(test_errors_module_unreadable),
 	};
