@@ -115,9 +115,9 @@ privs_enter(const struct pool_conf *pc)
 			log_warn("privs: setresuid %ld", (long)pc->uid);
 			return -1;
 		}
+		if (verify(pc->uid, pc->gid) == -1)
+			return -1;
 	}
-	if (pc->has_user && verify(pc->uid, pc->gid) == -1)
-		return -1;
 	dir = privs_inside(pc, pc->chdir);
 	if (dir != NULL && chdir(dir) == -1) {
 		log_warn("privs: chdir %s", dir);
