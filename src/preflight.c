@@ -35,8 +35,6 @@ writable_by(const struct pool_conf *pc, const struct stat *st)
 
 	if (st->st_mode & S_IWOTH)
 		return true;
-	if (pc->uid == 0)
-		return true;
 	if (st->st_uid == pc->uid && (st->st_mode & S_IWUSR))
 		return true;
 	if (!(st->st_mode & S_IWGRP))
@@ -95,7 +93,8 @@ walk(const struct conf *conf, const struct pool_conf *pc, int dirfd, char *path,
 			    "it runs", conf->path, pc->line, pc->name, path,
 			    who_writes(pc, &st), pc->has_user ? pc->user :
 			    "the pool");
-			return 1;
+			found = 1;
+			break;
 		}
 		if (!S_ISDIR(st.st_mode) || depth >= PREFLIGHT_WALK_DEPTH)
 			continue;
@@ -247,7 +246,9 @@ preflight_check(const struct conf *conf)
 			rc = -1;
 			continue;
 		}
-		warn_writable(conf, pc);
+		/* Root may write anything: its warning was the one above. */
+		if (pc->uid != 0)
+			warn_writable(conf, pc);
 	}
 	return rc;
 }
