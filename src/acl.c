@@ -238,3 +238,35 @@ acl_describe(const struct client_acl *acl, char *buf, size_t len)
 		off += (size_t)n;
 	}
 }
+
+/*
+ * At start and at -t: a TCP listener on every interface ("*:9000",
+ * "[::]:9000") whose client list is the default serves loopback only,
+ * which is rarely what whoever wrote "*" meant; say so, once per address.
+ */
+void
+acl_warn_wildcard(const struct conf *conf)
+{
+	const struct pool_conf	*pc;
+	size_t			 i;
+
+	for (i = 0; i < conf->npools; i++) {
+		pc = &conf->pools[i];
+		if (pc->listen.kind == LISTEN_TCP && !pc->allowed_clients_set &&
+		    listen_addr_wildcard(&pc->listen))
+			log_msg(POOLED_LOG_WARNING, "%s:%d: pool \"%s\": "
+			    "listens on all interfaces (%s) but only loopback "
+			    "clients are accepted: allowed_clients defaults to "
+			    "127.0.0.0/8, ::1; set allowed_clients", conf->path,
+			    pc->line, pc->name, pc->listen.text);
+	}
+	if (conf->has_status_listen &&
+	    conf->status_listen.kind == LISTEN_TCP &&
+	    !conf->status_allowed_clients_set &&
+	    listen_addr_wildcard(&conf->status_listen))
+		log_msg(POOLED_LOG_WARNING, "%s: status_listen listens on "
+		    "all interfaces (%s) but only loopback clients are "
+		    "accepted: status_allowed_clients defaults to "
+		    "127.0.0.0/8, ::1; set status_allowed_clients", conf->path,
+		    conf->status_listen.text);
+}
