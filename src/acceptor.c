@@ -21,10 +21,14 @@
 #include <sys/param.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -35,6 +39,7 @@
 #define ACCEPTOR_WAKE_SIGNAL	SIGUSR2
 #define ACCEPTOR_STUCK_MS	2000	/* after the cut, before replacing */
 #define ACCEPTOR_BATCH		64	/* accepts a turn, with kept conns */
+#define REFUSED_LOG_MS		1000	/* one refusal line a worker, at most */
 
 /* What accept_new returns instead of a descriptor. */
 #define ACCEPT_DRAINED	(-1)	/* none waits (EAGAIN) */
@@ -108,17 +113,101 @@ set_timeouts(const struct pool_conf *pc, int fd)
 		log_warn("acceptor: setsockopt timeouts");
 }
 
-/* Accept one connection from the listen socket: its fd, or ACCEPT_*. */
+/*
+ * Connections refused by allowed_clients, for the log: one line a second
+ * at most per worker, whatever a peer does, naming the peer and how many
+ * were refused since the line before.  Acceptors race here, so the
+ * limiter is two atomics, not a lock: the thread that moves refused_at
+ * forward logs; the others only count.
+ */
+static _Atomic int64_t	 refused_at = INT64_MIN / 2; /* clock_ms of a line */
+static _Atomic uint64_t	 refused_unlogged;	/* refused since that line */
+
+/*
+ * Close a connection from a peer allowed_clients does not list, before a
+ * byte of it is read, and log it within the limit above.
+ */
+static void
+refuse(struct worker *w, int fd, const struct sockaddr_storage *ss,
+    socklen_t sslen)
+{
+	char		 peer[INET6_ADDRSTRLEN + 16];
+	int64_t		 now = clock_ms(), last;
+	uint64_t	 more;
+	bool		 mine;
+
+	last = atomic_load(&refused_at);
+	mine = now - last >= REFUSED_LOG_MS &&
+	    atomic_compare_exchange_strong(&refused_at, &last, now);
+	/* Counted before the close: a peer that saw it is in the count. */
+	if (!mine)
+		atomic_fetch_add(&refused_unlogged, 1);
+	close(fd);
+	if (!mine)
+		return;
+	more = atomic_exchange(&refused_unlogged, 0);
+	if (!sock_addr_name(ss, sslen, peer, sizeof(peer)))
+		snprintf(peer, sizeof(peer), "a peer");
+	if (more > 0)
+		log_msg(POOLED_LOG_WARNING, "pool %s: refused %s (not in "
+		    "allowed_clients); %" PRIu64 " more refused since the "
+		    "last such line", w->pool->name, peer, more);
+	else
+		log_msg(POOLED_LOG_WARNING, "pool %s: refused %s (not in "
+		    "allowed_clients)", w->pool->name, peer);
+}
+
+/*
+ * From the control thread's tick: report the refusals counted since the
+ * last line once that line is a second old, so a burst that ends gets
+ * its count logged without waiting for the next refusal.
+ */
+void
+acceptor_refused_flush(struct worker *w, int64_t now)
+{
+	int64_t		 last;
+	uint64_t	 more;
+
+	if (atomic_load(&refused_unlogged) == 0)
+		return;
+	last = atomic_load(&refused_at);
+	if (now - last < REFUSED_LOG_MS ||
+	    !atomic_compare_exchange_strong(&refused_at, &last, now))
+		return;
+	if ((more = atomic_exchange(&refused_unlogged, 0)) > 0)
+		log_msg(POOLED_LOG_WARNING, "pool %s: %" PRIu64 " more "
+		    "refused (not in allowed_clients) since the last such "
+		    "line", w->pool->name, more);
+}
+
+/*
+ * Accept one connection from the listen socket: its fd, or ACCEPT_*.  On
+ * TCP the peer's address comes with it and allowed_clients is checked
+ * before anything else happens to the connection; a unix socket is
+ * guarded by its file's owner and mode, so it pays for no address.
+ */
 static int
 accept_new(struct worker *w)
 {
 	static _Atomic int64_t	 last_log;
 	struct timespec		 pause = { 0, 100 * 1000 * 1000 };
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen = sizeof(ss);
 	int64_t			 now, last;
 	int			 fd;
 
-	fd = accept4(w->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	if (w->pool->listen.kind == LISTEN_UNIX)
+		fd = accept4(w->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	else
+		fd = accept4(w->listen_fd, (struct sockaddr *)&ss, &sslen,
+		    SOCK_CLOEXEC);
 	if (fd != -1) {
+		if (w->pool->listen.kind == LISTEN_TCP &&
+		    !acl_allows(&w->pool->allowed_clients,
+		    (const struct sockaddr *)&ss, sslen)) {
+			refuse(w, fd, &ss, sslen);
+			return ACCEPT_RETRY;
+		}
 		set_timeouts(w->pool, fd);
 		return fd;
 	}

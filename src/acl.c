@@ -21,6 +21,35 @@
 
 #define ACL_MAX_ENTRIES	1024
 
+static const uint8_t	 v4mapped[12] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
+};
+
+/*
+ * Bring an entry to the form acl_allows compares: the bits past the
+ * prefix cleared, and an IPv4 address written v4-mapped
+ * ("::ffff:10.0.0.0/104") turned into the IPv4 entry it means, since a
+ * v4-mapped peer is matched as IPv4 (kept IPv6, it never matched).
+ */
+static void
+canonical(struct client_net *n)
+{
+	unsigned int	 i, bits;
+
+	if (n->family == AF_INET6 && n->prefix >= 96 &&
+	    memcmp(n->addr, v4mapped, sizeof(v4mapped)) == 0) {
+		memmove(n->addr, n->addr + sizeof(v4mapped), 4);
+		memset(n->addr + 4, 0, sizeof(n->addr) - 4);
+		n->family = AF_INET;
+		n->prefix -= 96;
+	}
+	for (i = 0; i < sizeof(n->addr); i++) {
+		bits = n->prefix > i * 8 ? n->prefix - i * 8 : 0;
+		if (bits < 8)
+			n->addr[i] &= (uint8_t)(0xff << (8 - bits));
+	}
+}
+
 /* Parse one "addr" or "addr/prefix" into n; -1 with err filled. */
 static int
 parse_net(const char *s, size_t len, struct client_net *n, char *err,
@@ -64,6 +93,7 @@ parse_net(const char *s, size_t len, struct client_net *n, char *err,
 		}
 		n->prefix = (unsigned int)prefix;
 	}
+	canonical(n);
 	return 0;
 }
 
@@ -152,9 +182,6 @@ bool
 acl_allows(const struct client_acl *acl, const struct sockaddr *sa,
     socklen_t salen)
 {
-	static const uint8_t	 v4mapped[12] = {
-		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
-	};
 	const uint8_t		*addr;
 	sa_family_t		 family;
 	size_t			 i;
@@ -199,10 +226,47 @@ acl_describe(const struct client_acl *acl, char *buf, size_t len)
 	for (i = 0; i < acl->n && off < len; i++) {
 		inet_ntop(acl->v[i].family, acl->v[i].addr, host,
 		    sizeof(host));
-		n = snprintf(buf + off, len - off, "%s%s/%u", i > 0 ? ", " : "",
-		    host, acl->v[i].prefix);
+		if (acl->v[i].prefix == (acl->v[i].family == AF_INET ? 32 :
+		    128))
+			n = snprintf(buf + off, len - off, "%s%s",
+			    i > 0 ? ", " : "", host);
+		else
+			n = snprintf(buf + off, len - off, "%s%s/%u",
+			    i > 0 ? ", " : "", host, acl->v[i].prefix);
 		if (n < 0)
 			break;
 		off += (size_t)n;
 	}
+}
+
+/*
+ * At start and at -t: a TCP listener on every interface ("*:9000",
+ * "[::]:9000") whose client list is the default serves loopback only,
+ * which is rarely what whoever wrote "*" meant; say so, once per address.
+ */
+void
+acl_warn_wildcard(const struct conf *conf)
+{
+	const struct pool_conf	*pc;
+	size_t			 i;
+
+	for (i = 0; i < conf->npools; i++) {
+		pc = &conf->pools[i];
+		if (pc->listen.kind == LISTEN_TCP && !pc->allowed_clients_set &&
+		    listen_addr_wildcard(&pc->listen))
+			log_msg(POOLED_LOG_WARNING, "%s:%d: pool \"%s\": "
+			    "listens on all interfaces (%s) but only loopback "
+			    "clients are accepted: allowed_clients defaults to "
+			    "127.0.0.0/8, ::1; set allowed_clients", conf->path,
+			    pc->line, pc->name, pc->listen.text);
+	}
+	if (conf->has_status_listen &&
+	    conf->status_listen.kind == LISTEN_TCP &&
+	    !conf->status_allowed_clients_set &&
+	    listen_addr_wildcard(&conf->status_listen))
+		log_msg(POOLED_LOG_WARNING, "%s: status_listen listens on "
+		    "all interfaces (%s) but only loopback clients are "
+		    "accepted: status_allowed_clients defaults to "
+		    "127.0.0.0/8, ::1; set status_allowed_clients", conf->path,
+		    conf->status_listen.text);
 }

@@ -1647,7 +1647,9 @@ conf_load(const char *path)
 	}
 	conf->status_max_per_client = (int)cfg_getint(cfg,
 	    "status_max_connections_per_client");
-	if (cfg_size(cfg, "status_allowed_clients") == 0)
+	conf->status_allowed_clients_set =
+	    cfg_size(cfg, "status_allowed_clients") > 0;
+	if (!conf->status_allowed_clients_set)
 		acl_loopback(&conf->status_allowed_clients);
 	for (i = 0; i < cfg_size(cfg, "status_allowed_clients"); i++) {
 		char	 err[256];

@@ -266,3 +266,20 @@ listen_addr_same(const struct listen_addr *a, const struct listen_addr *b)
 	return a->kind == b->kind && a->sslen == b->sslen &&
 	    memcmp(&a->ss, &b->ss, a->sslen) == 0;
 }
+
+/* A TCP address on every interface: "*:port", "0.0.0.0:port", "[::]". */
+bool
+listen_addr_wildcard(const struct listen_addr *la)
+{
+	const struct sockaddr_in	*sin;
+	const struct sockaddr_in6	*sin6;
+
+	if (la->kind != LISTEN_TCP)
+		return false;
+	if (la->ss.ss_family == AF_INET) {
+		sin = (const struct sockaddr_in *)&la->ss;
+		return sin->sin_addr.s_addr == htonl(INADDR_ANY);
+	}
+	sin6 = (const struct sockaddr_in6 *)&la->ss;
+	return IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr);
+}

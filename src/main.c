@@ -207,6 +207,7 @@ run(struct conf **confp, bool foreground)
 		goto fail;
 	log_notice("master: pooled %s starting with %zu pools", PACKAGE_VERSION,
 	    conf->npools);
+	acl_warn_wildcard(conf);
 	/*
 	 * master_run owns the sockets from here, closes them and removes
 	 * their files; after a reload *confp is the config it served last.
@@ -291,6 +292,7 @@ main(int argc, char *argv[])
 			conf_free(conf);
 			return 1;
 		}
+		acl_warn_wildcard(conf);
 		printf("pooled: configuration file %s test is successful\n",
 		    path);
 		conf_free(conf);

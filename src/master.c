@@ -412,6 +412,7 @@ master_reload(struct master *m)
 		    "the configuration is invalid (see the log)");
 		return;
 	}
+	acl_warn_wildcard(conf);
 	fds = xcalloc(conf->npools, sizeof(*fds));
 	for (i = 0; i < conf->npools; i++) {
 		if ((fds[i] = shared_socket(m, &conf->pools[i])) != -1)

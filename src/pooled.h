@@ -157,6 +157,7 @@ struct conf {
 	bool			 has_status_listen;
 	struct listen_addr	 status_listen;	/* the master's status address */
 	struct client_acl	 status_allowed_clients; /* TCP status_listen */
+	bool			 status_allowed_clients_set; /* written */
 	int			 status_max_per_client; /* connections a peer holds */
 	struct pool_conf	*pools;
 	size_t			 npools;
@@ -176,6 +177,8 @@ void		 acl_free(struct client_acl *);
 bool		 acl_allows(const struct client_acl *, const struct sockaddr *,
 		    socklen_t);
 void		 acl_describe(const struct client_acl *, char *buf, size_t len);
+/* Warn of TCP listeners on every interface with the default list. */
+void		 acl_warn_wildcard(const struct conf *);
 
 /* listen_addr.c */
 /* Parse a listen address; on error fill err and return -1. */
@@ -187,6 +190,8 @@ bool		 listen_addr_conflict(const struct listen_addr *,
 /* The very same address: one socket serves both. */
 bool		 listen_addr_same(const struct listen_addr *,
 		    const struct listen_addr *);
+/* A TCP address on every interface: "*:port", "0.0.0.0:port", "[::]". */
+bool		 listen_addr_wildcard(const struct listen_addr *);
 
 /* cgi_env.c */
 /* What the CGI handler resolved a request to. */
@@ -272,6 +277,8 @@ int64_t		 clock_wall_ms(void);
 int		 sock_open(const struct pool_conf *);
 void		 sock_unlink(const struct pool_conf *);
 void		 sock_peer_name(int fd, char *buf, size_t len);
+bool		 sock_addr_name(const struct sockaddr_storage *, socklen_t,
+		    char *buf, size_t len);
 
 /* sig.c */
 int		 sig_init(void);
@@ -537,6 +544,7 @@ struct acceptor	*acceptor_start(struct worker *, size_t index);
 void		 acceptor_wake(struct acceptor *);
 void		 acceptor_take_backlog(struct worker *);
 void		 acceptor_check_deadline(struct acceptor *, int64_t now);
+void		 acceptor_refused_flush(struct worker *, int64_t now);
 bool		 acceptor_try_join(struct acceptor *, int ms);
 void		 acceptor_init_process(const struct worker *);
 int		 acceptor_wake_signal(void);

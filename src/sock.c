@@ -142,6 +142,33 @@ sock_unlink(const struct pool_conf *pc)
 }
 
 /*
+ * Describe an address from accept or getpeername for a log line:
+ * "ip:port" or "[v6]:port"; false for other families.  No system call.
+ */
+bool
+sock_addr_name(const struct sockaddr_storage *ss, socklen_t sslen, char *buf,
+    size_t len)
+{
+	const struct sockaddr_in	*sin;
+	const struct sockaddr_in6	*sin6;
+	char				 host[INET6_ADDRSTRLEN];
+
+	if (ss->ss_family == AF_INET && sslen >= sizeof(*sin)) {
+		sin = (const struct sockaddr_in *)ss;
+		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
+		snprintf(buf, len, "%s:%u", host, ntohs(sin->sin_port));
+		return true;
+	}
+	if (ss->ss_family == AF_INET6 && sslen >= sizeof(*sin6)) {
+		sin6 = (const struct sockaddr_in6 *)ss;
+		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
+		snprintf(buf, len, "[%s]:%u", host, ntohs(sin6->sin6_port));
+		return true;
+	}
+	return false;
+}
+
+/*
  * Describe the peer of a connected socket for a log line: "ip:port",
  * "[v6]:port", or "unix peer pid N" (from SO_PEERCRED).
  */
@@ -152,34 +179,15 @@ sock_peer_name(int fd, char *buf, size_t len)
 	socklen_t		 sslen = sizeof(ss);
 	struct ucred		 cred;
 	socklen_t		 credlen = sizeof(cred);
-	char			 host[INET6_ADDRSTRLEN];
 
 	if (getpeername(fd, (struct sockaddr *)&ss, &sslen) == -1) {
 		snprintf(buf, len, "unknown peer");
 		return;
 	}
-	switch (ss.ss_family) {
-	case AF_INET: {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-
-		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
-		snprintf(buf, len, "%s:%u", host, ntohs(sin->sin_port));
-		break;
-	}
-	case AF_INET6: {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-
-		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
-		snprintf(buf, len, "[%s]:%u", host, ntohs(sin6->sin6_port));
-		break;
-	}
-	default:
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred,
-		    &credlen) == 0)
-			snprintf(buf, len, "unix peer pid %ld",
-			    (long)cred.pid);
-		else
-			snprintf(buf, len, "unix peer");
-		break;
-	}
+	if (sock_addr_name(&ss, sslen, buf, len))
+		return;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &credlen) == 0)
+		snprintf(buf, len, "unix peer pid %ld", (long)cred.pid);
+	else
+		snprintf(buf, len, "unix peer");
 }

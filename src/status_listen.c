@@ -8,10 +8,20 @@
  * most, each with a deadline, non-blocking reads until the request head
  * is in, one rendered answer written as the socket takes it, then close.
  * Only GET of "/" (every pool) or "/POOL" is served.
+ *
+ * On TCP, a peer status_allowed_clients does not list is closed at
+ * accept, and one peer (an IP address) holds at most
+ * status_max_connections_per_client of the STATUS_CONNS connections, so
+ * idle connections from one host cannot lock `pooled -s` out.  A unix
+ * socket is 0600 and the master's (root's): whoever can connect may stop
+ * pooled anyway, so it gets no per-peer cap, which would only cap that
+ * same user's `pooled -s`.
  */
 #include "config.h"
 
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <errno.h>
 #include <poll.h>
@@ -25,9 +35,11 @@
 #define STATUS_CONNS		16
 #define STATUS_HEAD_MAX		2048
 #define STATUS_DEADLINE_MS	5000
+#define STATUS_REFUSED_LOG_MS	1000	/* one refusal line, at most */
 
 struct status_conn {
 	int		 fd;		/* -1: free */
+	struct sockaddr_storage peer;	/* TCP: who; for the per-peer cap */
 	int64_t		 deadline;
 	char		 head[STATUS_HEAD_MAX];
 	size_t		 headlen;
@@ -42,6 +54,11 @@ struct status_srv {
 	status_render_fn	*render;
 	void			*arg;
 	struct status_conn	 conns[STATUS_CONNS];
+	/* Set at open: status_listen keeps its address until a restart. */
+	struct client_acl	 acl;		/* status_allowed_clients */
+	int			 max_per_client;
+	int64_t			 refused_at;	/* clock_ms of the last line */
+	unsigned long		 refused_unlogged; /* since that line */
 };
 
 /* Append len bytes to a growing malloc'd string; false when out of memory. */
@@ -154,13 +171,27 @@ status_srv_open(const struct conf *conf, status_render_fn *render,
 	srv = xcalloc(1, sizeof(*srv));
 	srv->pc.name = (char *)(uintptr_t)"status";
 	srv->pc.listen = conf->status_listen;
+	/* The master's user and group (root), mode 0600: nobody else's. */
 	srv->pc.listen_mode = 0600;
+	srv->pc.listen_uid = (uid_t)-1;
+	srv->pc.listen_gid = (gid_t)-1;
 	srv->pc.listen_backlog = STATUS_CONNS;
 	srv->render = render;
 	srv->arg = arg;
 	for (i = 0; i < STATUS_CONNS; i++)
 		srv->conns[i].fd = -1;
+	/* A copy: a reload frees the conf this one came from. */
+	srv->acl.any = conf->status_allowed_clients.any;
+	srv->acl.n = conf->status_allowed_clients.n;
+	if (srv->acl.n > 0) {
+		srv->acl.v = xcalloc(srv->acl.n, sizeof(*srv->acl.v));
+		memcpy(srv->acl.v, conf->status_allowed_clients.v,
+		    srv->acl.n * sizeof(*srv->acl.v));
+	}
+	srv->max_per_client = conf->status_max_per_client;
+	srv->refused_at = INT64_MIN / 2;
 	if ((srv->fd = sock_open(&srv->pc)) == -1) {
+		acl_free(&srv->acl);
 		free(srv);
 		return -1;
 	}
@@ -191,6 +222,7 @@ status_srv_close(struct status_srv *srv)
 			conn_close(&srv->conns[i]);
 	close(srv->fd);
 	sock_unlink(&srv->pc);
+	acl_free(&srv->acl);
 	free(srv);
 }
 
@@ -221,23 +253,90 @@ status_srv_maxfds(void)
 	return STATUS_CONNS + 1;
 }
 
+/* The same host: family and address equal, whatever the ports. */
+static bool
+same_host(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+		    ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+	if (a->ss_family == AF_INET6)
+		return IN6_ARE_ADDR_EQUAL(
+		    &((const struct sockaddr_in6 *)a)->sin6_addr,
+		    &((const struct sockaddr_in6 *)b)->sin6_addr);
+	return false;
+}
+
+/*
+ * Close a connection at accept and log why, one line a second at most
+ * (the master is single-threaded: a timestamp and a count do); the next
+ * line, or status_srv_tick, says how many more were refused meanwhile.
+ */
+static void
+refuse(struct status_srv *srv, int fd, const struct sockaddr_storage *ss,
+    socklen_t sslen, const char *why, int64_t now)
+{
+	char	 peer[INET6_ADDRSTRLEN + 16];
+
+	close(fd);
+	if (now - srv->refused_at < STATUS_REFUSED_LOG_MS) {
+		srv->refused_unlogged++;
+		return;
+	}
+	if (!sock_addr_name(ss, sslen, peer, sizeof(peer)))
+		snprintf(peer, sizeof(peer), "a peer");
+	if (srv->refused_unlogged > 0)
+		log_msg(POOLED_LOG_WARNING, "status_listen: refused %s (%s); "
+		    "%lu more refused since the last such line", peer, why,
+		    srv->refused_unlogged);
+	else
+		log_msg(POOLED_LOG_WARNING, "status_listen: refused %s (%s)",
+		    peer, why);
+	srv->refused_at = now;
+	srv->refused_unlogged = 0;
+}
+
 static void
 accept_one(struct status_srv *srv, int64_t now)
 {
-	size_t	 i;
-	int	 fd;
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen = sizeof(ss);
+	size_t			 i, free_slot = STATUS_CONNS;
+	char			 why[96];
+	int			 fd, held = 0;
+	bool			 tcp = srv->pc.listen.kind == LISTEN_TCP;
 
-	if ((fd = accept4(srv->fd, NULL, NULL, SOCK_NONBLOCK |
-	    SOCK_CLOEXEC)) == -1)
+	if ((fd = accept4(srv->fd, (struct sockaddr *)&ss, &sslen,
+	    SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1)
 		return;
+	if (tcp && !acl_allows(&srv->acl, (const struct sockaddr *)&ss,
+	    sslen)) {
+		refuse(srv, fd, &ss, sslen, "not in status_allowed_clients",
+		    now);
+		return;
+	}
 	for (i = 0; i < STATUS_CONNS; i++) {
 		if (srv->conns[i].fd == -1) {
-			srv->conns[i].fd = fd;
-			srv->conns[i].deadline = now + STATUS_DEADLINE_MS;
-			return;
-		}
+			if (free_slot == STATUS_CONNS)
+				free_slot = i;
+		} else if (tcp && same_host(&srv->conns[i].peer, &ss))
+			held++;
 	}
-	close(fd);		/* busy: the client may retry */
+	if (tcp && held >= srv->max_per_client) {
+		snprintf(why, sizeof(why), "it holds %d connections already: "
+		    "status_max_connections_per_client", held);
+		refuse(srv, fd, &ss, sslen, why, now);
+		return;
+	}
+	if (free_slot == STATUS_CONNS) {
+		close(fd);	/* busy: the client may retry */
+		return;
+	}
+	srv->conns[free_slot].fd = fd;
+	srv->conns[free_slot].peer = ss;
+	srv->conns[free_slot].deadline = now + STATUS_DEADLINE_MS;
 }
 
 static const char *
@@ -346,13 +445,26 @@ status_srv_event(struct status_srv *srv, int fd, int64_t now)
 		}
 }
 
-/* Close the connections past their deadline; ms to the next, or -1. */
+/*
+ * Close the connections past their deadline, log the refusals not logged
+ * yet once the last line is a second old; ms to the next, or -1.
+ */
 int
 status_srv_tick(struct status_srv *srv, int64_t now)
 {
 	int64_t	 next = -1;
 	size_t	 i;
 
+	if (srv != NULL && srv->refused_unlogged > 0) {
+		if (now - srv->refused_at >= STATUS_REFUSED_LOG_MS) {
+			log_msg(POOLED_LOG_WARNING, "status_listen: %lu more "
+			    "refused since the last such line",
+			    srv->refused_unlogged);
+			srv->refused_at = now;
+			srv->refused_unlogged = 0;
+		} else
+			next = srv->refused_at + STATUS_REFUSED_LOG_MS - now;
+	}
 	for (i = 0; srv != NULL && i < STATUS_CONNS; i++) {
 		if (srv->conns[i].fd == -1)
 			continue;

@@ -103,6 +103,7 @@ worker_tick(struct worker *w)
 	if (ticks++ % (1000 / WORKER_TICK_MS) == 0)
 		publish_rss(w);
 	park_tick(w->park, now);
+	acceptor_refused_flush(w, now);
 	for (i = 0; i < w->nacceptors; i++)
 		if (w->acceptors[i] != NULL)
 			acceptor_check_deadline(w->acceptors[i], now);

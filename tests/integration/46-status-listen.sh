@@ -17,6 +17,8 @@ start_nginx "/busy=unix:$T/busy.sock" "/hello=unix:$T/hello.sock" ||
 assert_true "the status socket is there" test -S "$T/status.sock"
 assert_eq "it is the master's own: mode 0600" 600 \
     "$(stat -c %a "$T/status.sock")"
+assert_eq "... and owner: no pool user can connect" "$(id -u):$(id -g)" \
+    "$(stat -c %u:%g "$T/status.sock")"
 
 # status [ARG...]: pooled -s with this config.
 status()
