@@ -1628,6 +1628,18 @@ conf_load(const char *path)
 		    check_pool_privs(cfg_opt_getnsec(opt, i)) == -1)
 			goto fail;
 
+	if ((s = cfg_getstr(cfg, "status_listen")) != NULL &&
+	    cfg_size(cfg, "status_allowed_clients") > 0) {
+		struct listen_addr	 la;
+		char			 err[512];
+
+		if (listen_addr_parse(s, &la, err, sizeof(err)) == 0 &&
+		    la.kind == LISTEN_UNIX) {
+			conf_warnx(cfg, 0, "status_allowed_clients is for a TCP "
+			    "status_listen; a unix one is root's, mode 0600");
+			goto fail;
+		}
+	}
 	conf = xcalloc(1, sizeof(*conf));
 	conf->path = xstrdup(path);
 	conf->error_log = xstrdup(cfg_getstr(cfg, "error_log"));

@@ -1394,6 +1394,10 @@ test_errors_privileges(void **state)
 		{ "status_allowed_clients", "status_allowed_clients = "
 		    "{\"1.2.3\"}\n" POOL_A, 1,
 		    "status_allowed_clients: \"1.2.3\": not an IPv4 or IPv6" },
+		{ "status_allowed_clients on unix", "status_listen = "
+		    "\"/tmp/st.sock\"\nstatus_allowed_clients = "
+		    "{\"127.0.0.1\"}\n" POOL_A, 0,
+		    "status_allowed_clients is for a TCP status_listen" },
 		{ "status_max_connections_per_client 17",
 		    "status_max_connections_per_client = 17\n" POOL_A, 1,
 		    "status_max_connections_per_client: 17 is out of range "
