@@ -675,6 +675,14 @@ char		*status_render(const struct status_pool *, enum status_format,
 /* listen_queue.c */
 void		 listen_queue(int fd, long *len, long *max);
 
+/* unix_diag.c */
+int		 unix_diag_attr(const void *msg, size_t len, unsigned short type,
+		    void *out, size_t outlen);
+int		 unix_diag_query(int fd, unsigned int show, unsigned short type,
+		    void *out, size_t outlen);
+dev_t		 unix_diag_dev(uint32_t kdev);
+int		 unix_diag_vfs(int fd, dev_t *dev, uint32_t *ino);
+
 /* snapshot.c: a pool's status, from its scoreboard */
 struct snapshot {
 	struct status_pool	 pool;
