@@ -88,6 +88,19 @@ probe_modules(const struct conf *conf)
 	return failed ? -1 : 0;
 }
 
+/* -t: the directories of the unix sockets, as a start checks them. */
+static int
+check_socket_dirs(const struct conf *conf)
+{
+	size_t	 i;
+	int	 rc = 0;
+
+	for (i = 0; i < conf->npools; i++)
+		if (sock_check_dir(&conf->pools[i]) == -1)
+			rc = -1;
+	return rc;
+}
+
 static int
 write_pid_file(const char *path)
 {
@@ -176,9 +189,11 @@ run(struct conf **confp, bool foreground)
 	log_set_level(conf->log_level);
 	log_set_role("master");
 	listen_fds = xcalloc(conf->npools, sizeof(*listen_fds));
-	for (nopen = 0; nopen < conf->npools; nopen++)
+	for (nopen = 0; nopen < conf->npools; nopen++) {
 		if ((listen_fds[nopen] = sock_open(&conf->pools[nopen])) == -1)
 			goto fail;
+		sock_warn_access(&conf->pools[nopen]);
+	}
 	if (!foreground) {
 		/* Open the log first, so a bad error_log is reported here. */
 		if (log_open(conf->error_log) == -1)
@@ -207,8 +222,8 @@ run(struct conf **confp, bool foreground)
 	goto done;
 fail:
 	for (i = 0; i < nopen; i++) {
+		sock_unlink(&conf->pools[i], listen_fds[i]);
 		close(listen_fds[i]);
-		sock_unlink(&conf->pools[i]);
 	}
 	free(listen_fds);
 done:
@@ -271,7 +286,8 @@ main(int argc, char *argv[])
 		return rc;
 	}
 	if (test) {
-		if (probe_modules(conf) == -1) {
+		if (check_socket_dirs(conf) == -1 ||
+		    probe_modules(conf) == -1) {
 			conf_free(conf);
 			return 1;
 		}

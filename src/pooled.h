@@ -269,7 +269,12 @@ int64_t		 clock_wall_ms(void);
 
 /* sock.c */
 int		 sock_open(const struct pool_conf *);
-void		 sock_unlink(const struct pool_conf *);
+int		 sock_apply(const struct pool_conf *, int fd);
+void		 sock_unlink(const struct pool_conf *, int fd);
+int		 sock_check_dir(const struct pool_conf *);
+const char	*sock_dir_problem(uid_t owner, mode_t mode,
+		    const struct pool_conf *);
+void		 sock_warn_access(const struct pool_conf *);
 void		 sock_peer_name(int fd, char *buf, size_t len);
 
 /* sig.c */

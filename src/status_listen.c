@@ -155,6 +155,8 @@ status_srv_open(const struct conf *conf, status_render_fn *render,
 	srv->pc.name = (char *)(uintptr_t)"status";
 	srv->pc.listen = conf->status_listen;
 	srv->pc.listen_mode = 0600;
+	srv->pc.listen_uid = (uid_t)-1;		/* the master's */
+	srv->pc.listen_gid = (gid_t)-1;
 	srv->pc.listen_backlog = STATUS_CONNS;
 	srv->render = render;
 	srv->arg = arg;
@@ -189,8 +191,8 @@ status_srv_close(struct status_srv *srv)
 	for (i = 0; i < STATUS_CONNS; i++)
 		if (srv->conns[i].fd != -1)
 			conn_close(&srv->conns[i]);
+	sock_unlink(&srv->pc, srv->fd);
 	close(srv->fd);
-	sock_unlink(&srv->pc);
 	free(srv);
 }
 
