@@ -9,7 +9,8 @@
 # remove the link, and with the socket back a reload changes its mode and
 # group; (d) a socket directory others may write to, or owned by another
 # user, is refused at start and by -t, a sticky or the pool user's one is
-# not.
+# not; (e) a pid_file or error_log that is a symlink, and a pid_file that
+# is a FIFO, are refused and the files behind them untouched.
 . "$(dirname "$0")/lib.sh"
 
 [ "$(id -u)" -eq 0 ] || skip_all "needs root (socket owners, other users)"
@@ -214,4 +215,43 @@ assert_eq "reload refused: still answering" "$HELLO" \
 chmod 0755 "$T/rl"
 stop_pooled
 assert_eq "reload refused: pooled exits 0 on TERM" 0 "$POOLED_STATUS"
+
+# (e) pid file and error log -------------------------------------------------
+printf 'keep\n' >"$T/pid.target"
+chmod 0600 "$T/pid.target"
+ln -s "$T/pid.target" "$T/pid.link"
+POOLED_PID_FILE=$T/pid.link write_pool_conf \
+    "$(pool_block p "$RUN/p.sock" hello 'processes = 1' 'allow_root = yes')"
+run_pooled -F -c "$POOLED_CONF"
+assert_eq "pid_file symlink: pooled exits 1" 1 "$RUN_STATUS"
+assert_contains "pid_file symlink: says why" "$RUN_STDERR" \
+    "pid_file $T/pid.link: is a symbolic link; pooled does not write through one"
+assert_eq "pid_file symlink: its target is untouched" "keep" \
+    "$(cat "$T/pid.target")"
+assert_true "pid_file symlink: the socket is removed again" \
+    test ! -e "$RUN/p.sock"
+
+mkfifo "$T/pid.fifo"
+POOLED_PID_FILE=$T/pid.fifo write_pool_conf \
+    "$(pool_block p "$RUN/p.sock" hello 'processes = 1' 'allow_root = yes')"
+RUN_TIMEOUT=10 run_pooled -F -c "$POOLED_CONF"
+assert_eq "pid_file FIFO: pooled exits 1 (and does not wait)" 1 \
+    "$RUN_STATUS"
+assert_contains "pid_file FIFO: says why" "$RUN_STDERR" \
+    "pid_file $T/pid.fifo: is not a regular file; pooled does not write into it"
+
+printf 'keep\n' >"$T/log.target"
+chmod 0600 "$T/log.target"
+ln -s "$T/log.target" "$T/log.link"
+POOLED_ERROR_LOG=$T/log.link POOLED_PID_FILE=$T/p.pid write_pool_conf \
+    "$(pool_block p "$RUN/p.sock" hello 'processes = 1' 'allow_root = yes')"
+run_pooled -c "$POOLED_CONF"
+# Should it have started after all, the exit trap stops it.
+[ -s "$T/p.pid" ] && track_pid "$(cat "$T/p.pid")"
+assert_eq "error_log symlink: the daemon does not start" 1 "$RUN_STATUS"
+assert_contains "error_log symlink: says why" "$RUN_STDERR" \
+    "log_open: $T/log.link: is a symbolic link; pooled does not log through one"
+assert_eq "error_log symlink: its target is untouched" "keep" \
+    "$(cat "$T/log.target")"
+assert_true "error_log symlink: no pid file" test ! -e "$T/p.pid"
 done_testing
