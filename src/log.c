@@ -5,6 +5,8 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -50,6 +52,29 @@ log_set_level(int level)
 	log_level = level;
 }
 
+/*
+ * Open the log file path for appending, not through a symlink at path
+ * (which could lead root's writes to any file); what for names the
+ * caller in the error.
+ */
+static int
+open_log_file(const char *path, const char *what)
+{
+	struct stat	 st;
+	int		 fd;
+
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+	    0640);
+	if (fd != -1)
+		return fd;
+	if (errno == ELOOP && lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
+		log_warnx("%s: %s: is a symbolic link; pooled does not log "
+		    "through one", what, path);
+	else
+		log_warn("%s: %s", what, path);
+	return -1;
+}
+
 /* Send the log to error_log: a file path, or "stderr". */
 int
 log_open(const char *error_log)
@@ -63,11 +88,8 @@ log_open(const char *error_log)
 		log_out = STDERR_FILENO;
 		return 0;
 	}
-	fd = open(error_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-	if (fd == -1) {
-		log_warn("log_open: %s", error_log);
+	if ((fd = open_log_file(error_log, "log_open")) == -1)
 		return -1;
-	}
 	if (log_out != STDERR_FILENO)
 		close(log_out);
 	log_out = fd;
@@ -87,11 +109,8 @@ log_reopen(void)
 
 	if (log_path[0] == '\0')
 		return 0;
-	fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-	if (fd == -1) {
-		log_warn("log_reopen: %s", log_path);
+	if ((fd = open_log_file(log_path, "log_reopen")) == -1)
 		return -1;
-	}
 	if (dup3(fd, log_out, O_CLOEXEC) == -1) {
 		log_warn("log_reopen: dup3");
 		close(fd);

@@ -93,25 +93,77 @@ probe_modules(const struct conf *conf)
 	return failed ? -1 : 0;
 }
 
+/* -t: the directories of the unix sockets, as a start checks them. */
 static int
-write_pid_file(const char *path)
+check_socket_dirs(const struct conf *conf)
+{
+	size_t	 i;
+	int	 rc = 0;
+
+	for (i = 0; i < conf->npools; i++)
+		if (sock_check_dir(&conf->pools[i]) == -1)
+			rc = -1;
+	return rc;
+}
+
+/*
+ * Write the master's pid to path, a regular file (created 0644 if need
+ * be): never through a symlink, which could point at any file root may
+ * write, nor into a FIFO or device.  Its device and inode go to *st, so
+ * that only this file is removed at exit.
+ */
+static int
+write_pid_file(const char *path, struct stat *st)
 {
 	char	 buf[32];
 	int	 fd, n;
 
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	/* O_NONBLOCK: a FIFO without a reader fails instead of waiting. */
+	fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC, 0644);
 	if (fd == -1) {
-		log_warn("pid_file %s", path);
+		if (errno == ELOOP && lstat(path, st) == 0 &&
+		    S_ISLNK(st->st_mode))
+			log_warnx("pid_file %s: is a symbolic link; pooled "
+			    "does not write through one", path);
+		else if (errno == ENXIO && lstat(path, st) == 0 &&
+		    !S_ISREG(st->st_mode))
+			log_warnx("pid_file %s: is not a regular file; pooled "
+			    "does not write into it", path);
+		else
+			log_warn("pid_file %s", path);
 		return -1;
 	}
+	if (fstat(fd, st) == -1) {
+		log_warn("pid_file %s: fstat", path);
+		goto fail;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		log_warnx("pid_file %s: is not a regular file; pooled does "
+		    "not write into it", path);
+		goto fail;
+	}
 	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-	if (write(fd, buf, (size_t)n) != n) {
+	if (ftruncate(fd, 0) == -1 || write(fd, buf, (size_t)n) != n) {
 		log_warn("pid_file %s: write", path);
-		close(fd);
-		return -1;
+		goto fail;
 	}
 	close(fd);
 	return 0;
+fail:
+	close(fd);
+	return -1;
+}
+
+/* Remove the pid file at exit, if the path still names the one written. */
+static void
+remove_pid_file(const char *path, const struct stat *written)
+{
+	struct stat	 st;
+
+	if (lstat(path, &st) == 0 && st.st_dev == written->st_dev &&
+	    st.st_ino == written->st_ino)
+		(void)unlink(path);
 }
 
 /*
@@ -174,6 +226,7 @@ static int
 run(struct conf **confp, bool foreground)
 {
 	struct conf	*conf = *confp;
+	struct stat	 pid_st;
 	char		*pid_file;
 	int	*listen_fds, ready_fd = -1, rc = 1;
 	size_t	 i, nopen;
@@ -188,9 +241,11 @@ run(struct conf **confp, bool foreground)
 	if (prctl(PR_SET_DUMPABLE, 0L, 0L, 0L, 0L) == -1)
 		log_warn("master: PR_SET_DUMPABLE");
 	listen_fds = xcalloc(conf->npools, sizeof(*listen_fds));
-	for (nopen = 0; nopen < conf->npools; nopen++)
+	for (nopen = 0; nopen < conf->npools; nopen++) {
 		if ((listen_fds[nopen] = sock_open(&conf->pools[nopen])) == -1)
 			goto fail;
+		sock_warn_access(&conf->pools[nopen]);
+	}
 	if (!foreground) {
 		/* Open the log first, so a bad error_log is reported here. */
 		if (log_open(conf->error_log) == -1)
@@ -203,7 +258,8 @@ run(struct conf **confp, bool foreground)
 	 */
 	if (sig_init() == -1)
 		goto fail;
-	if (conf->pid_file != NULL && write_pid_file(conf->pid_file) == -1)
+	if (conf->pid_file != NULL && write_pid_file(conf->pid_file,
+	    &pid_st) == -1)
 		goto fail;
 	log_notice("master: pooled %s starting with %zu pools", PACKAGE_VERSION,
 	    conf->npools);
@@ -215,13 +271,13 @@ run(struct conf **confp, bool foreground)
 	pid_file = conf->pid_file != NULL ? xstrdup(conf->pid_file) : NULL;
 	rc = master_run(confp, listen_fds, ready_fd);
 	if (pid_file != NULL)
-		unlink(pid_file);
+		remove_pid_file(pid_file, &pid_st);
 	free(pid_file);
 	goto done;
 fail:
 	for (i = 0; i < nopen; i++) {
+		sock_unlink(&conf->pools[i], listen_fds[i]);
 		close(listen_fds[i]);
-		sock_unlink(&conf->pools[i]);
 	}
 	free(listen_fds);
 done:
@@ -288,7 +344,8 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	if (test) {
-		if (probe_modules(conf) == -1) {
+		if (check_socket_dirs(conf) == -1 ||
+		    probe_modules(conf) == -1) {
 			conf_free(conf);
 			return 1;
 		}

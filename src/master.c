@@ -293,8 +293,8 @@ gen_release(struct master *m, struct generation *g)
 				shared = true;
 		if (shared || g->fds[i] == -1)
 			continue;
+		sock_unlink(&g->conf->pools[i], g->fds[i]);
 		close(g->fds[i]);
-		sock_unlink(&g->conf->pools[i]);
 	}
 	/* Its workers keep their own mapping; the master lets go of its. */
 	for (i = 0; i < m->slots.n; i++)
@@ -335,10 +335,16 @@ reload_commit(struct master *m)
 {
 	struct generation	 old = m->cur;
 	int64_t			 now = clock_ms();
-	size_t			 i, n = 0;
+	size_t			 i, j, n = 0;
 
 	m->cur = m->next;
 	memset(&m->next, 0, sizeof(m->next));
+	/* The sockets it keeps get their owner and mode as it says. */
+	for (i = 0; i < m->cur.conf->npools; i++)
+		for (j = 0; j < old.conf->npools; j++)
+			if (m->cur.fds[i] == old.fds[j])
+				(void)sock_apply(&m->cur.conf->pools[i],
+				    m->cur.fds[i]);
 	for (i = 0; i < m->slots.n; i++) {
 		struct slot *s = &m->slots.v[i];
 
@@ -357,8 +363,9 @@ reload_commit(struct master *m)
 }
 
 /*
- * The listen socket of the serving generation at the same address as la,
- * or -1.  Kept across a reload, it never stops accepting.
+ * The listen socket of the serving generation at the same address as pc,
+ * or -1.  Kept across a reload, it never stops accepting; its owner and
+ * mode change once the new generation serves (reload_commit).
  */
 static int
 shared_socket(struct master *m, const struct pool_conf *pc)
@@ -370,11 +377,7 @@ shared_socket(struct master *m, const struct pool_conf *pc)
 		const struct listen_addr *o = &m->cur.conf->pools[i].listen;
 
 		if (listen_addr_same(o, la)) {
-			/* Its mode and backlog as the new config says. */
-			if (la->kind == LISTEN_UNIX &&
-			    chmod(la->path, pc->listen_mode) == -1)
-				log_warn("pool %s: chmod %s", pc->name,
-				    la->path);
+			/* Its backlog as the new config says. */
 			(void)listen(m->cur.fds[i], pc->listen_backlog);
 			return m->cur.fds[i];
 		}
@@ -415,9 +418,12 @@ master_reload(struct master *m)
 	acl_warn_wildcard(conf);
 	fds = xcalloc(conf->npools, sizeof(*fds));
 	for (i = 0; i < conf->npools; i++) {
-		if ((fds[i] = shared_socket(m, &conf->pools[i])) != -1)
+		/* A kept socket's directory must pass as a new one's. */
+		if ((fds[i] = shared_socket(m, &conf->pools[i])) != -1 &&
+		    sock_check_dir(&conf->pools[i]) == 0)
 			continue;
-		if ((fds[i] = sock_open(&conf->pools[i])) == -1) {
+		if (fds[i] != -1 ||
+		    (fds[i] = sock_open(&conf->pools[i])) == -1) {
 			while (++i < conf->npools)
 				fds[i] = -1;
 			m->next = (struct generation){ m->cur.id + 1, conf,
@@ -1081,8 +1087,8 @@ master_run(struct conf **confp, int *listen_fds, int ready_fd)
 	}
 
 	for (p = 0; p < m.cur.conf->npools; p++) {
+		sock_unlink(&m.cur.conf->pools[p], m.cur.fds[p]);
 		close(m.cur.fds[p]);
-		sock_unlink(&m.cur.conf->pools[p]);
 		sb_destroy(m.cur.pools[p].sb);
 	}
 	free(m.cur.pools);

@@ -275,7 +275,12 @@ int64_t		 clock_wall_ms(void);
 
 /* sock.c */
 int		 sock_open(const struct pool_conf *);
-void		 sock_unlink(const struct pool_conf *);
+int		 sock_apply(const struct pool_conf *, int fd);
+void		 sock_unlink(const struct pool_conf *, int fd);
+int		 sock_check_dir(const struct pool_conf *);
+const char	*sock_dir_problem(uid_t owner, mode_t mode,
+		    const struct pool_conf *);
+void		 sock_warn_access(const struct pool_conf *);
 void		 sock_peer_name(int fd, char *buf, size_t len);
 bool		 sock_addr_name(const struct sockaddr_storage *, socklen_t,
 		    char *buf, size_t len);
@@ -695,6 +700,14 @@ char		*status_render(const struct status_pool *, enum status_format,
 
 /* listen_queue.c */
 void		 listen_queue(int fd, long *len, long *max);
+
+/* unix_diag.c */
+int		 unix_diag_attr(const void *msg, size_t len, unsigned short type,
+		    void *out, size_t outlen);
+int		 unix_diag_query(int fd, unsigned int show, unsigned short type,
+		    void *out, size_t outlen);
+dev_t		 unix_diag_dev(uint32_t kdev);
+int		 unix_diag_vfs(int fd, dev_t *dev, uint32_t *ino);
 
 /* snapshot.c: a pool's status, from its scoreboard */
 struct snapshot {

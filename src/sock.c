@@ -2,6 +2,14 @@
  * Listening sockets, opened by the master before any worker exists and
  * inherited by the workers of the pool.  libfcgi's own opener is IPv4 only
  * and exits on error, so pooled opens every socket itself.
+ *
+ * A unix socket's file lives in a directory others may reach, so no
+ * operation on it goes by path alone: the socket is born with its mode
+ * (the umask around bind), and its owner is set, its mode changed on a
+ * reload and its file removed only after the path was opened without
+ * following a symlink and found to be the very file the kernel says the
+ * socket is bound to (sock_diag, unix_diag.c).  Whatever else is there, a
+ * symlink to a file of root's, is left alone.
  */
 #include "config.h"
 
@@ -67,6 +75,209 @@ clear_stale_socket(const struct pool_conf *pc)
 	return 0;
 }
 
+/* What a file is, for a log line. */
+static const char *
+file_kind(mode_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFSOCK:
+		return "another socket";
+	case S_IFLNK:
+		return "a symbolic link";
+	case S_IFREG:
+		return "a regular file";
+	case S_IFDIR:
+		return "a directory";
+	case S_IFIFO:
+		return "a FIFO";
+	case S_IFCHR:
+		return "a character device";
+	case S_IFBLK:
+		return "a block device";
+	default:
+		return "a file of unknown type";
+	}
+}
+
+/*
+ * Open what is at pc's socket path, without following a symlink there
+ * (O_PATH: nothing is read or written through the descriptor), and check
+ * that it is the file socket fd is bound to: a socket with the device and
+ * inode the kernel gives.  Returns the descriptor, with its stat in *st,
+ * or -1, logged with what was found there and, in refusal, what pooled
+ * does not do ("not removing it"); a path that is gone is logged only
+ * when !gone_ok.
+ */
+static int
+open_bound_file(const struct pool_conf *pc, int fd, const char *refusal,
+    bool gone_ok, struct stat *st)
+{
+	const char	*path = pc->listen.path;
+	char		 target[128] = "";
+	dev_t		 dev;
+	uint32_t	 ino;
+	ssize_t		 n;
+	int		 pfd;
+
+	if (unix_diag_vfs(fd, &dev, &ino) == -1) {
+		log_warn("pool %s: listen %s: cannot learn from the kernel "
+		    "(sock_diag) which file the socket is bound to; %s",
+		    pc->name, path, refusal);
+		return -1;
+	}
+	if ((pfd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC)) == -1) {
+		if (errno != ENOENT || !gone_ok)
+			log_warn("pool %s: listen %s (%s)", pc->name, path,
+			    refusal);
+		return -1;
+	}
+	if (fstat(pfd, st) == -1) {
+		log_warn("pool %s: listen %s: fstat (%s)", pc->name, path,
+		    refusal);
+		goto fail;
+	}
+	/* The kernel gives the low 32 bits of the inode number only. */
+	if (S_ISSOCK(st->st_mode) && st->st_dev == dev &&
+	    (uint32_t)st->st_ino == ino)
+		return pfd;
+	if (S_ISLNK(st->st_mode) && (n = readlinkat(pfd, "", target,
+	    sizeof(target) - 1)) > 0) {
+		target[n] = '\0';
+		if ((size_t)n == sizeof(target) - 1)
+			snprintf(target + n - 3, 4, "...");
+	}
+	log_warnx("pool %s: listen %s: the path is %s%s%s (owner %ld, group "
+	    "%ld, mode %04o), not the socket pooled bound; %s", pc->name,
+	    path, file_kind(st->st_mode), target[0] != '\0' ? " to " : "",
+	    target, (long)st->st_uid, (long)st->st_gid,
+	    (unsigned int)(st->st_mode & 07777), refusal);
+fail:
+	close(pfd);
+	return -1;
+}
+
+/*
+ * Give the file of unix socket fd the owner, group and mode pc says,
+ * after checking that the file at the path is the socket's.  The owner
+ * and group are left as they are where pc sets none.
+ */
+int
+sock_apply(const struct pool_conf *pc, int fd)
+{
+	const char	*path = pc->listen.path;
+	struct stat	 st;
+	char		 proc[64];
+	int		 pfd, rc = -1;
+
+	if (pc->listen.kind != LISTEN_UNIX)
+		return 0;
+	if ((pfd = open_bound_file(pc, fd, "not changing its owner or mode",
+	    false, &st)) == -1)
+		return -1;
+	if ((pc->listen_uid != (uid_t)-1 && st.st_uid != pc->listen_uid) ||
+	    (pc->listen_gid != (gid_t)-1 && st.st_gid != pc->listen_gid)) {
+		if (fchownat(pfd, "", pc->listen_uid, pc->listen_gid,
+		    AT_EMPTY_PATH) == -1) {
+			log_warn("pool %s: listen %s: chown to uid %ld, gid %ld",
+			    pc->name, path, pc->listen_uid == (uid_t)-1 ? -1L :
+			    (long)pc->listen_uid, pc->listen_gid == (gid_t)-1 ?
+			    -1L : (long)pc->listen_gid);
+			goto done;
+		}
+		log_info("pool %s: listen %s: owner %ld, group %ld", pc->name,
+		    path, pc->listen_uid == (uid_t)-1 ? (long)st.st_uid :
+		    (long)pc->listen_uid, pc->listen_gid == (gid_t)-1 ?
+		    (long)st.st_gid : (long)pc->listen_gid);
+	}
+	if ((st.st_mode & 07777) != pc->listen_mode) {
+		/*
+		 * fchmod refuses an O_PATH descriptor; its /proc link leads
+		 * to the same inode, whatever the path holds by now.
+		 */
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
+		if (chmod(proc, pc->listen_mode) == -1) {
+			log_warn("pool %s: listen %s: chmod %04o through %s",
+			    pc->name, path, pc->listen_mode, proc);
+			goto done;
+		}
+		log_info("pool %s: listen %s: mode %04o", pc->name, path,
+		    pc->listen_mode);
+	}
+	rc = 0;
+done:
+	close(pfd);
+	return rc;
+}
+
+/*
+ * Why a directory owned by owner, with mode, may not hold a socket of
+ * pc's, when the master runs as root; NULL when it may.  Anyone else who
+ * can write to it could swap the socket file for something of theirs.
+ */
+const char *
+sock_dir_problem(uid_t owner, mode_t mode, const struct pool_conf *pc)
+{
+	if (!S_ISDIR(mode))
+		return "it is not a directory";
+	if (owner != 0 && !(pc->has_user && owner == pc->uid))
+		return "its owner is neither root nor the pool's user";
+	if ((mode & (S_IWGRP | S_IWOTH)) != 0 && (mode & S_ISVTX) == 0)
+		return "its group or others may write to it, and it has no "
+		    "sticky bit";
+	return NULL;
+}
+
+/*
+ * Started as root, refuse a unix socket of pc's in a directory that users
+ * other than root and the pool's user may change (sock_dir_problem).
+ */
+int
+sock_check_dir(const struct pool_conf *pc)
+{
+	char		 dir[sizeof(pc->listen.path)], *slash;
+	const char	*why;
+	struct stat	 st;
+
+	if (pc->listen.kind != LISTEN_UNIX || geteuid() != 0)
+		return 0;
+	snprintf(dir, sizeof(dir), "%s", pc->listen.path);
+	if ((slash = strrchr(dir, '/')) == NULL)
+		return 0;	/* listen_addr_parse: always absolute */
+	slash[slash == dir ? 1 : 0] = '\0';
+	if (stat(dir, &st) == -1) {
+		log_warn("pool %s: listen %s: socket directory %s", pc->name,
+		    pc->listen.path, dir);
+		return -1;
+	}
+	if ((why = sock_dir_problem(st.st_uid, st.st_mode, pc)) == NULL)
+		return 0;
+	log_warnx("pool %s: listen %s: refusing the socket directory %s "
+	    "(owner %ld, group %ld, mode %04o): %s; make it owned by root "
+	    "or the pool's user and writable by them alone, or sticky",
+	    pc->name, pc->listen.path, dir, (long)st.st_uid, (long)st.st_gid,
+	    (unsigned int)(st.st_mode & 07777), why);
+	return -1;
+}
+
+/*
+ * Started as root, warn once about a unix socket nobody but root can
+ * connect to, which is what a pool gets without listen_owner and
+ * listen_group unless its mode lets others in: the web server is rarely
+ * root.
+ */
+void
+sock_warn_access(const struct pool_conf *pc)
+{
+	if (pc->listen.kind != LISTEN_UNIX || geteuid() != 0 ||
+	    pc->listen_uid != (uid_t)-1 || pc->listen_gid != (gid_t)-1 ||
+	    (pc->listen_mode & S_IWOTH) != 0)
+		return;
+	log_msg(POOLED_LOG_WARNING, "pool %s: listen %s: the socket is "
+	    "root's with mode %04o: a web server running as another user "
+	    "(such as www-data) cannot connect; set listen_owner or "
+	    "listen_group", pc->name, pc->listen.path, pc->listen_mode);
+}
+
 /*
  * Open, bind and listen on a pool's address.  The socket is non-blocking
  * (acceptors wait for it in epoll and race for each connection) and
@@ -79,7 +290,8 @@ sock_open(const struct pool_conf *pc)
 	mode_t				 old_umask = 0;
 	int				 fd, rc, on = 1;
 
-	if (la->kind == LISTEN_UNIX && clear_stale_socket(pc) == -1)
+	if (la->kind == LISTEN_UNIX && (sock_check_dir(pc) == -1 ||
+	    clear_stale_socket(pc) == -1))
 		return -1;
 	fd = socket(la->ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC |
 	    SOCK_NONBLOCK, 0);
@@ -96,9 +308,9 @@ sock_open(const struct pool_conf *pc)
 			goto fail_opt;
 	}
 	/*
-	 * A unix socket is born with the umask's mode; narrow the umask
-	 * around bind so it is never more open than listen_mode, not even
-	 * until the chmod below (the master is single-threaded).
+	 * A unix socket is born with mode 0777 & ~umask: with this umask
+	 * around bind (the master is single-threaded), that is listen_mode
+	 * exactly, from the first instant, with no chmod by path.
 	 */
 	if (la->kind == LISTEN_UNIX)
 		old_umask = umask(~pc->listen_mode & 0777);
@@ -109,11 +321,9 @@ sock_open(const struct pool_conf *pc)
 		log_warn("pool %s: bind %s", pc->name, la->text);
 		goto fail;
 	}
-	/* The umask cannot add bits; chmod the path to the exact mode. */
-	if (la->kind == LISTEN_UNIX && chmod(la->path, pc->listen_mode) == -1) {
-		log_warn("pool %s: chmod %s", pc->name, la->path);
+	if (la->kind == LISTEN_UNIX && (pc->listen_uid != (uid_t)-1 ||
+	    pc->listen_gid != (gid_t)-1) && sock_apply(pc, fd) == -1)
 		goto fail_unlink;
-	}
 	if (listen(fd, pc->listen_backlog) == -1) {
 		log_warn("pool %s: listen %s", pc->name, la->text);
 		goto fail_unlink;
@@ -125,20 +335,32 @@ fail_opt:
 	log_warn("pool %s: setsockopt", pc->name);
 	goto fail;
 fail_unlink:
-	if (la->kind == LISTEN_UNIX)
-		unlink(la->path);
+	sock_unlink(pc, fd);
 fail:
 	close(fd);
 	return -1;
 }
 
-/* Remove a pool's unix socket file at shutdown. */
+/*
+ * Remove the file of a pool's unix socket fd (before fd is closed), if
+ * the path still holds it.  Between the check and the unlink only a user
+ * who may write to the directory could swap the file, and such a user may
+ * remove that name anyway.
+ */
 void
-sock_unlink(const struct pool_conf *pc)
+sock_unlink(const struct pool_conf *pc, int fd)
 {
-	if (pc->listen.kind == LISTEN_UNIX && unlink(pc->listen.path) == -1 &&
-	    errno != ENOENT)
+	struct stat	 st;
+	int		 pfd;
+
+	if (pc->listen.kind != LISTEN_UNIX)
+		return;
+	if ((pfd = open_bound_file(pc, fd, "not removing it", true,
+	    &st)) == -1)
+		return;
+	if (unlink(pc->listen.path) == -1 && errno != ENOENT)
 		log_warn("pool %s: unlink %s", pc->name, pc->listen.path);
+	close(pfd);
 }
 
 /*

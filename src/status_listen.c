@@ -173,7 +173,7 @@ status_srv_open(const struct conf *conf, status_render_fn *render,
 	srv->pc.listen = conf->status_listen;
 	/* The master's user and group (root), mode 0600: nobody else's. */
 	srv->pc.listen_mode = 0600;
-	srv->pc.listen_uid = (uid_t)-1;
+	srv->pc.listen_uid = (uid_t)-1;		/* the master's */
 	srv->pc.listen_gid = (gid_t)-1;
 	srv->pc.listen_backlog = STATUS_CONNS;
 	srv->render = render;
@@ -220,8 +220,8 @@ status_srv_close(struct status_srv *srv)
 	for (i = 0; i < STATUS_CONNS; i++)
 		if (srv->conns[i].fd != -1)
 			conn_close(&srv->conns[i]);
+	sock_unlink(&srv->pc, srv->fd);
 	close(srv->fd);
-	sock_unlink(&srv->pc);
 	acl_free(&srv->acl);
 	free(srv);
 }
