@@ -14,6 +14,8 @@
 . "$(dirname "$0")/lib.sh"
 
 [ "$(id -u)" -eq 0 ] || skip_all "needs root (socket owners, other users)"
+# Each pool here says who owns its socket, or that no one does.
+POOLED_LISTEN_OWNER=
 for u in www-data nobody; do
 	getent passwd "$u" >/dev/null || skip_all "no user $u"
 done
@@ -73,12 +75,12 @@ printf 'root only\n' >"$SECRET"
 chmod 0600 "$SECRET"
 
 # (a) owner and mode at start ----------------------------------------------
-WEB_LINES=('processes = 1' 'allow_root = yes' 'listen_owner = "www-data"'
+WEB_LINES=('processes = 1' 'threads = 2' 'listen_owner = "www-data"'
     'listen_mode = "0660"')
 write_pool_conf \
     "$(pool_block web "$RUN/web.sock" hello "${WEB_LINES[@]}")" \
     "$(pool_block plain "$RUN/plain.sock" hello 'processes = 1' \
-	'allow_root = yes')"
+	'threads = 2')"
 start_pooled || bail_out "pooled did not start"
 assert_eq "listen_owner www-data, 0660: the socket's owner, group, mode" \
     "www-data:root 660" "$(stat -c '%U:%G %a' "$RUN/web.sock")"
@@ -100,12 +102,12 @@ assert_eq "www-data cannot connect to root's 0660 socket" \
 # (c) the symlink swap on HUP --------------------------------------------
 mv "$RUN/web.sock" "$RUN/web.moved"
 ln -s "$SECRET" "$RUN/web.sock"
-WEB_LINES=('processes = 1' 'allow_root = yes' 'listen_owner = "www-data"'
+WEB_LINES=('processes = 1' 'threads = 2' 'listen_owner = "www-data"'
     'listen_group = "www-data"' 'listen_mode = "0666"')
 write_pool_conf \
     "$(pool_block web "$RUN/web.sock" hello "${WEB_LINES[@]}")" \
     "$(pool_block plain "$RUN/plain.sock" hello 'processes = 1' \
-	'allow_root = yes')"
+	'threads = 2')"
 log_mark
 signal_pooled HUP
 assert_log "symlink swap: the reload is done" "master: reload done" 15
@@ -158,7 +160,7 @@ refused()
 	chown "$3" "$dir"
 	POOLED_CONF=$conf write_pool_conf \
 	    "$(pool_block d "$dir/d.sock" hello 'processes = 1' \
-		'allow_root = yes')"
+		'threads = 2')"
 	run_pooled -t -c "$conf"
 	assert_eq "$name: -t exits 1" 1 "$RUN_STATUS"
 	assert_contains "$name: -t says why" "$RUN_STDERR" \
@@ -187,7 +189,7 @@ accepted()
 	shift 4
 	POOLED_CONF=$conf write_pool_conf \
 	    "$(pool_block d "$dir/d.sock" hello 'processes = 1' \
-		'allow_root = yes' "$@")"
+		'threads = 2' "$@")"
 	run_pooled -t -c "$conf"
 	assert_eq "$name: -t exits 0" 0 "$RUN_STATUS"
 	assert_not_contains "$name: -t refuses nothing" "$RUN_STDERR" \
@@ -201,7 +203,7 @@ accepted "$T/mine" 0755 www-data "the pool user's directory" \
 mkdir -m 0755 "$T/rl"
 write_pool_conf \
     "$(pool_block rl "$T/rl/rl.sock" hello 'processes = 1' \
-	'allow_root = yes' 'listen_owner = "www-data"')"
+	'threads = 2' 'listen_owner = "www-data"')"
 start_pooled || bail_out "pooled did not start for the reload check"
 chmod 0777 "$T/rl"
 log_mark
@@ -221,7 +223,7 @@ printf 'keep\n' >"$T/pid.target"
 chmod 0600 "$T/pid.target"
 ln -s "$T/pid.target" "$T/pid.link"
 POOLED_PID_FILE=$T/pid.link write_pool_conf \
-    "$(pool_block p "$RUN/p.sock" hello 'processes = 1' 'allow_root = yes')"
+    "$(pool_block p "$RUN/p.sock" hello 'processes = 1' 'threads = 2')"
 run_pooled -F -c "$POOLED_CONF"
 assert_eq "pid_file symlink: pooled exits 1" 1 "$RUN_STATUS"
 assert_contains "pid_file symlink: says why" "$RUN_STDERR" \
@@ -233,7 +235,7 @@ assert_true "pid_file symlink: the socket is removed again" \
 
 mkfifo "$T/pid.fifo"
 POOLED_PID_FILE=$T/pid.fifo write_pool_conf \
-    "$(pool_block p "$RUN/p.sock" hello 'processes = 1' 'allow_root = yes')"
+    "$(pool_block p "$RUN/p.sock" hello 'processes = 1' 'threads = 2')"
 RUN_TIMEOUT=10 run_pooled -F -c "$POOLED_CONF"
 assert_eq "pid_file FIFO: pooled exits 1 (and does not wait)" 1 \
     "$RUN_STATUS"
@@ -244,7 +246,7 @@ printf 'keep\n' >"$T/log.target"
 chmod 0600 "$T/log.target"
 ln -s "$T/log.target" "$T/log.link"
 POOLED_ERROR_LOG=$T/log.link POOLED_PID_FILE=$T/p.pid write_pool_conf \
-    "$(pool_block p "$RUN/p.sock" hello 'processes = 1' 'allow_root = yes')"
+    "$(pool_block p "$RUN/p.sock" hello 'processes = 1' 'threads = 2')"
 run_pooled -c "$POOLED_CONF"
 # Should it have started after all, the exit trap stops it.
 [ -s "$T/p.pid" ] && track_pid "$(cat "$T/p.pid")"

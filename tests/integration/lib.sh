@@ -545,7 +545,8 @@ cgi_pool_block()
 #	POOLED_CONF_GLOBALS	lines added as they are
 #	POOLED_USER		the file-wide user, run as root ($POOL_USER;
 #				empty: none, so each pool must say)
-# Run as root, the file also says listen_owner = $WEB_USER (www-data).
+#	POOLED_LISTEN_OWNER	the file-wide listen_owner, run as root
+#				($WEB_USER, www-data; empty: none)
 write_pool_conf()
 {
 	local block
@@ -562,7 +563,9 @@ write_pool_conf()
 			# its own; listen_owner only touches unix sockets.
 			[ -n "${POOLED_USER-$POOL_USER}" ] &&
 			    printf 'user = "%s"\n' "${POOLED_USER-$POOL_USER}"
-			printf 'listen_owner = "%s"\n' "$WEB_USER"
+			[ -n "${POOLED_LISTEN_OWNER-$WEB_USER}" ] &&
+			    printf 'listen_owner = "%s"\n' \
+			    "${POOLED_LISTEN_OWNER-$WEB_USER}"
 		fi
 		if [ -n "${POOLED_CONF_GLOBALS:-}" ]; then
 			printf '%s\n' "$POOLED_CONF_GLOBALS"
