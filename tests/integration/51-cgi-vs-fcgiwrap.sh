@@ -126,13 +126,19 @@ EOF
 	[ "$HAVE_CC" = 1 ] || diag "cc failed: $(cat "$T/cc.err")"
 fi
 
-# fcgiwrap, as Debian's fcgiwrap.service would run it.  Its master does
-# not stop its preforked children on TERM, so they are tracked too.
-CGI_PARENT_SECRET=from-fcgiwrap "$FCGIWRAP" -c 2 -s "unix:$T/fcgiwrap.sock" \
-    </dev/null >>"$T/fcgiwrap.log" 2>&1 &
+# fcgiwrap, as Debian's fcgiwrap.service would run it: as www-data (when
+# root), its socket in a directory it may write to.  Its master does not
+# stop its preforked children on TERM, so they are tracked too.
+FW_AS=()
+if [ "$(id -u)" -eq 0 ]; then
+	FW_AS=(setpriv --reuid="$WEB_USER" --regid="$(id -g "$WEB_USER")"
+	    --clear-groups)
+fi
+CGI_PARENT_SECRET=from-fcgiwrap "${FW_AS[@]}" "$FCGIWRAP" -c 2 \
+    -s "unix:$W/fcgiwrap.sock" </dev/null >>"$T/fcgiwrap.log" 2>&1 &
 FW_PID=$!
 track_pid "$FW_PID"
-wait_for 10 listening "$T/fcgiwrap.sock" || bail_out "fcgiwrap did not start"
+wait_for 10 listening "$W/fcgiwrap.sock" || bail_out "fcgiwrap did not start"
 fw_children() { [ "$(count_lines "$(live_children "$FW_PID")")" -ge 2 ]; }
 wait_for 10 fw_children || bail_out "fcgiwrap did not prefork 2 children"
 for pid in $(live_children "$FW_PID"); do
@@ -159,7 +165,7 @@ fastcgi_param SCRIPT_FILENAME \$document_root\$fastcgi_script_name;
 fastcgi_param PATH_INFO \$fastcgi_path_info if_not_empty;
 fastcgi_param DOCUMENT_ROOT \$document_root;
 fastcgi_param REDIRECT_STATUS 200;" \
-    start_nginx "/fw/=unix:$T/fcgiwrap.sock" "/pd/=unix:$T/cgi.sock" ||
+    start_nginx "/fw/=unix:$W/fcgiwrap.sock" "/pd/=unix:$T/cgi.sock" ||
     bail_out "nginx did not start"
 
 # fetch PREFIX PATH [CURL_ARG...]: request /PREFIX/PATH; its status,
