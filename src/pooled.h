@@ -22,6 +22,8 @@
 
 #define POOLED_PRINTFLIKE(f, a)	__attribute__((format(printf, f, a)))
 #define POOLED_NORETURN		__attribute__((noreturn))
+#define POOLED_NOINLINE		__attribute__((noinline))
+#define POOLED_NO_SANITIZE_ADDRESS __attribute__((no_sanitize("address")))
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR		"/etc"
@@ -212,6 +214,17 @@ int		 cgi_path_resolve(char *const *params,
 		    const struct pool_conf *, struct cgi_target *,
 		    const char **file, int *status, const char **why);
 void		 cgi_path_release(struct cgi_target *);
+
+/* cgi_spawn.c: start a CGI program */
+struct cgi_child {
+	pid_t		 pid;
+	int		 in;		/* its stdin, ours to write */
+	int		 out;		/* its stdout */
+	int		 err;		/* its stderr */
+};
+int		 cgi_spawn(const struct cgi_target *, char *const *envp,
+		    const struct pool_rlimit *, size_t, _Atomic pid_t *slot,
+		    struct cgi_child *, const char **why);
 
 /* handler_cgi.c */
 struct backend;
