@@ -205,6 +205,7 @@ struct cgi_target {
 	const char	*path_info;	/* NULL when none */
 	char		 path_info_buf[4096];
 	char		 path_translated[4096]; /* "" when no PATH_INFO */
+	const char	*document_root;	/* in a chroot, its inside; or NULL */
 };
 char		**cgi_env_build(char *const *params, const struct cgi_target *,
 		    char *const *pool_env, size_t npool_env);
