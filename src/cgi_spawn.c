@@ -29,6 +29,7 @@
 #include "config.h"
 
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -41,6 +42,16 @@
 
 #include "pooled.h"
 
+/*
+ * The signals the worker handles or ignores, which the child must put
+ * back to the default: see cgi_spawn_init.
+ */
+static sigset_t		 spawn_sigs;
+static bool		 spawn_sigs_known;
+#ifdef __SIGRTMIN
+static const unsigned long spawn_sig_dfl[8];	/* a kernel sigaction */
+#endif
+
 /* What the child is to do; it only reads this. */
 struct spawn_plan {
 	const char		*exe;		/* NULL: the checked binary */
@@ -52,6 +63,8 @@ struct spawn_plan {
 	int			 report;	/* close-on-exec; above 3 */
 	const struct pool_rlimit *limits;
 	size_t			 nlimits;
+	const sigset_t		*sigs;		/* to put back to SIG_DFL */
+	int			 rtmin;		/* SIGRTMIN */
 };
 
 /* Why the child could not run the program, written to the report pipe. */
@@ -84,15 +97,17 @@ static int
 move_fd(int from, int to, int flags)
 {
 	if (from != to)
-		return dup3(from, to, flags);
+		return dup3(from, to, flags) == -1 ? -1 : 0;
+	/* Already in place: only its close-on-exec flag to set. */
 	return fcntl(to, F_SETFD, flags == O_CLOEXEC ? FD_CLOEXEC : 0);
 }
 
 /*
  * The child, between vfork and exec: system calls only, on the parent
- * thread's stack (so never inlined into the function that called vfork,
- * and left out of ASan's stack instrumentation, whose redzones the
- * parent would inherit).
+ * thread's stack, so never inlined into the function that called vfork,
+ * and not instrumented by ASan, whose bookkeeping (fake stack frames, a
+ * no-return hook) would otherwise run in a process sharing the parent's
+ * memory.
  */
 static void POOLED_NORETURN POOLED_NOINLINE POOLED_NO_SANITIZE_ADDRESS
 child(const struct spawn_plan *p)
@@ -104,17 +119,31 @@ child(const struct spawn_plan *p)
 	int			 sig, fd;
 
 	/*
-	 * Every disposition to the default, as posix_spawn's SETSIGDEF for
-	 * all signals: a handler of the worker's must not run once the
-	 * mask is emptied below, and an ignored signal (SIGPIPE) would stay
-	 * ignored in the program.  SIGKILL, SIGSTOP and the two that glibc
-	 * keeps for itself fail with EINVAL, harmlessly.
+	 * The worker's dispositions back to the default: a handler of the
+	 * worker's must not run here once the mask is emptied below, and an
+	 * ignored signal (SIGPIPE) would stay ignored in the program.  The
+	 * others are at the default already; glibc's posix_spawn resets all
+	 * 64 instead, most of a program's start in system calls.
 	 */
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_DFL;
 	sigemptyset(&sa.sa_mask);
 	for (sig = 1; sig < NSIG; sig++)
-		(void)sigaction(sig, &sa, NULL);
+		if (sigismember(p->sigs, sig) == 1)
+			(void)sigaction(sig, &sa, NULL);
+#ifdef __SIGRTMIN
+	/*
+	 * glibc keeps the signals from the kernel's first real-time one up
+	 * to SIGRTMIN for itself, and its sigaction refuses them; one left
+	 * ignored by whoever started pooled (GNU make's posix_spawn does
+	 * that) would stay ignored in the program.  The kernel call takes
+	 * them, and an all-zero kernel sigaction is SIG_DFL on every
+	 * architecture.
+	 */
+	for (sig = __SIGRTMIN; sig < p->rtmin; sig++)
+		(void)syscall(SYS_rt_sigaction, sig, spawn_sig_dfl, NULL,
+		    (size_t)(NSIG - 1) / 8);
+#endif
 	/*
 	 * A process group is all that killing its children needs; a session
 	 * of its own (setsid) would also put it in a scheduler autogroup of
@@ -156,6 +185,25 @@ child(const struct spawn_plan *p)
 	else
 		(void)execve(p->exe, p->argv, p->envp);
 	child_fail(p, NULL);
+}
+
+/*
+ * Note which signals this process handles or ignores, for the children
+ * to put back to the default.  Called once the worker installed its last
+ * handler; until then (and should it not be called) every signal is put
+ * back, as posix_spawn would.
+ */
+void
+cgi_spawn_init(void)
+{
+	struct sigaction	 sa;
+	int			 sig;
+
+	sigemptyset(&spawn_sigs);
+	for (sig = 1; sig < NSIG; sig++)
+		if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler != SIG_DFL)
+			sigaddset(&spawn_sigs, sig);
+	spawn_sigs_known = true;
 }
 
 /*
@@ -219,6 +267,9 @@ cgi_spawn(const struct cgi_target *t, char *const *envp,
 	p.report = fds[7];
 	p.limits = limits;
 	p.nlimits = nlimits;
+	sigfillset(&all);
+	p.sigs = spawn_sigs_known ? &spawn_sigs : &all;
+	p.rtmin = SIGRTMIN;
 	snprintf(local, sizeof(local), "./%s", t->base);
 	if (t->interpreter != NULL) {
 		/* cgi_interpreter: the interpreter runs the script. */
@@ -241,7 +292,6 @@ cgi_spawn(const struct cgi_target *t, char *const *envp,
 	}
 	p.argv = argv;
 
-	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &saved);
 	pid = start(&p);
 	saved_errno = errno;

@@ -746,6 +746,8 @@ const struct backend *
 handler_cgi_open(const struct pool_conf *pc)
 {
 	cgi_pool = pc;
+	/* The worker's handlers are all in place by now (worker_main). */
+	cgi_spawn_init();
 	cgi_nslots = (size_t)pc->threads;
 	cgi_running = xcalloc(cgi_nslots, sizeof(*cgi_running));
 	cgi_backend.name = "cgi";

@@ -223,6 +223,7 @@ struct cgi_child {
 	int		 out;		/* its stdout */
 	int		 err;		/* its stderr */
 };
+void		 cgi_spawn_init(void);
 int		 cgi_spawn(const struct cgi_target *, char *const *envp,
 		    const struct pool_rlimit *, size_t, _Atomic pid_t *slot,
 		    struct cgi_child *, const char **why);

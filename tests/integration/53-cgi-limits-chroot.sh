@@ -51,7 +51,8 @@ mkdir -p "$T/cpu"
 printf '#!/bin/sh\nwhile :; do :; done\n' >"$T/cpu/burn.sh"
 chmod 755 "$T/cpu/burn.sh"
 cgi ids.sh 'printf "Content-Type: text/plain\n\n"; id -u; id -g
-grep -E "^(NoNewPrivs|CapEff):" /proc/$$/status'
+grep -E "^(NoNewPrivs|CapEff):" /proc/$$/status
+grep -E "^Sig(Ign|Blk):" /proc/self/status'
 # What a hostile program would try against the master ($QUERY_STRING).
 cgi try.sh 'printf "Content-Type: text/plain\n\n"
 kill -0 "$QUERY_STRING" 2>&1 && echo "signal master: yes"
@@ -155,6 +156,11 @@ assert_eq "a program runs as nobody, group nobody's" \
 assert_line "a program has no_new_privs" "$HTTP_BODY" "NoNewPrivs:	1"
 assert_line "a program has no capabilities" "$HTTP_BODY" \
     "CapEff:	0000000000000000"
+# The worker ignores SIGPIPE, SIGINT and others: its programs must not.
+assert_line "a program ignores no signal" "$HTTP_BODY" \
+    "SigIgn:	0000000000000000"
+assert_line "a program blocks no signal" "$HTTP_BODY" \
+    "SigBlk:	0000000000000000"
 
 http_get "/cgi/try.sh?$POOLED_PID"
 assert_status "the hostile program runs" 200
