@@ -25,7 +25,7 @@
 #define CGI_ENV_MAX		(1024 * 1024)
 
 /* The variables pooled sets itself, from the target. */
-#define CGI_ENV_NFIXED		6
+#define CGI_ENV_NFIXED		7
 
 /* One candidate variable, pointing into the caller's strings. */
 struct env_var {
@@ -187,8 +187,9 @@ flatten(const struct env_list *l)
 /*
  * Build a CGI program's environment, NULL-ended: params (the web
  * server's "NAME=VALUE" strings, NULL-ended, may be NULL), then
- * GATEWAY_INTERFACE, SCRIPT_FILENAME, SCRIPT_NAME, and PATH_INFO and
- * PATH_TRANSLATED when t split one off (else the web server's stand),
+ * GATEWAY_INTERFACE, SCRIPT_FILENAME, SCRIPT_NAME, DOCUMENT_ROOT when t
+ * has one (a chroot's inside), PATH_INFO and PATH_TRANSLATED when t
+ * split one off (else the web server's stand),
  * REDIRECT_STATUS=200 unless sent, then the
  * npool_env strings of pool_env; a later variable replaces an earlier one
  * of the same name.  The result is a single allocation: free() it once.
@@ -257,6 +258,9 @@ cgi_env_build(char *const *params, const struct cgi_target *t,
 		goto done;
 	if (t->script_name != NULL &&
 	    add_fixed(&l, "SCRIPT_NAME", t->script_name) == -1)
+		goto done;
+	if (t->document_root != NULL &&
+	    add_fixed(&l, "DOCUMENT_ROOT", t->document_root) == -1)
 		goto done;
 	if (t->path_info != NULL &&
 	    (add_fixed(&l, "PATH_INFO", t->path_info) == -1 ||

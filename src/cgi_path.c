@@ -7,7 +7,8 @@
  * is the program and the rest is PATH_INFO.  Unlike fcgiwrap, the
  * program's real path (symlinks and ".." resolved) must lie inside one of
  * the pool's cgi_root directories, be a regular file and be executable;
- * otherwise nothing runs and the caller answers 403 or 404.
+ * otherwise nothing runs and the caller answers 403 or 404.  In a
+ * chroot, both names may be given as seen from outside it.
  */
 #include "config.h"
 
@@ -165,6 +166,15 @@ cgi_path_resolve(char *const *params, const struct pool_conf *pc,
 	 */
 	if (sf != NULL && strncmp(sf, "proxy:", 6) == 0)
 		sf = NULL;
+	/*
+	 * A chrooted worker sees its files without the chroot in front, but
+	 * the web server names them as seen from outside (nginx's stock
+	 * "$document_root$fastcgi_script_name"): take it off, as privs_view
+	 * did for cgi_root.  The program gets that DOCUMENT_ROOT too.
+	 */
+	sf = privs_inside(pc, sf);
+	if (dr != NULL && privs_inside(pc, dr) != dr)
+		dr = t->document_root = privs_inside(pc, dr);
 	if (sf != NULL && *sf != '\0')
 		*file = sf;
 	else if (dr != NULL && sn != NULL) {

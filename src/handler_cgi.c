@@ -1,12 +1,10 @@
 /*
  * The CGI backend: each request runs a program and relays its output.
  *
- * The program is spawned with posix_spawn (a vfork-style clone in glibc,
- * cheap from a threaded process), in a process group of its own so a
- * timeout kills its children too, with only fds 0, 1 and 2 open, the default
- * signal dispositions, an empty signal mask, its own directory as working
- * directory and the environment cgi_env.c builds; no shell is involved.
- * A compiled program runs as the very file cgi_path.c checked.
+ * The program is started by cgi_spawn.c (pipes for 0, 1 and 2, a process
+ * group of its own so a timeout kills its children too, its own directory,
+ * the pool's cgi_rlimit_* limits); a compiled program runs as the very
+ * file cgi_path.c checked.
  *
  * Relaying: nginx stops sending a request body once a response has begun,
  * so no byte of output goes to the web server before the whole body came
@@ -31,7 +29,6 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -586,125 +583,33 @@ pump(struct cgi_run *r, const char *cl)
 }
 
 /*
- * Start the program with pipes for 0, 1 and 2, in a new process group, in
- * its own directory.  A process group is all that killing its children
- * needs; a session of its own (setsid) would also put it in a scheduler
- * autogroup of its own (Debian's default), a whole CPU share per program,
- * which starved the workers and nginx: CGI p99 at c16 went from 400-640
- * ms to 14-17 ms without them.  Returns 0 or -1 (logged).
+ * Start the program (cgi_spawn.c), its pid in this thread's slot, and
+ * watch it through a pidfd.  Returns 0 or -1 (logged).
  */
 static int
 spawn(struct cgi_run *r, const struct cgi_target *t, char **envp)
 {
-	posix_spawn_file_actions_t	 fa;
-	posix_spawnattr_t		 attr;
-	sigset_t			 all, none, term, saved;
-	char				*argv[3], pinned[64];
-	char				 local[PATH_MAX];
-	const char			*exe;
-	int				 in[2], out[2], err[2], rc;
+	struct cgi_child	 c;
+	const char		*why;
 
-	if (pipe2(in, O_CLOEXEC) == -1)
-		goto fail_pipe;
-	if (pipe2(out, O_CLOEXEC) == -1) {
-		close(in[0]);
-		close(in[1]);
-		goto fail_pipe;
-	}
-	if (pipe2(err, O_CLOEXEC) == -1) {
-		close(in[0]);
-		close(in[1]);
-		close(out[0]);
-		close(out[1]);
-		goto fail_pipe;
-	}
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, err[1], 2);
-	/* The checked directory itself, whatever its path means by now. */
-	posix_spawn_file_actions_addfchdir_np(&fa, t->dirfd);
-	snprintf(local, sizeof(local), "./%s", t->base);
-	if (t->interpreter != NULL) {
-		/* cgi_interpreter: the interpreter runs the script. */
-		exe = t->interpreter;
-		posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-	} else if (t->script) {
-		/*
-		 * The interpreter opens a script by the name it is executed
-		 * by, so that is its name in the checked directory: no
-		 * rename above it can swap it.  (Handing the interpreter
-		 * /dev/fd/N would leave fd N open in the program and make
-		 * $0 meaningless; Perl refuses O_PATH ones.)  Its $0 is
-		 * therefore "./NAME", relative to its working directory.
-		 */
-		exe = local;
-		posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-	} else {
-		/*
-		 * A binary runs as the very file that was checked: the child
-		 * reopens the checked descriptor as fd 3, close-on-exec, and
-		 * executes /proc/self/fd/3, so the program starts with only
-		 * 0, 1 and 2 open and no rename can swap it.
-		 */
-		snprintf(pinned, sizeof(pinned), "/proc/self/fd/%d", t->fd);
-		posix_spawn_file_actions_addopen(&fa, 3, pinned,
-		    O_PATH | O_CLOEXEC, 0);
-		posix_spawn_file_actions_addclosefrom_np(&fa, 4);
-		exe = "/proc/self/fd/3";
-	}
-	posix_spawnattr_init(&attr);
-	sigfillset(&all);
-	sigemptyset(&none);
-	posix_spawnattr_setsigdefault(&attr, &all);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setpgroup(&attr, 0);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP |
-	    POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-	if (t->interpreter != NULL) {
-		argv[0] = (char *)(uintptr_t)t->interpreter;
-		argv[1] = local;
-		argv[2] = NULL;
-	} else {
-		argv[0] = (char *)(uintptr_t)t->path;
-		argv[1] = NULL;
-	}
-	/*
-	 * SIGTERM must not land between the spawn and the pid's publication
-	 * in the slot, or the worker would die without killing the program.
-	 */
-	sigemptyset(&term);
-	sigaddset(&term, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &term, &saved);
-	rc = posix_spawn(&r->pid, exe, &fa, &attr, argv, envp);
-	if (rc == 0 && cgi_my_slot != NULL)
-		atomic_store(cgi_my_slot, r->pid);
-	pthread_sigmask(SIG_SETMASK, &saved, NULL);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
-	close(in[0]);
-	close(out[1]);
-	close(err[1]);
-	r->in = in[1];
-	r->out = out[0];
-	r->err = err[0];
-	if (rc != 0) {
-		pooled_req_log(r->req, POOLED_LOG_ERROR, "%s: cannot run: %s",
-		    t->path, strerror(rc));
+	if (cgi_spawn(t, envp, cgi_pool->cgi_rlimits, cgi_pool->ncgi_rlimits,
+	    cgi_my_slot, &c, &why) == -1) {
+		if (why != NULL)
+			pooled_req_log(r->req, POOLED_LOG_ERROR, "%s: cannot "
+			    "run: %s: %s", t->path, why, strerror(errno));
+		else
+			pooled_req_log(r->req, POOLED_LOG_ERROR, "%s: cannot "
+			    "run: %s", t->path, strerror(errno));
 		return -1;
 	}
+	r->pid = c.pid;
+	r->in = c.in;
+	r->out = c.out;
+	r->err = c.err;
 	if ((r->pidfd = pidfd_open(r->pid, 0)) == -1)
 		pooled_req_log(r->req, POOLED_LOG_WARNING, "%s: pidfd_open: "
 		    "%s", t->path, strerror(errno));
-	fcntl(r->in, F_SETFL, O_NONBLOCK);
-	fcntl(r->out, F_SETFL, O_NONBLOCK);
-	fcntl(r->err, F_SETFL, O_NONBLOCK);
 	return 0;
-
-fail_pipe:
-	pooled_req_log(r->req, POOLED_LOG_ERROR, "cgi: pipe: %s",
-	    strerror(errno));
-	return -1;
 }
 
 static void
@@ -841,6 +746,8 @@ const struct backend *
 handler_cgi_open(const struct pool_conf *pc)
 {
 	cgi_pool = pc;
+	/* The worker's handlers are all in place by now (worker_main). */
+	cgi_spawn_init();
 	cgi_nslots = (size_t)pc->threads;
 	cgi_running = xcalloc(cgi_nslots, sizeof(*cgi_running));
 	cgi_backend.name = "cgi";

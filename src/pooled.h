@@ -22,6 +22,8 @@
 
 #define POOLED_PRINTFLIKE(f, a)	__attribute__((format(printf, f, a)))
 #define POOLED_NORETURN		__attribute__((noreturn))
+#define POOLED_NOINLINE		__attribute__((noinline))
+#define POOLED_NO_SANITIZE_ADDRESS __attribute__((no_sanitize("address")))
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR		"/etc"
@@ -208,6 +210,7 @@ struct cgi_target {
 	const char	*path_info;	/* NULL when none */
 	char		 path_info_buf[4096];
 	char		 path_translated[4096]; /* "" when no PATH_INFO */
+	const char	*document_root;	/* in a chroot, its inside; or NULL */
 };
 char		**cgi_env_build(char *const *params, const struct cgi_target *,
 		    char *const *pool_env, size_t npool_env);
@@ -217,6 +220,18 @@ int		 cgi_path_resolve(char *const *params,
 		    const struct pool_conf *, struct cgi_target *,
 		    const char **file, int *status, const char **why);
 void		 cgi_path_release(struct cgi_target *);
+
+/* cgi_spawn.c: start a CGI program */
+struct cgi_child {
+	pid_t		 pid;
+	int		 in;		/* its stdin, ours to write */
+	int		 out;		/* its stdout */
+	int		 err;		/* its stderr */
+};
+void		 cgi_spawn_init(void);
+int		 cgi_spawn(const struct cgi_target *, char *const *envp,
+		    const struct pool_rlimit *, size_t, _Atomic pid_t *slot,
+		    struct cgi_child *, const char **why);
 
 /* handler_cgi.c */
 struct backend;

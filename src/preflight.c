@@ -12,6 +12,7 @@
  */
 #include "config.h"
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <dirent.h>
@@ -185,6 +186,52 @@ check_chroot(const struct conf *conf, const struct pool_conf *pc)
 	return 0;
 }
 
+/* A limit for a message: "unlimited" or the number. */
+static const char *
+rlimit_str(rlim_t v, char *buf, size_t len)
+{
+	if (v == RLIM_INFINITY)
+		return "unlimited";
+	snprintf(buf, len, "%llu", (unsigned long long)v);
+	return buf;
+}
+
+/*
+ * The cgi_rlimit_* a worker could not set: it no longer runs as root when
+ * it starts a program, so none may be above its own hard limit, which is
+ * its rlimit_* or else the one it inherits from this process.
+ */
+static int
+check_cgi_rlimits(const struct conf *conf, const struct pool_conf *pc,
+    uid_t euid)
+{
+	const struct pool_rlimit	*cl;
+	struct rlimit			 rl;
+	char				 a[32], b[32];
+	size_t				 i, j;
+	int				 rc = 0;
+
+	if (pc->handler != HANDLER_CGI || (pc->has_user ? pc->uid : euid) == 0)
+		return 0;
+	for (i = 0; i < pc->ncgi_rlimits; i++) {
+		cl = &pc->cgi_rlimits[i];
+		if (getrlimit(cl->resource, &rl) == -1)
+			continue;
+		for (j = 0; j < pc->nrlimits; j++)
+			if (pc->rlimits[j].resource == cl->resource)
+				rl.rlim_max = pc->rlimits[j].value;
+		if (cl->value <= rl.rlim_max)
+			continue;
+		log_warnx("%s:%d: pool \"%s\": %s %s is above the workers' "
+		    "hard limit, %s: an unprivileged worker cannot raise it, "
+		    "and no program would start", conf->path, pc->line,
+		    pc->name, cl->name, rlimit_str(cl->value, a, sizeof(a)),
+		    rlimit_str(rl.rlim_max, b, sizeof(b)));
+		rc = -1;
+	}
+	return rc;
+}
+
 /* Who one pool runs as, against who this process is. */
 static int
 check_runas(const struct conf *conf, const struct pool_conf *pc, uid_t euid)
@@ -243,6 +290,10 @@ preflight_check(const struct conf *conf)
 			continue;
 		}
 		if (pc->chroot != NULL && check_chroot(conf, pc) == -1) {
+			rc = -1;
+			continue;
+		}
+		if (check_cgi_rlimits(conf, pc, euid) == -1) {
 			rc = -1;
 			continue;
 		}

@@ -140,10 +140,11 @@ privs_enter(const struct pool_conf *pc)
 }
 
 /*
- * A path of pool pc's config as its chrooted worker sees it: path with
- * the chroot taken off the front ("/" when they are equal).  Without a
- * chroot, or for NULL, path itself.  conf.c checked that path lies under
- * the chroot; the result points into path.
+ * A path as pool pc's chrooted worker sees it: path with the chroot taken
+ * off the front ("/" when they are equal).  Without a chroot, for NULL,
+ * or for a path that does not lie under the chroot (conf.c checked those
+ * of the config; a web server's may be either), path itself.  The result
+ * points into path.
  */
 const char *
 privs_inside(const struct pool_conf *pc, const char *path)
@@ -155,7 +156,9 @@ privs_inside(const struct pool_conf *pc, const char *path)
 	n = strlen(pc->chroot);
 	while (n > 0 && pc->chroot[n - 1] == '/')
 		n--;
-	if (strncmp(path, pc->chroot, n) != 0)
+	/* "/srv/jail" holds "/srv/jail/x", not "/srv/jailbreak". */
+	if (strncmp(path, pc->chroot, n) != 0 ||
+	    (path[n] != '/' && path[n] != '\0'))
 		return path;
 	return path[n] == '\0' ? "/" : path + n;
 }

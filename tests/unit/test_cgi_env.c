@@ -286,6 +286,25 @@ test_path_info_sent_stands_when_none_split(void **state)
 	free(env);
 }
 
+/* In a chroot, the program gets DOCUMENT_ROOT as seen inside. */
+static void
+test_document_root_from_a_chroot(void **state)
+{
+	char	**env;
+
+	(void)state;
+	params = strv("DOCUMENT_ROOT=/srv/jail/www", NULL);
+	set_target("/cgi-bin/app.cgi", NULL);
+	env = build();
+	assert_string_equal(lookup(env, "DOCUMENT_ROOT"), "/srv/jail/www");
+	free(env);
+	target.document_root = "/www";
+	env = build();
+	assert_string_equal(lookup(env, "DOCUMENT_ROOT"), "/www");
+	assert_int_equal(count(env), 1 + 4);
+	free(env);
+}
+
 static void
 test_script_name_resolved_or_sent(void **state)
 {
@@ -532,6 +551,8 @@ main(void)
 		    test_path_info_comes_from_the_target, teardown),
 		cmocka_unit_test_teardown(
 		    test_path_info_sent_stands_when_none_split, teardown),
+		cmocka_unit_test_teardown(test_document_root_from_a_chroot,
+		    teardown),
 		cmocka_unit_test_teardown(test_script_name_resolved_or_sent,
 		    teardown),
 		cmocka_unit_test_teardown(
