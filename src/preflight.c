@@ -61,8 +61,8 @@ who_writes(const struct pool_conf *pc, const struct stat *st)
 
 /* Bounded walk of a cgi_root: the first writable directory or program. */
 static int
-walk(const struct conf *conf, const struct pool_conf *pc, int dirfd, char *path, size_t len,
-    int depth, unsigned int *seen)
+walk(const struct conf *conf, const struct pool_conf *pc, int dirfd,
+    char *path, size_t len, int depth, unsigned int *seen)
 {
 	struct dirent	*de;
 	struct stat	 st;

@@ -352,6 +352,9 @@ mkdir -p "$OUT/conf" "$OUT/logs"
 WORK=$(mktemp -d /tmp/pooled-bench.XXXXXX) || die "mktemp failed"
 mkdir -p "$WORK/s" "$WORK/bin" "$WORK/cgi" "$WORK/www" "$WORK/nginx" \
     "$WORK/run"
+# Run as root, pooled's pools run as nobody, as a deployment runs them
+# (pooled refuses root pools): it must reach the CGI programs here.
+chmod 0711 "$WORK"
 ulimit -n 65536 2>/dev/null || ulimit -n 16384 2>/dev/null || true
 
 log "building the peers in $WORK/bin"
@@ -639,7 +642,9 @@ pooled_conf()
 {
 	local name=$1 handler=$2 procs=$3 threads=$4
 
-	printf 'error_log = "stderr"\nlog_level = "info"\n\n'
+	printf 'error_log = "stderr"\nlog_level = "info"\n'
+	[ "$(id -u)" -eq 0 ] && printf 'user = "nobody"\n'
+	printf '\n'
 	printf 'pool %s {\n' "${name//[^A-Za-z0-9_.-]/_}"
 	printf '\tlisten = "%s/s/%s.sock"\n' "$WORK" "$name"
 	printf '\tprocesses = %d\n\tthreads = %d\n' "$procs" "$threads"
