@@ -9,9 +9,12 @@ POOLED_DEPS=(build-essential autoconf automake pkg-config libfcgi-dev
     libconfuse-dev libcmocka-dev nginx-light curl iproute2 python3
     fcgiwrap libcgi-pm-perl php-cgi cgit git)
 # What only the test suite needs on top: clang with libFuzzer for the
-# fuzz run, and Apache's server and proxy modules (apache2-bin alone: no
-# service of the package is started, the tests run their own).
-POOLED_CHECK_DEPS=(clang libclang-rt-dev apache2-bin)
+# fuzz run, Apache's server and proxy modules (apache2-bin alone: no
+# service of the package is started, the tests run their own), and ps
+# (procps, not in a minimal Debian), with which scenarios look at whose
+# processes run.  The test users are made with useradd (passwd, always
+# there).
+POOLED_CHECK_DEPS=(clang libclang-rt-dev apache2-bin procps)
 # What only the benchmark (make bench, tests/bench/bench.sh) needs on top.
 POOLED_BENCH_DEPS=(wrk spawn-fcgi php-fpm gnuplot-nox strace)
 

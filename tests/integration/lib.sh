@@ -1104,11 +1104,9 @@ skip_all()
 # behind SCGI has only DOCUMENT_ROOT and SCRIPT_NAME to go by (there is
 # no scgi flavour of the cgi routes).
 #
-# Run by root, apache2 refuses to serve as root: its children run as
-# www-data (else nobody) with group root, so that the 0660 root:root
-# sockets pooled creates by default (listen_mode) are theirs to connect
-# to, and $T gets g+x so that they can reach sockets in it.  A socket in a
-# subdirectory of $T needs that directory g+x too, or listen_mode 0666.
+# Run by root, apache2's children run as $WEB_USER (www-data), Debian's
+# default, with its own group: the sockets are theirs through the
+# file-wide listen_owner the suite writes (see write_pool_conf).
 #
 # Knobs, read from the environment:
 #	APACHE_PROXY_PARAMS	key=value pairs added to every ProxyPass
@@ -1137,9 +1135,6 @@ start_apache()
 	fi
 	mkdir -p "$T/apache/run"
 	touch "$T/apache/error.log" "$T/apache/stderr.log"
-	if [ "$(id -u)" -eq 0 ]; then
-		chmod g+x "$T"
-	fi
 	for _ in 1 2 3; do
 		logged=$(cat "$T/apache/error.log" "$T/apache/stderr.log" |
 		    wc -c)
@@ -1203,7 +1198,7 @@ stop_apache()
 # start_apache), for scenarios that check or reload it themselves.
 write_apache_conf()
 {
-	local d=$T/apache m=$APACHE_MODULES route mod user builtin n=0
+	local d=$T/apache m=$APACHE_MODULES route mod builtin n=0
 	local -a lines=()
 
 	mkdir -p "$d/run"
@@ -1238,10 +1233,9 @@ EOF
 			    "$mod" "$m" "$mod"
 		done
 		if [ "$(id -u)" -eq 0 ]; then
-			# apache2 will not serve as root (see start_apache).
-			user=www-data
-			id -u "$user" >/dev/null 2>&1 || user=nobody
-			printf '\nUser %s\nGroup root\n' "$user"
+			# As Debian runs it (see start_apache).
+			printf '\nUser %s\nGroup %s\n' "$WEB_USER" \
+			    "$(id -gn "$WEB_USER")"
 		fi
 		cat <<EOF
 
