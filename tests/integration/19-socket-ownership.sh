@@ -10,7 +10,10 @@
 # group; (d) a socket directory others may write to, or owned by another
 # user, is refused at start and by -t, a sticky or the pool user's one is
 # not; (e) a pid_file or error_log that is a symlink, and a pid_file that
-# is a FIFO, are refused and the files behind them untouched.
+# is a FIFO, another user's file or a hard link, are refused and the files
+# behind them untouched; with the log's directory writable by the pool's
+# user, a USR1 refuses a log that user made a file of theirs or a FIFO,
+# and the master does not hang on it.
 . "$(dirname "$0")/lib.sh"
 
 [ "$(id -u)" -eq 0 ] || skip_all "needs root (socket owners, other users)"
@@ -256,4 +259,74 @@ assert_contains "error_log symlink: says why" "$RUN_STDERR" \
 assert_eq "error_log symlink: its target is untouched" "keep" \
     "$(cat "$T/log.target")"
 assert_true "error_log symlink: no pid file" test ! -e "$T/p.pid"
+
+# A pid file someone else made (they could write another pid in it for
+# root to kill), or with a second link (root would truncate that file).
+mkdir -m 0755 "$T/theirs"
+chown "$POOL_USER" "$T/theirs"
+su -s /bin/sh "$POOL_USER" -c "touch $T/theirs/p.pid" ||
+    bail_out "cannot create a file as $POOL_USER in $T/theirs"
+POOLED_PID_FILE=$T/theirs/p.pid write_pool_conf \
+    "$(pool_block p "$RUN/p.sock" hello 'processes = 1' 'threads = 2')"
+run_pooled -F -c "$POOLED_CONF"
+assert_eq "pid_file of another user: pooled exits 1" 1 "$RUN_STATUS"
+assert_contains "pid_file of another user: says why" "$RUN_STDERR" \
+    "pid_file $T/theirs/p.pid: belongs to another user"
+assert_eq "pid_file of another user: left empty" "" \
+    "$(cat "$T/theirs/p.pid")"
+ln "$T/pid.target" "$T/pid.hard"
+POOLED_PID_FILE=$T/pid.hard write_pool_conf \
+    "$(pool_block p "$RUN/p.sock" hello 'processes = 1' 'threads = 2')"
+run_pooled -F -c "$POOLED_CONF"
+assert_eq "pid_file hard link: pooled exits 1" 1 "$RUN_STATUS"
+assert_contains "pid_file hard link: says why" "$RUN_STDERR" \
+    "pid_file $T/pid.hard: has more than one link"
+assert_eq "pid_file hard link: the other name's file is untouched" "keep" \
+    "$(cat "$T/pid.target")"
+
+# The log's directory writable by the pool's user (a mistake, but one
+# made): on USR1 the master reopens the path, which that user may have
+# made a file of theirs (to read every pool's log) or a FIFO (the open
+# would wait for a reader, and the master with it).
+mkdir -m 0755 "$T/ulog"
+chown "$POOL_USER" "$T/ulog"
+POOLED_ERROR_LOG=$T/ulog/pooled.log POOLED_PID_FILE=$T/u.pid \
+    write_pool_conf \
+    "$(pool_block p "$RUN/p.sock" hello 'processes = 1' 'threads = 2')"
+run_pooled -c "$POOLED_CONF"
+assert_eq "log dir of the pool's user: the daemon starts" 0 "$RUN_STATUS"
+master=$(cat "$T/u.pid" 2>/dev/null)
+[ -n "$master" ] || bail_out "no pid file from the daemon"
+track_pid "$master"
+su -s /bin/sh "$POOL_USER" -c "cd $T/ulog && mv pooled.log old.log &&
+    touch pooled.log && chmod 0666 pooled.log"
+kill -USR1 "$master"
+if wait_for 10 file_has "$T/ulog/old.log" \
+    "log_reopen: $T/ulog/pooled.log: belongs to uid $(id -u "$POOL_USER"), not to pooled's user"
+then
+	pass "USR1, the log now the pool user's file: refused, said"
+else
+	fail "USR1, the log now the pool user's file: refused, said" \
+	    "$(tail -n 5 "$T/ulog/old.log")"
+fi
+assert_eq "USR1, the log now the pool user's file: nothing written to it" \
+    "" "$(cat "$T/ulog/pooled.log")"
+su -s /bin/sh "$POOL_USER" -c "cd $T/ulog && rm pooled.log &&
+    mkfifo pooled.log"
+kill -USR1 "$master"
+if wait_for 10 file_has "$T/ulog/old.log" \
+    "log_reopen: $T/ulog/pooled.log: No such device or address"; then
+	pass "USR1, the log now a FIFO: refused at once, said"
+else
+	fail "USR1, the log now a FIFO: refused at once, said" \
+	    "$(tail -n 5 "$T/ulog/old.log")"
+fi
+kill -TERM "$master"
+if wait_for 10 pid_dead "$master"; then
+	pass "USR1, the log now a FIFO: the master still stops on TERM"
+	untrack_pid "$master"
+else
+	fail "USR1, the log now a FIFO: the master still stops on TERM" \
+	    "wchan: $(cat "/proc/$master/wchan" 2>/dev/null)"
+fi
 done_testing
