@@ -7,9 +7,9 @@
 # moved away and a symlink to a root 0600 file in its place, a HUP that
 # changes listen_mode leaves the file alone and says why, a stop does not
 # remove the link, and with the socket back a reload changes its mode and
-# group; (d) a socket directory others may write to, or owned by another
-# user, is refused at start and by -t, a sticky or the pool user's one is
-# not; (e) a pid_file or error_log that is a symlink, and a pid_file that
+# group; (d) a socket directory others may write to, owned by another
+# user or below a directory users other than root may change, is refused
+# at start and by -t, a sticky or the pool user's one is not; (e) a pid_file or error_log that is a symlink, and a pid_file that
 # is a FIFO, another user's file or a hard link, are refused and the files
 # behind them untouched; with the log's directory writable by the pool's
 # user, a USR1 refuses a log that user made a file of theirs or a FIFO,
@@ -180,6 +180,23 @@ refused "$T/gw" 0775 root "group-writable directory" \
     "its group or others may write to it, and it has no sticky bit"
 refused "$T/other" 0755 nobody "directory of another user" \
     "its owner is neither root nor the pool's user"
+
+# A root directory below one of the pool's user: that user could move it
+# away and put a symlink to any directory in its place, where root would
+# then bind, chmod and remove sockets (and replace a stale one).
+mkdir -m 0755 "$T/pa" "$T/pa/run" "$T/victim"
+chown "$POOL_USER" "$T/pa"
+POOLED_CONF=$T/dir.conf write_pool_conf \
+    "$(pool_block d "$T/pa/run/d.sock" hello 'processes = 1' 'threads = 2')"
+run_pooled -t -c "$T/dir.conf"
+assert_eq "below the pool user's directory: -t exits 1" 1 "$RUN_STATUS"
+assert_contains "below the pool user's directory: -t says why" \
+    "$RUN_STDERR" "refusing the socket directory $T/pa/run: $T/pa above it (owner $(id -u "$POOL_USER"), group 0, mode 0755) may be changed by users other than root"
+as_user "$POOL_USER" sh -c "mv $T/pa/run $T/pa/old && ln -s $T/victim $T/pa/run"
+run_pooled -F -c "$T/dir.conf"
+assert_eq "... swapped for a symlink: start exits 1" 1 "$RUN_STATUS"
+assert_true "... swapped for a symlink: no socket in the directory it names" \
+    test ! -e "$T/victim/d.sock"
 
 # accepted DIR MODE OWNER NAME [LINE...]: -t passes for a pool in DIR.
 accepted()
