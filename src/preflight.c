@@ -7,9 +7,9 @@
  * a pool with no user runs user code as root, and one with group root
  * (primary, group or supplementary) runs it with root's group, unless it
  * says allow_root; started as anyone else, a pool cannot switch to
- * another user or chroot.  Warnings name what an attacker who controls a pool's user (a
- * bug in a module, a CGI program) could turn into more: programs and
- * modules that user may rewrite.
+ * another user or chroot.  Warnings name what an attacker who controls a
+ * pool's user (a bug in a module, a CGI program) could turn into more:
+ * programs and modules that user may rewrite.
  */
 #include "config.h"
 

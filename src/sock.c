@@ -248,7 +248,7 @@ unsafe_ancestor(const char *dir, char *bad, size_t badlen, struct stat *st)
 		if (k == 0)
 			snprintf(path, sizeof(path), "%s", dir);
 		else if (realpath(dir, real) == NULL)
-			return false;	/* stat(dir) worked: a race; later */
+			return false;	/* stat(dir) worked: a race */
 		else
 			snprintf(path, sizeof(path), "%s", real);
 		/* Each ancestor, from the parent of dir up to "/". */

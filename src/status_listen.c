@@ -344,7 +344,8 @@ accept_one(struct status_srv *srv, int64_t now)
 		 * master accepts one connection a round.
 		 */
 		for (i = 0; i < STATUS_CONNS; i++)
-			if (free_slot == STATUS_CONNS || srv->conns[i].deadline <
+			if (free_slot == STATUS_CONNS ||
+			    srv->conns[i].deadline <
 			    srv->conns[free_slot].deadline)
 				free_slot = i;
 		conn_close(&srv->conns[free_slot]);
