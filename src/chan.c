@@ -60,7 +60,8 @@ chan_send(int fd, enum chan_type type, const void *payload, size_t len)
 
 /*
  * Receive one message.  Sets *eof when the peer closed its end.  A message
- * whose length field disagrees with the datagram size is rejected.
+ * whose length field disagrees with the datagram size is rejected with
+ * errno EPROTO; none waiting is EAGAIN.
  */
 int
 chan_recv(int fd, struct chan_msg *msg, bool *eof)
@@ -84,10 +85,12 @@ chan_recv(int fd, struct chan_msg *msg, bool *eof)
 	}
 	if ((size_t)n < CHAN_HEADER || (size_t)n > sizeof(*msg)) {
 		log_warnx("chan_recv: message of %zd bytes", n);
+		errno = EPROTO;
 		return -1;
 	}
 	if (msg->len > CHAN_MAX_PAYLOAD || msg->len != (size_t)n - CHAN_HEADER) {
 		log_warnx("chan_recv: bad length field %u", msg->len);
+		errno = EPROTO;
 		return -1;
 	}
 	return 0;

@@ -55,7 +55,12 @@ log_set_level(int level)
 /*
  * Open the log file path for appending, not through a symlink at path
  * (which could lead root's writes to any file); what for names the
- * caller in the error.
+ * caller in the error.  Whoever may write the log's directory could also
+ * put there, for the next USR1, a FIFO (open would wait for a reader
+ * forever, and the master with it), a file of their own (to read every
+ * pool's log) or a hard link: so the open does not wait, and the file
+ * must be this process's user's, and a regular file have one link.  A
+ * FIFO or device of that user's (/dev/null, a logger's pipe) will do.
  */
 static int
 open_log_file(const char *path, const char *what)
@@ -63,15 +68,42 @@ open_log_file(const char *path, const char *what)
 	struct stat	 st;
 	int		 fd;
 
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
-	    0640);
-	if (fd != -1)
-		return fd;
-	if (errno == ELOOP && lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
-		log_warnx("%s: %s: is a symbolic link; pooled does not log "
-		    "through one", what, path);
-	else
-		log_warn("%s: %s", what, path);
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC |
+	    O_NONBLOCK, 0640);
+	if (fd == -1) {
+		if (errno == ELOOP && lstat(path, &st) == 0 &&
+		    S_ISLNK(st.st_mode))
+			log_warnx("%s: %s: is a symbolic link; pooled does not "
+			    "log through one", what, path);
+		else
+			log_warn("%s: %s", what, path);
+		return -1;
+	}
+	if (fstat(fd, &st) == -1) {
+		log_warn("%s: %s: fstat", what, path);
+		goto fail;
+	}
+	if (st.st_uid != geteuid()) {
+		log_warnx("%s: %s: belongs to uid %ld, not to pooled's user; "
+		    "pooled does not log into it", what, path,
+		    (long)st.st_uid);
+		goto fail;
+	}
+	if ((S_ISREG(st.st_mode) && st.st_nlink != 1) ||
+	    !(S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode) ||
+	    S_ISCHR(st.st_mode))) {
+		log_warnx("%s: %s: is not a regular file with one link; "
+		    "pooled does not log into it", what, path);
+		goto fail;
+	}
+	/* Writes block again: a full pipe must not lose lines. */
+	if (fcntl(fd, F_SETFL, O_APPEND) == -1) {
+		log_warn("%s: %s: fcntl", what, path);
+		goto fail;
+	}
+	return fd;
+fail:
+	close(fd);
 	return -1;
 }
 

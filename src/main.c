@@ -109,7 +109,8 @@ check_socket_dirs(const struct conf *conf)
 /*
  * Write the master's pid to path, a regular file (created 0644 if need
  * be): never through a symlink, which could point at any file root may
- * write, nor into a FIFO or device.  Its device and inode go to *st, so
+ * write, nor into a FIFO or device, another user's file or a file with a
+ * second link.  Its device and inode go to *st, so
  * that only this file is removed at exit.
  */
 static int
@@ -141,6 +142,17 @@ write_pid_file(const char *path, struct stat *st)
 	if (!S_ISREG(st->st_mode)) {
 		log_warnx("pid_file %s: is not a regular file; pooled does "
 		    "not write into it", path);
+		goto fail;
+	}
+	/*
+	 * Someone else's file (made in a directory they may write) would
+	 * let them write another pid into it, for root to kill; a second
+	 * link, that root truncates some other file.
+	 */
+	if (st->st_uid != geteuid() || st->st_nlink != 1) {
+		log_warnx("pid_file %s: %s; pooled does not write into it",
+		    path, st->st_uid != geteuid() ? "belongs to another user" :
+		    "has more than one link");
 		goto fail;
 	}
 	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());

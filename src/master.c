@@ -643,7 +643,13 @@ master_stop_step(struct master *m, int64_t now)
 
 /*
  * A worker asks to be replaced: start its replacement in a slot of its
- * own; the worker serves on until the replacement is ready.
+ * own; the worker serves on until the replacement is ready.  The request
+ * is the worker's word, so it buys no more than a crash would: it is
+ * acted on once the worker is ready (a module asking from process_init
+ * would otherwise have each replacement ask again before it serves, and
+ * the master fork thousands of workers a second, as root, past any
+ * rlimit_nproc), and the replacement starts no sooner than
+ * SLOT_MIN_INTERVAL_MS after the worker did, as a respawn would.
  */
 static void
 retire(struct master *m, size_t idx, uint32_t reason)
@@ -653,6 +659,7 @@ retire(struct master *m, size_t idx, uint32_t reason)
 	pid_t		 pid = s->pid;
 	size_t		 pool = s->pool;
 	uint32_t	 gen = s->gen;
+	int64_t		 due = s->started_ms + SLOT_MIN_INTERVAL_MS;
 	char		 name[sizeof(s->name)];
 
 	switch (reason) {
@@ -670,6 +677,10 @@ retire(struct master *m, size_t idx, uint32_t reason)
 		    "unknown reason %u; ignored", s->name, (long)pid, reason);
 		return;
 	}
+	if (!s->ready) {
+		s->retire_pending = reason;	/* see ready() */
+		return;
+	}
 	/* Stopping anyway, or of a generation being replaced: no need. */
 	if (s->stopping || s->retiring || m->stop != STOP_NONE ||
 	    gen != m->cur.id)
@@ -678,6 +689,7 @@ retire(struct master *m, size_t idx, uint32_t reason)
 	memcpy(name, s->name, sizeof(name));
 	r = slot_add(&m->slots, pool, gen);	/* s is invalid from here */
 	r->replaces = pid;
+	r->due_ms = due;
 	memcpy(r->name, name, sizeof(r->name));
 	log_notice("pool %s: replacing worker %ld: %s", name, (long)pid, why);
 }
@@ -825,15 +837,35 @@ ready(struct master *m, struct slot *s)
 
 	s->ready = true;
 	log_debug("pool %s: worker %ld ready", s->name, (long)s->pid);
-	if (s->replaces <= 0)
-		return;
-	if ((old = slot_by_pid(&m->slots, s->replaces)) != NULL) {
+	if (s->replaces > 0 &&
+	    (old = slot_by_pid(&m->slots, s->replaces)) != NULL) {
 		log_info("pool %s: worker %ld replaces worker %ld, which "
 		    "finishes its requests", s->name, (long)s->pid,
 		    (long)s->replaces);
 		slot_stop(m, old, true, clock_ms());
 	}
 	s->replaces = 0;
+	/* It asked to be replaced before it was ready (max_requests). */
+	if (s->retire_pending != 0)
+		retire(m, (size_t)(s - m->slots.v), s->retire_pending);
+}
+
+/*
+ * A worker broke the channel's protocol: pooled's worker code never
+ * does, so a module or whoever took the process over did.  Ignoring it
+ * would let it fill the master's log, a line per datagram, for as long as
+ * it likes; instead the channel is closed and the process killed, like a
+ * crash (its slot restarts it, no sooner than SLOT_MIN_INTERVAL_MS after
+ * its start).  One line, once.
+ */
+static void
+chan_violation(struct slot *s, const char *what)
+{
+	log_warnx("pool %s: worker %ld %s; killing it", s->name,
+	    (long)s->pid, what);
+	close(s->chan);
+	s->chan = -1;
+	(void)kill(s->pid, SIGKILL);
 }
 
 /* Act on one message from a worker; the slot says who sent it. */
@@ -843,6 +875,7 @@ chan_dispatch_one(struct master *m, size_t idx)
 	struct slot	*s = &m->slots.v[idx];
 	struct chan_msg	 msg;
 	uint32_t	 reason;
+	char		 what[96];
 	bool		 eof;
 
 	if (chan_recv(s->chan, &msg, &eof) == -1) {
@@ -850,7 +883,8 @@ chan_dispatch_one(struct master *m, size_t idx)
 			/* The process is dying; SIGCHLD will follow. */
 			close(s->chan);
 			s->chan = -1;
-		}
+		} else if (errno == EPROTO)
+			chan_violation(s, "sent a malformed message");
 		return;
 	}
 	switch (msg.type) {
@@ -863,13 +897,16 @@ chan_dispatch_one(struct master *m, size_t idx)
 		if (msg.len != sizeof(reason))
 			break;
 		memcpy(&reason, msg.payload, sizeof(reason));
+		if (reason < RETIRE_MAX_REQUESTS || reason > RETIRE_LISTEN)
+			break;
 		retire(m, idx, reason);
 		return;
 	default:
 		break;
 	}
-	log_warnx("pool %s: worker %ld sent an unexpected message (type %u, "
-	    "%u bytes); ignored", s->name, (long)s->pid, msg.type, msg.len);
+	snprintf(what, sizeof(what), "sent an unexpected message (type %u, "
+	    "%u bytes)", msg.type, msg.len);
+	chan_violation(s, what);
 }
 
 static nfds_t

@@ -367,6 +367,7 @@ struct slot {
 	enum stop_phase	 phase;		/* how far its stop has gone */
 	int64_t		 stop_deadline;	/* when to escalate it */
 	bool		 retiring;	/* asked to be replaced; a new slot is */
+	uint32_t	 retire_pending; /* RETIRE reason before ready, or 0 */
 	pid_t		 replaces;	/* the retiring process this one is for */
 	char		 name[40];	/* its pool's, for logs */
 	struct scoreboard *sb;		/* its pool's, or NULL */

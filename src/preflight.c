@@ -4,11 +4,12 @@
  * parsed and before any socket is opened or worker started.
  *
  * Errors stop the start (a reload keeps the old config): started as root,
- * a pool with no user runs user code as root unless it says allow_root;
- * started as anyone else, a pool cannot switch to another user or
- * chroot.  Warnings name what an attacker who controls a pool's user (a
- * bug in a module, a CGI program) could turn into more: programs and
- * modules that user may rewrite.
+ * a pool with no user runs user code as root, and one with group root
+ * (primary, group or supplementary) runs it with root's group, unless it
+ * says allow_root; started as anyone else, a pool cannot switch to
+ * another user or chroot.  Warnings name what an attacker who controls a
+ * pool's user (a bug in a module, a CGI program) could turn into more:
+ * programs and modules that user may rewrite.
  */
 #include "config.h"
 
@@ -232,6 +233,24 @@ check_cgi_rlimits(const struct conf *conf, const struct pool_conf *pc,
 	return rc;
 }
 
+/*
+ * Whether the pool's group or one of its supplementary groups is root's
+ * (gid 0): files of group root, such as pooled.conf at 0640 and the log,
+ * are root's secrets.
+ */
+static bool
+group_root(const struct pool_conf *pc)
+{
+	size_t	 i;
+
+	if (pc->gid == 0)
+		return true;
+	for (i = 0; i < pc->ngroups; i++)
+		if (pc->groups[i] == 0)
+			return true;
+	return false;
+}
+
 /* Who one pool runs as, against who this process is. */
 static int
 check_runas(const struct conf *conf, const struct pool_conf *pc, uid_t euid)
@@ -239,8 +258,17 @@ check_runas(const struct conf *conf, const struct pool_conf *pc, uid_t euid)
 	int	 line = pc->user_line > 0 ? pc->user_line : pc->line;
 
 	if (euid == 0) {
-		if (pc->has_user && pc->uid != 0)
+		if (pc->has_user && pc->uid != 0 && !group_root(pc))
 			return 0;
+		if (!pc->allow_root && pc->has_user && pc->uid != 0) {
+			log_warnx("%s:%d: pool \"%s\": user \"%s\" would run "
+			    "with group root (gid 0), which may read what "
+			    "root's group may (pooled.conf at 0640, the log); "
+			    "set group, or take the user out of group root, "
+			    "or, to run it so anyway, allow_root = yes",
+			    conf->path, line, pc->name, pc->user);
+			return -1;
+		}
 		if (!pc->allow_root) {
 			log_warnx("%s:%d: pool \"%s\": %s: its module or CGI "
 			    "programs would run as root; set user (a user of "
@@ -249,6 +277,13 @@ check_runas(const struct conf *conf, const struct pool_conf *pc, uid_t euid)
 			    pc->name, pc->has_user ? "user is root" :
 			    "no user set and pooled runs as root");
 			return -1;
+		}
+		if (pc->has_user && pc->uid != 0) {
+			log_warnx("%s:%d: pool \"%s\": runs with group root "
+			    "(allow_root): whoever breaks its module or CGI "
+			    "programs reads what root's group may",
+			    conf->path, line, pc->name);
+			return 0;
 		}
 		log_warnx("%s:%d: pool \"%s\": runs as root (allow_root): "
 		    "whoever breaks its module or CGI programs owns the "

@@ -1,8 +1,9 @@
 /*
  * A worker's privileges: what it gives up, right after fork and before it
  * loads a module, runs process_init or accepts anything.  In this order:
- * resource limits (while still root, so a raised hard limit sticks), the
- * chroot (it needs root), the supplementary groups, the group, the user
+ * the terminal it may have been started from, resource limits (while
+ * still root, so a raised hard limit sticks), the chroot (it needs
+ * root), the supplementary groups, the group, the user
  * (real, effective and saved: nothing to switch back to), then proof that
  * root is gone for good, then no_new_privs, so that neither the module
  * nor a CGI program gains privileges through a setuid file.
@@ -17,6 +18,7 @@
 #include <sys/resource.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,6 +78,49 @@ verify(uid_t uid, gid_t gid)
 }
 
 /*
+ * Leave the terminal pooled was started from, if any (`pooled -t` or
+ * `pooled -F` typed in a root shell): in its session, code of the pool's
+ * user could open /dev/tty and push input into root's shell with
+ * TIOCSTI, or read what is typed there from an inherited descriptor.
+ * So a session of its own, without a controlling terminal, stdin from
+ * /dev/null, and a terminal on stdout or stderr (the log, in the
+ * foreground) reopened write-only, without becoming a controlling
+ * terminal again.  Must run while /proc is reachable (before a chroot).
+ */
+static int
+detach_terminal(void)
+{
+	char	 proc[32];
+	int	 fd, nfd;
+
+	if (setsid() == -1) {
+		log_warn("privs: setsid");
+		return -1;
+	}
+	for (fd = 0; fd <= 2; fd++) {
+		if (!isatty(fd))
+			continue;
+		if (fd == STDIN_FILENO)
+			nfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		else {
+			snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+			nfd = open(proc, O_WRONLY | O_NOCTTY | O_CLOEXEC);
+			if (nfd == -1)
+				nfd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+		}
+		/* dup2 clears close-on-exec, as 0, 1 and 2 always had it. */
+		if (nfd == -1 || dup2(nfd, fd) == -1) {
+			log_warn("privs: fd %d, a terminal", fd);
+			if (nfd != -1)
+				close(nfd);
+			return -1;
+		}
+		close(nfd);
+	}
+	return 0;
+}
+
+/*
  * Give up what the master had, as pool pc says; logs and returns -1 on
  * any failure, after which the caller must exit (it may be half-way).
  */
@@ -86,6 +131,8 @@ privs_enter(const struct pool_conf *pc)
 	bool		 dumpable = false;
 	size_t		 i;
 
+	if (detach_terminal() == -1)
+		return -1;
 	if (privs_set_rlimits(pc->rlimits, pc->nrlimits) == -1)
 		return -1;
 	for (i = 0; i < pc->nrlimits; i++)

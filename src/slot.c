@@ -105,6 +105,7 @@ slot_started(struct slot *s, pid_t pid, int chan, int64_t now)
 	s->ready = false;
 	s->stopping = false;
 	s->retiring = false;
+	s->retire_pending = 0;
 	s->phase = PHASE_NONE;
 	s->started_ms = now;
 	s->last_requests = 0;

@@ -22,7 +22,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -228,13 +230,53 @@ sock_dir_problem(uid_t owner, mode_t mode, const struct pool_conf *pc)
 }
 
 /*
+ * The first directory above dir, as written and as resolved, that users
+ * other than root may change (owned by another user, or writable by its
+ * group or others without the sticky bit), copied into bad with its stat
+ * in *st; false when there is none.  Whoever may change one could move
+ * what lies under it away and put a symlink to a directory of their
+ * choice in its place, so that root binds, changes and removes sockets
+ * there: "/home/app/run/app.sock" with /home/app the pool user's.
+ */
+static bool
+unsafe_ancestor(const char *dir, char *bad, size_t badlen, struct stat *st)
+{
+	char	 real[PATH_MAX], path[PATH_MAX], *slash;
+	int	 k;
+
+	for (k = 0; k < 2; k++) {
+		if (k == 0)
+			snprintf(path, sizeof(path), "%s", dir);
+		else if (realpath(dir, real) == NULL)
+			return false;	/* stat(dir) worked: a race */
+		else
+			snprintf(path, sizeof(path), "%s", real);
+		/* Each ancestor, from the parent of dir up to "/". */
+		while ((slash = strrchr(path, '/')) != NULL) {
+			slash[slash == path ? 1 : 0] = '\0';
+			if (stat(path, st) == -1 || !S_ISDIR(st->st_mode) ||
+			    st->st_uid != 0 || ((st->st_mode &
+			    (S_IWGRP | S_IWOTH)) && !(st->st_mode & S_ISVTX))) {
+				snprintf(bad, badlen, "%s", path);
+				return true;
+			}
+			if (slash == path)
+				break;
+		}
+	}
+	return false;
+}
+
+/*
  * Started as root, refuse a unix socket of pc's in a directory that users
- * other than root and the pool's user may change (sock_dir_problem).
+ * other than root and the pool's user may change (sock_dir_problem), or
+ * below one that users other than root may change (unsafe_ancestor).
  */
 int
 sock_check_dir(const struct pool_conf *pc)
 {
 	char		 dir[sizeof(pc->listen.path)], *slash;
+	char		 bad[PATH_MAX];
 	const char	*why;
 	struct stat	 st;
 
@@ -249,8 +291,18 @@ sock_check_dir(const struct pool_conf *pc)
 		    pc->listen.path, dir);
 		return -1;
 	}
-	if ((why = sock_dir_problem(st.st_uid, st.st_mode, pc)) == NULL)
-		return 0;
+	if ((why = sock_dir_problem(st.st_uid, st.st_mode, pc)) == NULL) {
+		if (!unsafe_ancestor(dir, bad, sizeof(bad), &st))
+			return 0;
+		log_warnx("pool %s: listen %s: refusing the socket directory "
+		    "%s: %s above it (owner %ld, group %ld, mode %04o) may be "
+		    "changed by users other than root, who could put another "
+		    "directory in its place; make every directory above it "
+		    "root's and writable by root alone, or sticky", pc->name,
+		    pc->listen.path, dir, bad, (long)st.st_uid,
+		    (long)st.st_gid, (unsigned int)(st.st_mode & 07777));
+		return -1;
+	}
 	log_warnx("pool %s: listen %s: refusing the socket directory %s "
 	    "(owner %ld, group %ld, mode %04o): %s; make it owned by root "
 	    "or the pool's user and writable by them alone, or sticky",

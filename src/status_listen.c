@@ -12,7 +12,9 @@
  * On TCP, a peer status_allowed_clients does not list is closed at
  * accept, and one peer (an IP address) holds at most
  * status_max_connections_per_client of the STATUS_CONNS connections, so
- * idle connections from one host cannot lock `pooled -s` out.  A unix
+ * idle connections from one host cannot lock `pooled -s` out; when all
+ * are taken (by many addresses, as any local user has on loopback), a
+ * new connection takes the place of the oldest.  A unix
  * socket is 0600 and the master's (root's): whoever can connect may stop
  * pooled anyway, so it gets no per-peer cap, which would only cap that
  * same user's `pooled -s`.
@@ -331,8 +333,22 @@ accept_one(struct status_srv *srv, int64_t now)
 		return;
 	}
 	if (free_slot == STATUS_CONNS) {
-		close(fd);	/* busy: the client may retry */
-		return;
+		/*
+		 * All taken: the oldest goes.  A per-peer cap stops one
+		 * address, but every local user has all of 127.0.0.0/8 to
+		 * connect from, and 16 idle connections held from four of
+		 * them locked `pooled -s` out for good.  Evicting the
+		 * oldest instead, a client that sends its request at once
+		 * is answered unless 16 newer connections are accepted
+		 * before its request is read, one poll round later: the
+		 * master accepts one connection a round.
+		 */
+		for (i = 0; i < STATUS_CONNS; i++)
+			if (free_slot == STATUS_CONNS ||
+			    srv->conns[i].deadline <
+			    srv->conns[free_slot].deadline)
+				free_slot = i;
+		conn_close(&srv->conns[free_slot]);
 	}
 	srv->conns[free_slot].fd = fd;
 	srv->conns[free_slot].peer = ss;

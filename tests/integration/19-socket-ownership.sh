@@ -7,10 +7,13 @@
 # moved away and a symlink to a root 0600 file in its place, a HUP that
 # changes listen_mode leaves the file alone and says why, a stop does not
 # remove the link, and with the socket back a reload changes its mode and
-# group; (d) a socket directory others may write to, or owned by another
-# user, is refused at start and by -t, a sticky or the pool user's one is
-# not; (e) a pid_file or error_log that is a symlink, and a pid_file that
-# is a FIFO, are refused and the files behind them untouched.
+# group; (d) a socket directory others may write to, owned by another
+# user or below a directory users other than root may change, is refused
+# at start and by -t, a sticky or the pool user's one is not; (e) a pid_file or error_log that is a symlink, and a pid_file that
+# is a FIFO, another user's file or a hard link, are refused and the files
+# behind them untouched; with the log's directory writable by the pool's
+# user, a USR1 refuses a log that user made a file of theirs or a FIFO,
+# and the master does not hang on it.
 . "$(dirname "$0")/lib.sh"
 
 [ "$(id -u)" -eq 0 ] || skip_all "needs root (socket owners, other users)"
@@ -178,6 +181,23 @@ refused "$T/gw" 0775 root "group-writable directory" \
 refused "$T/other" 0755 nobody "directory of another user" \
     "its owner is neither root nor the pool's user"
 
+# A root directory below one of the pool's user: that user could move it
+# away and put a symlink to any directory in its place, where root would
+# then bind, chmod and remove sockets (and replace a stale one).
+mkdir -m 0755 "$T/pa" "$T/pa/run" "$T/victim"
+chown "$POOL_USER" "$T/pa"
+POOLED_CONF=$T/dir.conf write_pool_conf \
+    "$(pool_block d "$T/pa/run/d.sock" hello 'processes = 1' 'threads = 2')"
+run_pooled -t -c "$T/dir.conf"
+assert_eq "below the pool user's directory: -t exits 1" 1 "$RUN_STATUS"
+assert_contains "below the pool user's directory: -t says why" \
+    "$RUN_STDERR" "refusing the socket directory $T/pa/run: $T/pa above it (owner $(id -u "$POOL_USER"), group 0, mode 0755) may be changed by users other than root"
+as_user "$POOL_USER" sh -c "mv $T/pa/run $T/pa/old && ln -s $T/victim $T/pa/run"
+run_pooled -F -c "$T/dir.conf"
+assert_eq "... swapped for a symlink: start exits 1" 1 "$RUN_STATUS"
+assert_true "... swapped for a symlink: no socket in the directory it names" \
+    test ! -e "$T/victim/d.sock"
+
 # accepted DIR MODE OWNER NAME [LINE...]: -t passes for a pool in DIR.
 accepted()
 {
@@ -256,4 +276,74 @@ assert_contains "error_log symlink: says why" "$RUN_STDERR" \
 assert_eq "error_log symlink: its target is untouched" "keep" \
     "$(cat "$T/log.target")"
 assert_true "error_log symlink: no pid file" test ! -e "$T/p.pid"
+
+# A pid file someone else made (they could write another pid in it for
+# root to kill), or with a second link (root would truncate that file).
+mkdir -m 0755 "$T/theirs"
+chown "$POOL_USER" "$T/theirs"
+su -s /bin/sh "$POOL_USER" -c "touch $T/theirs/p.pid" ||
+    bail_out "cannot create a file as $POOL_USER in $T/theirs"
+POOLED_PID_FILE=$T/theirs/p.pid write_pool_conf \
+    "$(pool_block p "$RUN/p.sock" hello 'processes = 1' 'threads = 2')"
+run_pooled -F -c "$POOLED_CONF"
+assert_eq "pid_file of another user: pooled exits 1" 1 "$RUN_STATUS"
+assert_contains "pid_file of another user: says why" "$RUN_STDERR" \
+    "pid_file $T/theirs/p.pid: belongs to another user"
+assert_eq "pid_file of another user: left empty" "" \
+    "$(cat "$T/theirs/p.pid")"
+ln "$T/pid.target" "$T/pid.hard"
+POOLED_PID_FILE=$T/pid.hard write_pool_conf \
+    "$(pool_block p "$RUN/p.sock" hello 'processes = 1' 'threads = 2')"
+run_pooled -F -c "$POOLED_CONF"
+assert_eq "pid_file hard link: pooled exits 1" 1 "$RUN_STATUS"
+assert_contains "pid_file hard link: says why" "$RUN_STDERR" \
+    "pid_file $T/pid.hard: has more than one link"
+assert_eq "pid_file hard link: the other name's file is untouched" "keep" \
+    "$(cat "$T/pid.target")"
+
+# The log's directory writable by the pool's user (a mistake, but one
+# made): on USR1 the master reopens the path, which that user may have
+# made a file of theirs (to read every pool's log) or a FIFO (the open
+# would wait for a reader, and the master with it).
+mkdir -m 0755 "$T/ulog"
+chown "$POOL_USER" "$T/ulog"
+POOLED_ERROR_LOG=$T/ulog/pooled.log POOLED_PID_FILE=$T/u.pid \
+    write_pool_conf \
+    "$(pool_block p "$RUN/p.sock" hello 'processes = 1' 'threads = 2')"
+run_pooled -c "$POOLED_CONF"
+assert_eq "log dir of the pool's user: the daemon starts" 0 "$RUN_STATUS"
+master=$(cat "$T/u.pid" 2>/dev/null)
+[ -n "$master" ] || bail_out "no pid file from the daemon"
+track_pid "$master"
+su -s /bin/sh "$POOL_USER" -c "cd $T/ulog && mv pooled.log old.log &&
+    touch pooled.log && chmod 0666 pooled.log"
+kill -USR1 "$master"
+if wait_for 10 file_has "$T/ulog/old.log" \
+    "log_reopen: $T/ulog/pooled.log: belongs to uid $(id -u "$POOL_USER"), not to pooled's user"
+then
+	pass "USR1, the log now the pool user's file: refused, said"
+else
+	fail "USR1, the log now the pool user's file: refused, said" \
+	    "$(tail -n 5 "$T/ulog/old.log")"
+fi
+assert_eq "USR1, the log now the pool user's file: nothing written to it" \
+    "" "$(cat "$T/ulog/pooled.log")"
+su -s /bin/sh "$POOL_USER" -c "cd $T/ulog && rm pooled.log &&
+    mkfifo pooled.log"
+kill -USR1 "$master"
+if wait_for 10 file_has "$T/ulog/old.log" \
+    "log_reopen: $T/ulog/pooled.log: No such device or address"; then
+	pass "USR1, the log now a FIFO: refused at once, said"
+else
+	fail "USR1, the log now a FIFO: refused at once, said" \
+	    "$(tail -n 5 "$T/ulog/old.log")"
+fi
+kill -TERM "$master"
+if wait_for 10 pid_dead "$master"; then
+	pass "USR1, the log now a FIFO: the master still stops on TERM"
+	untrack_pid "$master"
+else
+	fail "USR1, the log now a FIFO: the master still stops on TERM" \
+	    "wchan: $(cat "/proc/$master/wchan" 2>/dev/null)"
+fi
 done_testing

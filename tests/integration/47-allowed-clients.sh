@@ -8,7 +8,8 @@
 # allowed_clients warns at start and at -t, serves 127.0.0.x and refuses
 # the host's own non-loopback address.  status_listen on TCP has
 # status_allowed_clients (loopback by default) and a per-peer cap, so idle
-# connections from one host do not lock `pooled -s` out.
+# connections from one host do not lock `pooled -s` out, nor, since a new
+# connection takes the oldest one's place, from many loopback addresses.
 . "$(dirname "$0")/lib.sh"
 
 HELLO="Hello, world"
@@ -299,4 +300,40 @@ assert_eq "cap: lines naming a peer + the counts = 12" 12 \
     $(($(log_count 'status_listen: refused 127\.0\.0\.3:') +
     $(more_sum 'status_listen:')))
 assert_true "cap: the master still runs" pid_alive "$POOLED_PID"
+
+# (f) The cap is per address, and every local user has all of
+# 127.0.0.0/8: with the default list, 4 idle connections from each of
+# 127.0.0.2 to 127.0.0.5 take all 16.  `pooled -s` still answers: a new
+# connection takes the oldest one's place.
+stop_pooled
+POOLED_CONF_GLOBALS="status_listen = \"127.0.0.1:$STATUS_PORT\""
+write_pool_conf "${blocks[@]}"
+start_pooled || bail_out "pooled did not start (status, default list)"
+got=$(timeout 60 python3 - "$STATUS_PORT" "$POOLED" "$POOLED_CONF" <<'PY'
+import socket, subprocess, sys
+port = int(sys.argv[1])
+held = []
+for host in range(2, 6):
+    for _ in range(4):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.bind(("127.0.0.%d" % host, 0))
+        s.connect(("127.0.0.1", port))
+        held.append(s)
+r = subprocess.run(sys.argv[2:3] + ["-s", "-c", sys.argv[3]],
+    capture_output=True, text=True, timeout=20)
+closed = 0
+for s in held:
+    s.setblocking(False)
+    try:
+        if s.recv(1) == b"":
+            closed += 1
+    except BlockingIOError:
+        pass
+    except ConnectionResetError:
+        closed += 1
+print(r.returncode, "generation:" in r.stdout, closed, 16 - closed)
+PY
+)
+assert_eq "many addresses: pooled -s answers, the oldest of 16 idle goes" \
+    "0 True 1 15" "$got"
 done_testing

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # 70-least-privilege: started as root, nothing that runs user code stays
-# root.  A pool without user refuses to start (at -t and at start) unless
-# it says allow_root; workers and CGI programs run with the pool's uid,
-# gid and supplementary groups, no capabilities and no_new_privs; a CGI
-# program cannot signal, ptrace or read the master or another pool's
-# workers, nor read a 0600 config or the 0640 log; started unprivileged,
-# a pool cannot name another user; a module or cgi_root the pool's user
-# may write is warned about; after USR1 a worker logs to the new file the
-# master reopened for it.
+# root.  A pool without user, or with group root, refuses to start (at -t
+# and at start) unless it says allow_root; workers and CGI programs run
+# with the pool's uid, gid and supplementary groups, no capabilities and
+# no_new_privs; a CGI program cannot signal, ptrace or read the master or
+# another pool's workers, nor read a 0600 config or the 0640 log; started
+# unprivileged, a pool cannot name another user; a module or cgi_root the
+# pool's user may write is warned about; after USR1 a worker logs to the
+# new file the master reopened for it.
 . "$(dirname "$0")/lib.sh"
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -60,6 +60,20 @@ run_pooled -t -c "$POOLED_CONF"
 assert_eq "user root without allow_root: -t exits 1" 1 "$RUN_STATUS"
 assert_contains "user root without allow_root: says so" "$RUN_STDERR" \
     "user is root"
+
+# Group root reads what root's group may (a 0640 pooled.conf, the log).
+write_pool_conf "$(pool_block a "127.0.0.1:$FCGI_PORT" hello \
+    'group = "root"')"
+run_pooled -t -c "$POOLED_CONF"
+assert_eq "group root without allow_root: -t exits 1" 1 "$RUN_STATUS"
+assert_contains "group root without allow_root: says so" "$RUN_STDERR" \
+    "would run with group root (gid 0)"
+write_pool_conf "$(pool_block a "127.0.0.1:$FCGI_PORT" hello \
+    'group = "0"' 'allow_root = yes')"
+run_pooled -t -c "$POOLED_CONF"
+assert_eq "group root with allow_root: -t exits 0" 0 "$RUN_STATUS"
+assert_contains "group root with allow_root: -t warns" "$RUN_STDERR" \
+    "runs with group root (allow_root)"
 
 POOLED_USER= write_pool_conf "$(pool_block a "127.0.0.1:$FCGI_PORT" hello \
     'allow_root = yes' 'processes = 1')"
