@@ -28,14 +28,22 @@ chan_pair(int fds[2])
 }
 
 /*
- * Send one message without blocking: a worker that stops reading its
- * channel (stopped, wedged, or not yet reading during its start) must not
- * freeze the master, whose stops fall back to signals anyway.
+ * Send one message without blocking, with descriptor passfd when it is
+ * not -1: a worker that stops reading its channel (stopped, wedged, or
+ * not yet reading during its start) must not freeze the master, whose
+ * stops fall back to signals anyway.
  */
-int
-chan_send(int fd, enum chan_type type, const void *payload, size_t len)
+static int
+send_one(int fd, enum chan_type type, const void *payload, size_t len,
+    int passfd)
 {
+	union {
+		struct cmsghdr	 hdr;
+		char		 buf[CMSG_SPACE(sizeof(int))];
+	} cm;
 	struct chan_msg	 msg;
+	struct iovec	 iov = { &msg, CHAN_HEADER + len };
+	struct msghdr	 mh;
 	ssize_t		 n;
 
 	if (len > CHAN_MAX_PAYLOAD) {
@@ -47,15 +55,33 @@ chan_send(int fd, enum chan_type type, const void *payload, size_t len)
 	msg.len = (uint32_t)len;
 	if (len > 0)
 		memcpy(msg.payload, payload, len);
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	if (passfd != -1) {
+		memset(&cm, 0, sizeof(cm));
+		mh.msg_control = cm.buf;
+		mh.msg_controllen = sizeof(cm.buf);
+		cm.hdr.cmsg_level = SOL_SOCKET;
+		cm.hdr.cmsg_type = SCM_RIGHTS;
+		cm.hdr.cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(&cm.hdr), &passfd, sizeof(int));
+	}
 	do {
-		n = send(fd, &msg, CHAN_HEADER + len,
-		    MSG_NOSIGNAL | MSG_DONTWAIT);
+		n = sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
 	} while (n == -1 && errno == EINTR);
 	if (n == -1) {
 		log_warn("chan_send: type %d", (int)type);
 		return -1;
 	}
 	return 0;
+}
+
+/* Send one message without blocking (see send_one). */
+int
+chan_send(int fd, enum chan_type type, const void *payload, size_t len)
+{
+	return send_one(fd, type, payload, len, -1);
 }
 
 /*
@@ -103,35 +129,7 @@ chan_recv(int fd, struct chan_msg *msg, bool *eof)
 int
 chan_send_fd(int fd, enum chan_type type, int passfd)
 {
-	union {
-		struct cmsghdr	 hdr;
-		char		 buf[CMSG_SPACE(sizeof(int))];
-	} cm;
-	struct chan_msg	 msg;
-	struct iovec	 iov = { &msg, CHAN_HEADER };
-	struct msghdr	 mh;
-	ssize_t		 n;
-
-	memset(&msg, 0, sizeof(msg));
-	msg.type = type;
-	memset(&cm, 0, sizeof(cm));
-	memset(&mh, 0, sizeof(mh));
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = cm.buf;
-	mh.msg_controllen = sizeof(cm.buf);
-	cm.hdr.cmsg_level = SOL_SOCKET;
-	cm.hdr.cmsg_type = SCM_RIGHTS;
-	cm.hdr.cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(&cm.hdr), &passfd, sizeof(int));
-	do {
-		n = sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
-	} while (n == -1 && errno == EINTR);
-	if (n == -1) {
-		log_warn("chan_send_fd: type %d", (int)type);
-		return -1;
-	}
-	return 0;
+	return send_one(fd, type, NULL, 0, passfd);
 }
 
 /*
