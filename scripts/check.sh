@@ -20,25 +20,39 @@ CHECK_QUICK=${CHECK_QUICK:-no}
 passed=0
 failed=0
 skipped=0
+failures=()
 
 # count_results DIR: add the results of DIR's .trs files to the totals.
 # PASS counts as passed; FAIL, ERROR and XPASS as failed; SKIP and XFAIL
-# as skipped.
+# as skipped.  Each failed assertion is kept in failures, printed again
+# at the very end: CI shows only the tail of a long run.
 count_results()
 {
-	local result
+	local trs result
 
-	while read -r result; do
-		case $result in
-		PASS)
-			passed=$((passed + 1)) ;;
-		FAIL|ERROR|XPASS)
-			failed=$((failed + 1)) ;;
-		*)
-			skipped=$((skipped + 1)) ;;
-		esac
-	done < <(find "$1" -name '*.trs' -exec \
-	    sed -n 's/^:test-result:[[:space:]]*//p' {} +)
+	while read -r trs; do
+		while read -r result; do
+			case $result in
+			PASS)
+				passed=$((passed + 1)) ;;
+			FAIL|ERROR|XPASS)
+				failed=$((failed + 1))
+				failures+=("${trs%.trs}: $result $(failed_lines "$trs")") ;;
+			*)
+				skipped=$((skipped + 1)) ;;
+			esac
+		done < <(sed -n 's/^:test-result:[[:space:]]*//p' "$trs")
+	done < <(find "$1" -name '*.trs' | sort)
+}
+
+# failed_lines TRS: the "not ok" lines of the test log beside TRS, on one
+# line, so the summary names which assertion failed.
+failed_lines()
+{
+	local log=${1%.trs}.log
+
+	[ -f "$log" ] || return 0
+	grep -E '^(not ok|Bail out)' "$log" | head -n 3 | tr '\n' ' ' || true
 }
 
 # run_suite DIR [CONFIGURE_ARG...]: build in DIR and run make check there.
@@ -53,6 +67,7 @@ run_suite()
 	fi
 	if ! POOLED_BUILD_DIR=$dir build_pooled "$@"; then
 		echo "check: build failed in $dir" >&2
+		failures+=("build failed in $dir")
 		failed=$((failed + 1))
 		return 0
 	fi
@@ -86,6 +101,7 @@ run_distcheck()
 		passed=$((passed + 1))
 	else
 		echo "check: distcheck failed" >&2
+		failures+=("distcheck")
 		failed=$((failed + 1))
 	fi
 }
@@ -104,6 +120,7 @@ run_fuzz()
 	if ! POOLED_BUILD_DIR=$1 build_pooled CC=clang --enable-fuzzing ||
 	    ! make -C "$1" --no-print-directory tests/fuzz/fuzz_scgi; then
 		echo "check: fuzz build failed in $1" >&2
+		failures+=("fuzz build failed in $1")
 		failed=$((failed + 1))
 		return 0
 	fi
@@ -111,7 +128,9 @@ run_fuzz()
 		echo "$line"
 		case $line in
 		"ok "*)		passed=$((passed + 1)) ;;
-		"not ok "*)	failed=$((failed + 1)) ;;
+		"not ok "*)
+			failed=$((failed + 1))
+			failures+=("fuzz: $line") ;;
 		esac
 	done < <(tests/fuzz/run.sh "$1" 2>&1)
 }
@@ -133,5 +152,8 @@ fi
 if [ "$skipped" -gt 0 ]; then
 	echo "check: $skipped skipped"
 fi
+for failure in "${failures[@]}"; do
+	echo "check: FAIL $failure"
+done
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
