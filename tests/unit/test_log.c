@@ -134,7 +134,8 @@ test_line_escaped(void **state)
 	(void)read_log(&off);
 	log_msg(POOLED_LOG_ERROR, "uri /x\033[2J\r\nFAKE: line%s", "\x9b");
 	text = read_log(&off);
-	assert_non_null(strstr(text, "uri /x\\x1b[2J\\x0d\\x0aFAKE: line\\x9b\n"));
+	assert_non_null(strstr(text,
+	    "uri /x\\x1b[2J\\x0d\\x0aFAKE: line\\x9b\n"));
 	assert_null(strchr(text, '\033'));
 	assert_null(strchr(text, '\r'));
 	assert_int_equal(count(text, "\n"), 1);
