@@ -255,9 +255,11 @@ admit(struct worker *w, int fd)
 	case CONN_READY:
 		return true;
 	case CONN_INVALID:
+		/* A client can send these as fast as it connects. */
 		sock_peer_name(fd, peer, sizeof(peer));
-		log_warnx("acceptor: %s: malformed %s request: %s; "
-		    "connection closed", peer, w->proto->name, why);
+		log_peer_fd(POOLED_LOG_ERROR, fd, "acceptor: %s: malformed "
+		    "%s request: %s; connection closed", peer, w->proto->name,
+		    why);
 		w->proto->reject(fd);
 		break;
 	case CONN_EMPTY:

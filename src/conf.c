@@ -67,6 +67,8 @@ static const struct int_range int_ranges[] = {
 	{ "max_kept_connections",	0, 65536 },
 	{ "cgi_timeout",		1, 86400 },
 	{ "scgi_header_max",		1024, 1048576 },
+	{ "request_log_max",		0, 1073741824 },
+	{ "log_repeat_window",		0, 3600 },
 	{ "max_requests",		0, 1000000000 },
 	{ "max_requests_jitter",	0, 1000000000 },
 	{ "slow_request",		0, 86400 },
@@ -148,6 +150,8 @@ static cfg_opt_t pool_opts[] = {
 	CFG_STR_LIST("cgi_interpreter", NULL, CFGF_NODEFAULT),
 	CFG_INT_CB("cgi_timeout", 60, CFGF_NONE, parse_int),
 	CFG_STR("cgi_stderr", "log", CFGF_NONE),
+	CFG_INT_CB("request_log_max", REQUEST_LOG_MAX, CFGF_NONE, parse_int),
+	CFG_INT_CB("log_repeat_window", 10, CFGF_NONE, parse_int),
 	CFG_INT_CB("read_timeout", 30, CFGF_NONE, parse_int),
 	CFG_INT_CB("write_timeout", 30, CFGF_NONE, parse_int),
 	CFG_INT_CB("keepalive_timeout", 60, CFGF_NONE, parse_int),
@@ -253,6 +257,8 @@ static const struct {
 	{ "pool|cgi_interpreter",	check_interpreter },
 	{ "pool|cgi_timeout",		check_int },
 	{ "pool|cgi_stderr",		check_cgi_stderr },
+	{ "pool|request_log_max",	check_int },
+	{ "pool|log_repeat_window",	check_int },
 	{ "pool|scgi_header_max",	check_int },
 	{ "pool|max_requests",		check_int },
 	{ "pool|max_requests_jitter",	check_int },
@@ -1334,6 +1340,8 @@ build_pool(cfg_t *cfg, cfg_t *sec, struct pool_conf *pc)
 	s = cfg_getstr(sec, "cgi_stderr");
 	pc->cgi_stderr_log = strcmp(s, "server") != 0;
 	pc->cgi_stderr_server = strcmp(s, "log") != 0;
+	pc->request_log_max = (size_t)cfg_getint(sec, "request_log_max");
+	pc->log_repeat_window = (int)cfg_getint(sec, "log_repeat_window");
 	pc->read_timeout = (int)cfg_getint(sec, "read_timeout");
 	pc->write_timeout = (int)cfg_getint(sec, "write_timeout");
 	pc->keepalive_timeout = (int)cfg_getint(sec, "keepalive_timeout");

@@ -39,6 +39,7 @@
 #define CGI_CHUNK	65536
 #define CGI_HOLD_MEM	(256 * 1024)	/* held output beyond: temp file */
 #define CGI_ERRLINE	1024
+#define CGI_ERRLINE_PREFIX 96	/* "2024-... warning pool[pid]: req N: " */
 /*
  * Reads of each pipe once the program exited: what it wrote is in the
  * pipe buffer (64 KiB), so a few reads take it all, while a background
@@ -87,6 +88,8 @@ struct cgi_run {
 	bool			 client_gone;
 	char			 errline[CGI_ERRLINE];
 	size_t			 errlen;
+	size_t			 err_relayed;	/* log bytes they cost */
+	size_t			 err_dropped;	/* past request_log_max */
 };
 
 static void
@@ -100,22 +103,37 @@ close_fd(int *fd)
 
 /*
  * Pass on what the program wrote to stderr, a line at a time: to the log
- * and, with cgi_stderr = server or both, to the web server's error log.
+ * and, with cgi_stderr = server or both, to the web server's error log,
+ * each byte the log cannot show as it is escaped (a NUL too, which would
+ * end the line early).  A line costs what it adds to the log, escapes
+ * and prefix (time, level, role, request, program) included, so that
+ * many short lines cannot take more than request_log_max bytes either.
+ * Past it, lines are still read, so the program never blocks on a full
+ * pipe, but only counted; run_free says how many bytes were dropped.
  */
 static void
 stderr_flush(struct cgi_run *r, bool all)
 {
+	char	 esc[CGI_ERRLINE * 4 + 1];
 	char	*nl;
-	size_t	 n;
+	size_t	 n, len, cost;
 
 	while ((nl = memchr(r->errline, '\n', r->errlen)) != NULL ||
 	    (all && r->errlen > 0) || r->errlen == sizeof(r->errline)) {
 		n = nl != NULL ? (size_t)(nl - r->errline) : r->errlen;
-		if (cgi_pool->cgi_stderr_log)
-			pooled_req_log(r->req, POOLED_LOG_WARNING,
-			    "%s: stderr: %.*s", r->path, (int)n, r->errline);
-		if (cgi_pool->cgi_stderr_server)
-			req_write_stderr(r->req, r->errline, n);
+		len = log_escape(esc, sizeof(esc), r->errline, n);
+		cost = len + strlen(r->path) + CGI_ERRLINE_PREFIX;
+		if (r->err_dropped > 0 ||
+		    cost > cgi_pool->request_log_max - r->err_relayed)
+			r->err_dropped += n + (nl != NULL);
+		else {
+			r->err_relayed += cost;
+			if (cgi_pool->cgi_stderr_log)
+				pooled_req_log(r->req, POOLED_LOG_WARNING,
+				    "%s: stderr: %s", r->path, esc);
+			if (cgi_pool->cgi_stderr_server)
+				req_write_stderr(r->req, esc, len);
+		}
 		if (nl != NULL)
 			n++;
 		memmove(r->errline, r->errline + n, r->errlen - n);
@@ -620,6 +638,11 @@ run_free(struct cgi_run *r)
 	close_fd(&r->in);
 	close_fd(&r->out);
 	close_fd(&r->err);
+	if (r->err_dropped > 0)
+		pooled_req_log(r->req, POOLED_LOG_WARNING, "%s: stderr "
+		    "truncated at request_log_max (%zu bytes): %zu bytes "
+		    "dropped", r->path, cgi_pool->request_log_max,
+		    r->err_dropped);
 	close_fd(&r->pidfd);
 	close_fd(&r->spill);
 	free(r->hold);

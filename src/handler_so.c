@@ -16,6 +16,21 @@ static const struct pooled_handler	*so_handler;
 static const struct pool_conf		*so_pool;
 static struct backend			 so_backend;
 
+/*
+ * Run the module's handle with its pooled_req_log lines counted against
+ * request_log_max, so a module that logs in a loop cannot fill the disk.
+ */
+static int
+so_handle(struct pooled_req *req)
+{
+	int	 rc;
+
+	req_log_cap(req, so_pool->request_log_max);
+	rc = so_handler->handle(req);
+	req_log_uncap(req);
+	return rc;
+}
+
 static int
 so_process_init(void)
 {
@@ -80,7 +95,7 @@ handler_so_open(const struct pool_conf *pc)
 	so_backend.process_fini = so_process_fini;
 	so_backend.thread_init = h->thread_init;
 	so_backend.thread_fini = h->thread_fini;
-	so_backend.handle = h->handle;
+	so_backend.handle = so_handle;
 	return &so_backend;
 }
 

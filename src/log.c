@@ -52,6 +52,13 @@ log_set_level(int level)
 	log_level = level;
 }
 
+/* Whether a line at level would be written. */
+bool
+log_enabled(int level)
+{
+	return level <= log_level;
+}
+
 /*
  * Open the log file path for appending, not through a symlink at path
  * (which could lead root's writes to any file); what for names the
@@ -176,14 +183,95 @@ log_fd(void)
 	return log_out;
 }
 
-/* Format and write one line; prefix (may be NULL) follows the role. */
+/*
+ * Length of the UTF-8 sequence that starts at s (at most len bytes) if it
+ * is well formed (RFC 3629: no overlong form, no surrogate, nothing past
+ * U+10FFFF) and not a C1 control (U+0080..U+009F, which some terminals
+ * obey as they do ESC); 0 otherwise.
+ */
+static size_t
+utf8_len(const unsigned char *s, size_t len)
+{
+	unsigned char	 lo = 0x80, hi = 0xbf;
+	size_t		 n, i;
+
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		n = 2;
+		if (s[0] == 0xc2)
+			lo = 0xa0;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		n = 3;
+		if (s[0] == 0xe0)
+			lo = 0xa0;
+		else if (s[0] == 0xed)
+			hi = 0x9f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		n = 4;
+		if (s[0] == 0xf0)
+			lo = 0x90;
+		else if (s[0] == 0xf4)
+			hi = 0x8f;
+	} else
+		return 0;
+	if (len < n || s[1] < lo || s[1] > hi)
+		return 0;
+	for (i = 2; i < n; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return n;
+}
+
+/*
+ * Copy len bytes of src to dst (size dstsize > 0) as a log may show them:
+ * every byte below 0x20, 0x7f and every byte that is not part of a well
+ * formed UTF-8 character other than a C1 control becomes "\xHH", so
+ * nothing a request, a program or a module wrote can move the cursor,
+ * recolour a terminal or start a forged line.  A backslash stays as it
+ * is.  Truncates between characters, never inside an escape; dst ends
+ * with a NUL.  Returns the length written.
+ */
+size_t
+log_escape(char *dst, size_t dstsize, const char *src, size_t len)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	const unsigned char	*s = (const unsigned char *)src;
+	size_t			 i = 0, o = 0, n;
+
+	while (i < len) {
+		if (s[i] >= 0x20 && s[i] < 0x7f)
+			n = 1;
+		else if (s[i] < 0x80 || (n = utf8_len(s + i, len - i)) == 0) {
+			if (dstsize - o <= 4)
+				break;
+			dst[o++] = '\\';
+			dst[o++] = 'x';
+			dst[o++] = hex[s[i] >> 4];
+			dst[o++] = hex[s[i] & 0xf];
+			i++;
+			continue;
+		}
+		if (dstsize - o <= n)
+			break;
+		memcpy(dst + o, s + i, n);
+		o += n;
+		i += n;
+	}
+	dst[o] = '\0';
+	return o;
+}
+
+/*
+ * Format and write one line; prefix (may be NULL) follows the role.  The
+ * whole text after the time and level goes through log_escape, whoever
+ * wrote it, so no caller has to remember to.
+ */
 void
 log_vmsg(int level, const char *prefix, const char *fmt, va_list ap)
 {
-	char		 line[LOG_LINE_MAX];
+	char		 raw[LOG_LINE_MAX], line[LOG_LINE_MAX * 2];
 	struct timeval	 tv;
 	struct tm	 tm;
-	size_t		 len;
+	size_t		 len, rawlen;
 	int		 n, saved_errno = errno;
 
 	if (level > log_level)
@@ -195,20 +283,21 @@ log_vmsg(int level, const char *prefix, const char *fmt, va_list ap)
 	gettimeofday(&tv, NULL);
 	localtime_r(&tv.tv_sec, &tm);
 	len = strftime(line, sizeof(line), "%Y-%m-%d %H:%M:%S", &tm);
-	n = snprintf(line + len, sizeof(line) - len, ".%03ld %s %s[%ld]: %s%s",
-	    (long)tv.tv_usec / 1000, level_names[level], log_role,
+	n = snprintf(line + len, sizeof(line) - len, ".%03ld %s ",
+	    (long)tv.tv_usec / 1000, level_names[level]);
+	if (n > 0)
+		len += (size_t)n < sizeof(line) - len ? (size_t)n :
+		    sizeof(line) - len - 1;
+	n = snprintf(raw, sizeof(raw), "%s[%ld]: %s%s", log_role,
 	    (long)getpid(), prefix ? prefix : "", prefix ? " " : "");
+	rawlen = n > 0 ? ((size_t)n < sizeof(raw) ? (size_t)n :
+	    sizeof(raw) - 1) : 0;
+	n = vsnprintf(raw + rawlen, sizeof(raw) - rawlen, fmt, ap);
 	if (n > 0)
-		len += (size_t)n < sizeof(line) - len ? (size_t)n :
-		    sizeof(line) - len - 1;
-	n = vsnprintf(line + len, sizeof(line) - len, fmt, ap);
-	if (n > 0)
-		len += (size_t)n < sizeof(line) - len ? (size_t)n :
-		    sizeof(line) - len - 1;
-	/* Control characters from requests must not forge log lines. */
-	for (size_t i = 0; i < len; i++)
-		if (line[i] == '\n' || line[i] == '\r')
-			line[i] = ' ';
+		rawlen += (size_t)n < sizeof(raw) - rawlen ? (size_t)n :
+		    sizeof(raw) - rawlen - 1;
+	/* One byte kept for the newline. */
+	len += log_escape(line + len, sizeof(line) - len - 1, raw, rawlen);
 	line[len++] = '\n';
 	(void)write(log_out, line, len);
 	errno = saved_errno;

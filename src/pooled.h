@@ -82,6 +82,8 @@ enum pool_pm {
 	PM_ONDEMAND		/* none until a connection waits */
 };
 
+#define REQUEST_LOG_MAX	65536	/* default request_log_max */
+
 /* One "pool NAME { ... }" section, validated and immutable. */
 struct pool_conf {
 	char			*name;
@@ -122,6 +124,8 @@ struct pool_conf {
 	int			 cgi_timeout;	/* seconds a program may run */
 	bool			 cgi_stderr_log; /* its stderr to the log */
 	bool			 cgi_stderr_server; /* ... to the web server */
+	size_t			 request_log_max; /* stderr, module lines */
+	int			 log_repeat_window; /* seconds; 0: every line */
 	char		       **cgi_interpreters; /* ".ext=/interpreter" */
 	size_t			 ncgi_interpreters;
 	int			 read_timeout;	/* seconds, per read and for params */
@@ -265,6 +269,7 @@ int		 log_reopen(void);
 int		 log_adopt(int fd);
 int		 log_fd(void);
 void		 log_set_level(int level);
+bool		 log_enabled(int level);
 void		 log_msg(int level, const char *fmt, ...)
 		    POOLED_PRINTFLIKE(2, 3);
 void		 log_vmsg(int level, const char *prefix, const char *fmt,
@@ -274,10 +279,21 @@ void		 log_warnx(const char *fmt, ...) POOLED_PRINTFLIKE(1, 2);
 void		 log_notice(const char *fmt, ...) POOLED_PRINTFLIKE(1, 2);
 void		 log_info(const char *fmt, ...) POOLED_PRINTFLIKE(1, 2);
 void		 log_debug(const char *fmt, ...) POOLED_PRINTFLIKE(1, 2);
+size_t		 log_escape(char *dst, size_t dstsize, const char *src,
+		    size_t len);
 void		 fatal(const char *fmt, ...) POOLED_PRINTFLIKE(1, 2)
 		    POOLED_NORETURN;
 void		 fatalx(const char *fmt, ...) POOLED_PRINTFLIKE(1, 2)
 		    POOLED_NORETURN;
+
+/* log_peer.c */
+void		 log_peer(int level, const char *key, const char *fmt, ...)
+		    POOLED_PRINTFLIKE(3, 4);
+void		 log_peer_fd(int level, int fd, const char *fmt, ...)
+		    POOLED_PRINTFLIKE(3, 4);
+void		 log_peer_key(int fd, char *buf, size_t len);
+void		 log_peer_flush(int64_t now);
+void		 log_peer_set_window(int seconds);
 
 /* xmalloc.c */
 void		*xmalloc(size_t);
@@ -466,6 +482,8 @@ struct pooled_req {
 	int			 body_status;	/* set by io: a bad body, 400 */
 	void			*thread_data;
 	char			 log_prefix[48];
+	size_t			 log_left;	/* a module's log bytes */
+	size_t			 log_dropped;
 };
 
 void		 req_init(struct pooled_req *, const struct req_io *,
@@ -475,6 +493,8 @@ int		 req_respond_error(struct pooled_req *, int status,
 		    const char *reason);
 void		 req_write_stderr(struct pooled_req *, const char *line,
 		    size_t len);
+void		 req_log_cap(struct pooled_req *, size_t max);
+void		 req_log_uncap(struct pooled_req *);
 
 /* backend: what a pool's handler does, in the worker */
 struct backend {

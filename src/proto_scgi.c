@@ -96,8 +96,9 @@ body_failed(struct scgi_conn *c, int status, const char *what)
 	char	 peer[64];
 
 	sock_peer_name(c->fd, peer, sizeof(peer));
-	pooled_req_log(c->req, POOLED_LOG_WARNING, "%s: malformed SCGI "
-	    "request: %s after %llu of %llu body bytes", peer, what,
+	log_peer_fd(POOLED_LOG_WARNING, c->fd, "%s %s: malformed SCGI "
+	    "request: %s after %llu of %llu body bytes", c->req->log_prefix,
+	    peer, what,
 	    (unsigned long long)(c->length - c->left),
 	    (unsigned long long)c->length);
 	c->req->body_status = status;

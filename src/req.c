@@ -173,16 +173,61 @@ pooled_req_thread_data(struct pooled_req *req)
 	return req->thread_data;
 }
 
+/*
+ * The request whose module handle() runs on this thread, if any: its
+ * pooled_req_log lines are counted.  Per thread, so pooled's own lines
+ * about it from the control thread (slow, timed out) never are.
+ */
+static __thread struct pooled_req	*log_capped;
+
+/* Count this thread's log lines for req against max bytes from now. */
+void
+req_log_cap(struct pooled_req *req, size_t max)
+{
+	req->log_left = max;
+	req->log_dropped = 0;
+	log_capped = req;
+}
+
+/* Stop counting req's lines, and say how many bytes were dropped. */
+void
+req_log_uncap(struct pooled_req *req)
+{
+	log_capped = NULL;
+	if (req->log_dropped > 0)
+		log_msg(POOLED_LOG_WARNING, "%s module log lines truncated at "
+		    "request_log_max: %zu bytes dropped", req->log_prefix,
+		    req->log_dropped);
+}
+
 /* Log a line tagged with the request id. */
 void
 pooled_req_log(struct pooled_req *req, enum pooled_log_level level,
     const char *fmt, ...)
 {
+	char	 line[2048];
 	va_list	 ap;
+	int	 n;
 
+	if (req != log_capped || !log_enabled((int)level)) {
+		va_start(ap, fmt);
+		log_vmsg((int)level, req->log_prefix, fmt, ap);
+		va_end(ap);
+		return;
+	}
+	/* Once a line was dropped, all are: the log shows no holes. */
 	va_start(ap, fmt);
-	log_vmsg((int)level, req->log_prefix, fmt, ap);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	if (n < 0)
+		return;
+	if (req->log_dropped > 0 || (size_t)n >= req->log_left) {
+		req->log_dropped += (size_t)n + 1;
+		req->log_left = 0;
+		return;
+	}
+	req->log_left -= (size_t)n + 1;
+	log_msg((int)level, "%s %s", req->log_prefix, line);
 }
 
 static const char *

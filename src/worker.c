@@ -25,12 +25,15 @@
 
 /*
  * Exit at once, taking the CGI programs along: in process groups of their
- * own, they would outlive the worker.
+ * own, they would outlive the worker.  The counts of repeated lines still
+ * in their window are written first (from the control thread, never a
+ * signal handler).
  */
 static void POOLED_NORETURN
 worker_exit_now(int status)
 {
 	handler_cgi_kill_all();
+	log_peer_flush(INT64_MAX);
 	_exit(status);
 }
 
@@ -104,6 +107,7 @@ worker_tick(struct worker *w)
 		publish_rss(w);
 	park_tick(w->park, now);
 	acceptor_refused_flush(w, now);
+	log_peer_flush(now);
 	for (i = 0; i < w->nacceptors; i++)
 		if (w->acceptors[i] != NULL)
 			acceptor_check_deadline(w->acceptors[i], now);
@@ -199,6 +203,8 @@ worker_drain(struct worker *w, bool master_gone)
 	park_free(w->park);
 	if (w->backend->process_fini != NULL)
 		w->backend->process_fini();
+	/* The counts of bursts still in their window. */
+	log_peer_flush(INT64_MAX);
 	log_info("worker: stopped");
 	exit(0);
 }
@@ -384,6 +390,7 @@ worker_main(const struct worker_spec *ws, int chan_fd)
 		    ((uint64_t)w.pool->max_requests_jitter + 1) : 0);
 	}
 	w.chan_fd = chan_fd;
+	log_peer_set_window(w.pool->log_repeat_window);
 	snprintf(title, sizeof(title), "pooled:%s", w.pool->name);
 	(void)prctl(PR_SET_NAME, title, 0, 0, 0);
 	/*

@@ -2,11 +2,13 @@
 # 16-malformed-fastcgi: bytes that are not a FastCGI request header, sent
 # straight to a pool's socket, get the connection closed and one log line
 # naming the peer and the reason; the pool goes on answering nginx.
+# (log_repeat_window = 0: every case's line is written; 72-log-limits
+# tests the aggregation.)
 . "$(dirname "$0")/lib.sh"
 
 free_port FCGI_PORT || bail_out "no free port"
 write_pool_conf "$(pool_block hello "127.0.0.1:$FCGI_PORT" hello \
-    'processes = 1' 'threads = 2')"
+    'processes = 1' 'threads = 2' 'log_repeat_window = 0')"
 start_pooled || bail_out "pooled did not start"
 start_nginx "127.0.0.1:$FCGI_PORT" || bail_out "nginx did not start"
 

@@ -90,7 +90,7 @@ write_pool_conf \
     "$(pool_block cgit "$T/cgit.sock" hello 'processes = 1' 'threads = 4' \
 	'cgi_timeout = 30')" \
     "$(pool_block cgi "$T/cgi.sock" hello 'processes = 2' 'threads = 16' \
-	'cgi_timeout = 30')"
+	'cgi_timeout = 30' 'request_log_max = 16777216')"
 sed -i -e "/module = /d" "$POOLED_CONF"
 sed -i -e "/^pool cgit {/,/^}/s|handler = \"module\"|handler = \"cgi\"\n\tcgi_root = {\"/usr/lib/cgit\"}\n\tenv = {\"PATH=/usr/bin:/bin\", \"CGIT_CONFIG=$T/cgitrc\"}|" \
     -e "/^pool cgi {/,/^}/s|handler = \"module\"|handler = \"cgi\"\n\tcgi_root = {\"$CGI\"}\n\tenv = {\"PATH=/usr/bin:/bin\"}|" \
@@ -246,7 +246,7 @@ assert_eq "the workers' open descriptors are as before the burst" \
     "$fds_before" "$(fd_counts)"
 assert_eq "the same 2 workers still serve" "$workers" "$(pool_workers cgi)"
 
-# A stderr flood -----------------------------------------------------------
+# A stderr flood (request_log_max raised: 72-log-limits tests the cap) ---
 log_mark
 http_get "/cgi/flood.sh" --max-time 60
 assert_status "stderr flood: 200" 200

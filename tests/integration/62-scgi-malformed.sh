@@ -15,14 +15,16 @@
 # Pool s: strict limits, on a unix socket.  Pool t: default limits, two
 # threads and a short read_timeout, on TCP, for the slow peers.  (nginx
 # sends 18 headers for a plain GET, so scgi_max_headers cannot go far
-# below 24.)
+# below 24.)  log_repeat_window = 0: every case's line is written.
 free_port SLOW_PORT || bail_out "no free port"
 SOCK=$T/s.sock
 write_pool_conf \
     "$(pool_block s "$SOCK" echo 'protocol = "scgi"' 'processes = 1' \
-    'threads = 2' 'scgi_header_max = 1024' 'scgi_max_headers = 24')" \
+    'threads = 2' 'scgi_header_max = 1024' 'scgi_max_headers = 24' \
+    'log_repeat_window = 0')" \
     "$(pool_block t "127.0.0.1:$SLOW_PORT" echo 'protocol = "scgi"' \
-    'processes = 1' 'threads = 2' 'read_timeout = 2')"
+    'processes = 1' 'threads = 2' 'read_timeout = 2' \
+    'log_repeat_window = 0')"
 start_pooled || bail_out "pooled did not start"
 start_nginx "scgi:/s/=unix:$SOCK" "scgi:/t/=127.0.0.1:$SLOW_PORT" ||
     bail_out "nginx did not start"
