@@ -5,7 +5,9 @@
  * could be read two ways is refused here, with a reason, and becomes a
  * 502: a line without a colon, a name that is not a token (a space before
  * the colon), folded continuation lines, NUL bytes, a CR that does not
- * end a line, a Status that is not a three-digit code.
+ * end a line, a Status that is not a three-digit code.  A block without
+ * Content-Type passes, as fcgiwrap and Apache pass it: the web server
+ * applies its default type.
  *
  * The parser keeps no state: the caller passes everything read so far
  * each time, and nothing is copied.  Only the first CGI_HEADER_MAX bytes
@@ -24,6 +26,9 @@
 
 /* The largest header block accepted, blank line included. */
 #define CGI_HEADER_MAX		(64 * 1024)
+
+/* The longest path an internal redirect may have. */
+#define CGI_PATH_MAX		4096
 
 /* RFC 7230 tchar: the characters of a header name. */
 static bool
@@ -136,12 +141,6 @@ cgi_header_parse(const char *buf, size_t len, struct cgi_header *h,
 				*why = "an empty header block";
 				return CGI_HEADER_BAD;
 			}
-			if (h->status == 0 && !h->has_content_type &&
-			    !h->has_location) {
-				*why = "no Content-Type, Location or Status "
-				    "header (RFC 3875 requires one)";
-				return CGI_HEADER_BAD;
-			}
 			h->length = (size_t)(nl - buf) + 1;
 			return CGI_HEADER_DONE;
 		}
@@ -156,4 +155,62 @@ cgi_header_parse(const char *buf, size_t len, struct cgi_header *h,
 		return CGI_HEADER_BAD;
 	}
 	return CGI_HEADER_MORE;
+}
+
+static int
+hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Whether a local redirect's Location (len bytes) may become an nginx
+ * X-Accel-Redirect: its path, percent-decoded as nginx decodes it, must
+ * begin with prefix (NULL: any path) and hold no "//", "." or ".."
+ * segment, backslash, control byte or '#', so that it cannot step out of
+ * the prefix, nor reach a location other than the one it reads as.  The
+ * query after '?' is the program's business.  What fails here is
+ * answered with a client redirect instead, which is always safe.
+ */
+bool
+cgi_header_internal_path(const char *loc, size_t len, const char *prefix)
+{
+	char		 path[CGI_PATH_MAX];
+	const char	*q;
+	size_t		 i, n = 0;
+	int		 hi, lo;
+	unsigned char	 c;
+
+	if ((q = memchr(loc, '?', len)) != NULL)
+		len = (size_t)(q - loc);
+	if (len == 0 || loc[0] != '/')
+		return false;
+	for (i = 0; i < len; i++) {
+		if (n == sizeof(path) - 1)
+			return false;
+		c = (unsigned char)loc[i];
+		if (c == '%') {
+			if (len - i < 3 || (hi = hex_digit(loc[i + 1])) == -1 ||
+			    (lo = hex_digit(loc[i + 2])) == -1)
+				return false;
+			c = (unsigned char)(hi * 16 + lo);
+			i += 2;
+		}
+		if (c < 0x20 || c == 0x7f || c == '\\' || c == '#')
+			return false;
+		path[n++] = (char)c;
+	}
+	path[n] = '\0';
+	if (strstr(path, "//") != NULL || strstr(path, "/./") != NULL ||
+	    strstr(path, "/../") != NULL ||
+	    (n >= 2 && strcmp(path + n - 2, "/.") == 0) ||
+	    (n >= 3 && strcmp(path + n - 3, "/..") == 0))
+		return false;
+	return prefix == NULL || strncmp(path, prefix, strlen(prefix)) == 0;
 }

@@ -114,6 +114,9 @@ static int	 check_module(cfg_t *, cfg_opt_t *);
 static int	 check_module_options(cfg_t *, cfg_opt_t *);
 static int	 check_cgi_root(cfg_t *, cfg_opt_t *);
 static int	 check_env(cfg_t *, cfg_opt_t *);
+static int	 check_pass_params(cfg_t *, cfg_opt_t *);
+static int	 check_local_redirect(cfg_t *, cfg_opt_t *);
+static int	 check_x_accel_prefix(cfg_t *, cfg_opt_t *);
 static int	 check_interpreter(cfg_t *, cfg_opt_t *);
 static int	 check_cgi_stderr(cfg_t *, cfg_opt_t *);
 static int	 check_pm(cfg_t *, cfg_opt_t *);
@@ -152,6 +155,9 @@ static cfg_opt_t pool_opts[] = {
 	CFG_STR("cgi_stderr", "log", CFGF_NONE),
 	CFG_INT_CB("request_log_max", REQUEST_LOG_MAX, CFGF_NONE, parse_int),
 	CFG_INT_CB("log_repeat_window", 10, CFGF_NONE, parse_int),
+	CFG_STR_LIST("cgi_pass_params", NULL, CFGF_NODEFAULT),
+	CFG_STR("cgi_local_redirect", "302", CFGF_NONE),
+	CFG_STR("cgi_x_accel_prefix", NULL, CFGF_NODEFAULT),
 	CFG_INT_CB("read_timeout", 30, CFGF_NONE, parse_int),
 	CFG_INT_CB("write_timeout", 30, CFGF_NONE, parse_int),
 	CFG_INT_CB("keepalive_timeout", 60, CFGF_NONE, parse_int),
@@ -259,6 +265,9 @@ static const struct {
 	{ "pool|cgi_stderr",		check_cgi_stderr },
 	{ "pool|request_log_max",	check_int },
 	{ "pool|log_repeat_window",	check_int },
+	{ "pool|cgi_pass_params",	check_pass_params },
+	{ "pool|cgi_local_redirect",	check_local_redirect },
+	{ "pool|cgi_x_accel_prefix",	check_x_accel_prefix },
 	{ "pool|scgi_header_max",	check_int },
 	{ "pool|max_requests",		check_int },
 	{ "pool|max_requests_jitter",	check_int },
@@ -754,6 +763,66 @@ check_env(cfg_t *cfg, cfg_opt_t *opt)
 }
 
 /*
+ * Names added to the CGI environment's allowlist; cgi_env.c refuses the
+ * ones that make programs load code, so a client can never set them.
+ */
+static int
+check_pass_params(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char	*s, *why;
+	char		 pfx[PREFIX_MAX];
+	unsigned int	 i, n;
+
+	n = cfg_opt_size(opt);
+	for (i = 0; i < n; i++) {
+		s = cfg_opt_getnstr(opt, i);
+		if ((why = cgi_env_pass_check(s)) != NULL) {
+			conf_warnx(cfg, cfg->line, "%scgi_pass_params \"%s\": "
+			    "%s", pool_prefix(cfg, pfx, sizeof(pfx)), s, why);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+check_local_redirect(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char	*s = cfg_opt_getnstr(opt, 0);
+	char		 pfx[PREFIX_MAX];
+
+	if (strcmp(s, "302") == 0 || strcmp(s, "x-accel") == 0)
+		return 0;
+	conf_warnx(cfg, cfg->line, "%scgi_local_redirect \"%s\": not 302 "
+	    "or x-accel", pool_prefix(cfg, pfx, sizeof(pfx)), s);
+	return -1;
+}
+
+/*
+ * The paths a CGI program may send nginx to internally: a directory, so
+ * "/private" cannot stand for "/private2/", and without "//", "." or
+ * ".." segments, so that what the operator reads is what it covers.
+ */
+static int
+check_x_accel_prefix(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char	*s = cfg_opt_getnstr(opt, 0);
+	char		 pfx[PREFIX_MAX];
+	size_t		 len = strlen(s);
+
+	if (check_uri_path(cfg, opt) == -1)
+		return -1;
+	if (s[len - 1] == '/' && strstr(s, "//") == NULL &&
+	    strstr(s, "/./") == NULL && strstr(s, "/../") == NULL &&
+	    strchr(s, '%') == NULL)
+		return 0;
+	conf_warnx(cfg, cfg->line, "%scgi_x_accel_prefix \"%s\": write a "
+	    "directory path ending in \"/\", without \"//\", \".\" or "
+	    "\"..\" segments or \"%%\"", pool_prefix(cfg, pfx, sizeof(pfx)), s);
+	return -1;
+}
+
+/*
  * ".ext=/path/to/interpreter": files ending in .ext run through the
  * interpreter, which must be an executable regular file.
  */
@@ -1125,6 +1194,14 @@ check_pool(cfg_opt_t *opt, unsigned int idx)
 			    "is only used by handler \"module\"", sec->title);
 			return -1;
 		}
+		if (cfg_size(sec, "cgi_x_accel_prefix") != 0 &&
+		    strcmp(cfg_getstr(sec, "cgi_local_redirect"),
+		    "x-accel") != 0) {
+			conf_warnx(sec, pool_line(sec), "pool \"%s\": "
+			    "cgi_x_accel_prefix is only used with "
+			    "cgi_local_redirect = \"x-accel\"", sec->title);
+			return -1;
+		}
 	} else {
 		if (cfg_size(sec, "module") == 0) {
 			conf_warnx(sec, pool_line(sec), "pool \"%s\": missing "
@@ -1134,9 +1211,12 @@ check_pool(cfg_opt_t *opt, unsigned int idx)
 		}
 		if (cfg_size(sec, "cgi_root") != 0 ||
 		    cfg_size(sec, "env") != 0 ||
-		    cfg_size(sec, "cgi_interpreter") != 0) {
+		    cfg_size(sec, "cgi_interpreter") != 0 ||
+		    cfg_size(sec, "cgi_pass_params") != 0 ||
+		    cfg_size(sec, "cgi_x_accel_prefix") != 0) {
 			conf_warnx(sec, pool_line(sec), "pool \"%s\": cgi_root, "
-			    "env and cgi_interpreter are only used by handler "
+			    "env, cgi_interpreter, cgi_pass_params and "
+			    "cgi_x_accel_prefix are only used by handler "
 			    "\"cgi\"", sec->title);
 			return -1;
 		}
@@ -1334,6 +1414,12 @@ build_pool(cfg_t *cfg, cfg_t *sec, struct pool_conf *pc)
 		pc->ncgi_roots = i + 1;
 	}
 	pc->cgi_env = copy_list(sec, "env", &pc->ncgi_env);
+	pc->cgi_pass_params = copy_list(sec, "cgi_pass_params",
+	    &pc->ncgi_pass_params);
+	pc->cgi_x_accel = strcmp(cfg_getstr(sec, "cgi_local_redirect"),
+	    "x-accel") == 0;
+	if ((s = cfg_getstr(sec, "cgi_x_accel_prefix")) != NULL)
+		pc->cgi_x_accel_prefix = xstrdup(s);
 	pc->cgi_interpreters = copy_list(sec, "cgi_interpreter",
 	    &pc->ncgi_interpreters);
 	pc->cgi_timeout = (int)cfg_getint(sec, "cgi_timeout");
@@ -1719,6 +1805,10 @@ conf_free(struct conf *conf)
 		for (j = 0; j < pc->ncgi_env; j++)
 			free(pc->cgi_env[j]);
 		free(pc->cgi_env);
+		for (j = 0; j < pc->ncgi_pass_params; j++)
+			free(pc->cgi_pass_params[j]);
+		free(pc->cgi_pass_params);
+		free(pc->cgi_x_accel_prefix);
 		for (j = 0; j < pc->ncgi_interpreters; j++)
 			free(pc->cgi_interpreters[j]);
 		free(pc->cgi_interpreters);

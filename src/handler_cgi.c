@@ -277,10 +277,16 @@ nph_status_line(struct cgi_run *r)
  * RFC 3875 6.2.2: a response that is only "Location: /path" asks the
  * server to answer as if /path had been requested.  Behind FastCGI or
  * SCGI only the web server can do that: nginx does it for
- * X-Accel-Redirect.  Apache's proxy modules have no such header for a
- * FastCGI backend, so a server that says it is not nginx gets a client
- * redirect to /path instead, which reaches the same answer.  What the
- * program writes after the header is dropped.
+ * X-Accel-Redirect, which also reaches its "internal" locations, so any
+ * open redirect in a program would serve what the operator hid.  By
+ * default the answer is a client redirect to /path, as fcgiwrap's is
+ * (nginx makes a Location without Status a 302): the client asks again,
+ * through every rule the server applies to clients.  With
+ * cgi_local_redirect = "x-accel", a path that cgi_header_internal_path()
+ * accepts under cgi_x_accel_prefix goes to nginx as X-Accel-Redirect;
+ * Apache's proxy modules have no such header, so a server that says it
+ * is not nginx still gets the 302.  What the program writes after the
+ * header is dropped.
  */
 static int
 local_redirect(struct cgi_run *r, const struct cgi_header *h)
@@ -289,7 +295,10 @@ local_redirect(struct cgi_run *r, const struct cgi_header *h)
 	char		*hdr;
 	int		 n;
 
-	if (server != NULL && strncmp(server, "nginx", 5) != 0)
+	if (!cgi_pool->cgi_x_accel ||
+	    (server != NULL && strncmp(server, "nginx", 5) != 0) ||
+	    !cgi_header_internal_path(h->location, h->location_len,
+	    cgi_pool->cgi_x_accel_prefix))
 		n = asprintf(&hdr, "Status: 302 Found\r\n"
 		    "Location: %.*s\r\n\r\n", (int)h->location_len,
 		    h->location);
@@ -349,6 +358,10 @@ check_header(struct cgi_run *r)
 		return 0;
 	case CGI_HEADER_DONE:
 		r->header_done = true;
+		if (!h.has_content_type && !h.has_location)
+			pooled_req_log(r->req, POOLED_LOG_DEBUG, "%s: no "
+			    "Content-Type in the response header; the web "
+			    "server's default applies", r->path);
 		if (h.nheaders == 1 && h.has_location &&
 		    h.location_len > 0 && h.location[0] == '/')
 			return local_redirect(r, &h);
@@ -667,8 +680,8 @@ cgi_handle(struct pooled_req *req)
 		    why);
 		return req_respond_error(req, status, why) == -1 ? -1 : 0;
 	}
-	if ((envp = cgi_env_build(req->envp, &t, cgi_pool->cgi_env,
-	    cgi_pool->ncgi_env)) == NULL) {
+	if ((envp = cgi_env_build(req->envp, &t, cgi_pool,
+	    req->log_prefix)) == NULL) {
 		cgi_path_release(&t);
 		return req_respond_error(req, 500, "cannot build the "
 		    "environment") == -1 ? -1 : 0;

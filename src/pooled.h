@@ -121,6 +121,10 @@ struct pool_conf {
 	size_t			 ncgi_roots;
 	char		       **cgi_env;	/* "NAME=VALUE" for programs */
 	size_t			 ncgi_env;
+	char		       **cgi_pass_params; /* names, "PREFIX*" */
+	size_t			 ncgi_pass_params;
+	bool			 cgi_x_accel;	/* local redirects internal */
+	char			*cgi_x_accel_prefix; /* limits them; or NULL */
 	int			 cgi_timeout;	/* seconds a program may run */
 	bool			 cgi_stderr_log; /* its stderr to the log */
 	bool			 cgi_stderr_server; /* ... to the web server */
@@ -217,7 +221,11 @@ struct cgi_target {
 	const char	*document_root;	/* in a chroot, its inside; or NULL */
 };
 char		**cgi_env_build(char *const *params, const struct cgi_target *,
-		    char *const *pool_env, size_t npool_env);
+		    const struct pool_conf *, const char *log_prefix);
+/* Whether no param may ever set this name. */
+bool		 cgi_env_denied(const char *name, size_t namelen);
+/* Why a cgi_pass_params entry is refused, or NULL. */
+const char	*cgi_env_pass_check(const char *pattern);
 
 /* cgi_path.c */
 int		 cgi_path_resolve(char *const *params,
@@ -260,6 +268,9 @@ struct cgi_header {
 };
 enum cgi_header_state cgi_header_parse(const char *buf, size_t len,
 		    struct cgi_header *, const char **why);
+/* Whether a Location may be an X-Accel-Redirect under prefix. */
+bool		 cgi_header_internal_path(const char *loc, size_t len,
+		    const char *prefix);
 
 /* log.c */
 void		 log_init(const char *role, int level);

@@ -21,6 +21,8 @@
 
 static struct cgi_target	 target;
 static char			**params, **pool_env;	/* freed by teardown */
+static char			**pass;			/* cgi_pass_params */
+static struct pool_conf		 pool;
 
 /*
  * A NULL-ended vector of copies of the strings up to NULL, in one block
@@ -60,7 +62,8 @@ teardown(void **state)
 	(void)state;
 	free(params);
 	free(pool_env);
-	params = pool_env = NULL;
+	free(pass);
+	params = pool_env = pass = NULL;
 	return 0;
 }
 
@@ -124,13 +127,25 @@ assert_well_formed(char **env)
 	}
 }
 
-/* The environment for params, target and pool_env; must succeed. */
+/* The environment for params, target, pool_env and pass; may fail. */
+static char **
+try_build(void)
+{
+	memset(&pool, 0, sizeof(pool));
+	pool.cgi_env = pool_env;
+	pool.ncgi_env = count(pool_env);
+	pool.cgi_pass_params = pass;
+	pool.ncgi_pass_params = count(pass);
+	return cgi_env_build(params, &target, &pool, NULL);
+}
+
+/* The environment for params, target, pool_env and pass; must succeed. */
 static char **
 build(void)
 {
 	char	**env;
 
-	env = cgi_env_build(params, &target, pool_env, count(pool_env));
+	env = try_build();
 	assert_non_null(env);
 	assert_well_formed(env);
 	return env;
@@ -145,7 +160,7 @@ test_params_pass_through(void **state)
 	params = strv("REQUEST_METHOD=GET", "QUERY_STRING=a=b&c=%2e",
 	    "CONTENT_LENGTH=", "HTTP_HOST=example.org",
 	    "HTTP_X_FORWARDED_FOR=192.0.2.1", "REMOTE_ADDR=192.0.2.7",
-	    "SERVER_PORT=443", "HTTPS=on", "lower_case_1=ok", NULL);
+	    "SERVER_PORT=443", "HTTPS=on", "request_method=lower", NULL);
 	set_target("/cgi-bin/app.cgi", NULL);
 	env = build();
 	assert_string_equal(lookup(env, "REQUEST_METHOD"), "GET");
@@ -157,12 +172,13 @@ test_params_pass_through(void **state)
 	assert_string_equal(lookup(env, "REMOTE_ADDR"), "192.0.2.7");
 	assert_string_equal(lookup(env, "SERVER_PORT"), "443");
 	assert_string_equal(lookup(env, "HTTPS"), "on");
-	assert_string_equal(lookup(env, "lower_case_1"), "ok");
-	/* 9 params, GATEWAY_INTERFACE, SCRIPT_*, REDIRECT_STATUS */
-	assert_int_equal(count(env), 9 + 4);
+	/* The allowlist is compared with case. */
+	assert_null(lookup(env, "request_method"));
+	/* 8 params, GATEWAY_INTERFACE, SCRIPT_*, REDIRECT_STATUS */
+	assert_int_equal(count(env), 8 + 4);
 	/* The params keep their order. */
 	assert_string_equal(env[0], "REQUEST_METHOD=GET");
-	assert_string_equal(env[8], "lower_case_1=ok");
+	assert_string_equal(env[7], "HTTPS=on");
 	free(env);
 }
 
@@ -193,10 +209,10 @@ test_bad_names_are_skipped(void **state)
 	(void)state;
 	params = strv("NOEQUALS", "=value", "==", "BAD-NAME=x", "BAD NAME=x",
 	    "HTTP_X.Y=1", "A;B=1", "\xc3\x84=1", "TAB\t=1", " SP=1",
-	    "GOOD=1", NULL);
+	    "HTTP_GOOD=1", NULL);
 	set_target(NULL, NULL);
 	env = build();
-	assert_string_equal(lookup(env, "GOOD"), "1");
+	assert_string_equal(lookup(env, "HTTP_GOOD"), "1");
 	assert_null(lookup(env, "BAD-NAME"));
 	assert_null(lookup(env, "BAD NAME"));
 	assert_null(lookup(env, "HTTP_X.Y"));
@@ -225,8 +241,8 @@ test_dangerous_params_are_dropped(void **state)
 	assert_null(lookup(env, "FCGI_ROLE"));
 	assert_string_equal(lookup(env, "HTTP_PROXYX"), "kept");
 	assert_string_equal(lookup(env, "HTTP_PROXY_CONNECTION"), "kept");
-	assert_string_equal(lookup(env, "fcgi_role"), "kept");
-	assert_int_equal(count(env), 3 + 3);
+	assert_null(lookup(env, "fcgi_role"));
+	assert_int_equal(count(env), 2 + 3);
 	free(env);
 }
 
@@ -281,8 +297,8 @@ test_path_info_sent_stands_when_none_split(void **state)
 	env = build();
 	assert_string_equal(lookup(env, "PATH_INFO"), "/sent");
 	assert_string_equal(lookup(env, "PATH_TRANSLATED"), "/var/www/sent");
-	assert_string_equal(lookup(env, "PATH_INFOX"), "kept");
-	assert_int_equal(count(env), 3 + 4);
+	assert_null(lookup(env, "PATH_INFOX"));
+	assert_int_equal(count(env), 2 + 4);
 	free(env);
 }
 
@@ -367,23 +383,24 @@ test_precedence(void **state)
 	char	**env;
 
 	(void)state;
-	params = strv("A=1", "GATEWAY_INTERFACE=CGI/9.9", "A=2",
-	    "LANG=fr_FR", "B=param", "PATH=/tmp/evil", NULL);
-	pool_env = strv("PATH=/usr/bin:/bin", "LANG=C.UTF-8", "B=pool1",
-	    "B=pool2", "SCRIPT_FILENAME=/pool/wins", "PATH_INFO=/pool", NULL);
+	params = strv("HTTP_A=1", "GATEWAY_INTERFACE=CGI/9.9", "HTTP_A=2",
+	    "LANG=fr_FR", "HTTP_B=param", "PATH=/tmp/evil", NULL);
+	pool_env = strv("PATH=/usr/bin:/bin", "LANG=C.UTF-8", "HTTP_B=pool1",
+	    "HTTP_B=pool2", "SCRIPT_FILENAME=/pool/wins", "PATH_INFO=/pool",
+	    NULL);
 	set_target("/cgi-bin/app.cgi", NULL);
 	env = build();
 	/* A later param replaces an earlier one. */
-	assert_string_equal(lookup(env, "A"), "2");
+	assert_string_equal(lookup(env, "HTTP_A"), "2");
 	/* What pooled sets replaces the params. */
 	assert_string_equal(lookup(env, "GATEWAY_INTERFACE"), "CGI/1.1");
 	/* The pool's settings replace everything. */
 	assert_string_equal(lookup(env, "PATH"), "/usr/bin:/bin");
 	assert_string_equal(lookup(env, "LANG"), "C.UTF-8");
-	assert_string_equal(lookup(env, "B"), "pool2");
+	assert_string_equal(lookup(env, "HTTP_B"), "pool2");
 	assert_string_equal(lookup(env, "SCRIPT_FILENAME"), "/pool/wins");
 	assert_string_equal(lookup(env, "PATH_INFO"), "/pool");
-	/* A LANG B PATH GATEWAY_INTERFACE SCRIPT_FILENAME SCRIPT_NAME
+	/* HTTP_A LANG HTTP_B PATH GATEWAY_INTERFACE SCRIPT_FILENAME SCRIPT_NAME
 	 * REDIRECT_STATUS PATH_INFO */
 	assert_int_equal(count(env), 9);
 	free(env);
@@ -428,7 +445,7 @@ test_one_block(void **state)
 	size_t	  i, n;
 
 	(void)state;
-	params = strv("X=1", "Y=22", "X=333", NULL);
+	params = strv("HTTP_X=1", "HTTP_Y=22", "HTTP_X=333", NULL);
 	set_target("/s", "/p");
 	env = build();
 	n = count(env);
@@ -466,20 +483,20 @@ test_size_is_bounded(void **state)
 	memset(big + 12, 'c', MIB);
 	big[MIB + 12] = '\0';
 	errno = 0;
-	assert_null(cgi_env_build(params, &target, NULL, 0));
+	assert_null(cgi_env_build(params, &target, NULL, NULL));
 	assert_int_equal(errno, E2BIG);
 
 	/* Two halves, together beyond it: duplicates count. */
 	big[MIB / 2 + 12] = '\0';
 	params[1] = big;
 	errno = 0;
-	assert_null(cgi_env_build(params, &target, NULL, 0));
+	assert_null(cgi_env_build(params, &target, NULL, NULL));
 	assert_int_equal(errno, E2BIG);
 
 	/* Skipped params count too: they were read off the network. */
 	big[0] = '-';
 	errno = 0;
-	assert_null(cgi_env_build(params, &target, NULL, 0));
+	assert_null(cgi_env_build(params, &target, NULL, NULL));
 	assert_int_equal(errno, E2BIG);
 
 	/* Half from the params, half from the pool. */
@@ -488,7 +505,7 @@ test_size_is_bounded(void **state)
 	pool_env = strv("A=1", NULL);
 	pool_env[0] = big;
 	errno = 0;
-	assert_null(cgi_env_build(params, &target, pool_env, 1));
+	assert_null(try_build());
 	assert_int_equal(errno, E2BIG);
 
 	/* Or from what pooled adds. */
@@ -501,7 +518,7 @@ test_size_is_bounded(void **state)
 	memset(target.path, 'p', sizeof(target.path) - 1);
 	target.path[sizeof(target.path) - 1] = '\0';
 	errno = 0;
-	assert_null(cgi_env_build(params, &target, NULL, 0));
+	assert_null(cgi_env_build(params, &target, NULL, NULL));
 	assert_int_equal(errno, E2BIG);
 	free(big);
 }
@@ -516,23 +533,157 @@ test_many_params(void **state)
 	(void)state;
 	set_target(NULL, NULL);
 	params = calloc(2 * N + 1, sizeof(*params));
-	buf = malloc(2 * N * 16);
+	buf = malloc(2 * N * 32);
 	assert_non_null(params);
 	assert_non_null(buf);
 	for (i = 0; i < N; i++) {
-		params[i] = buf + i * 16;
-		snprintf(params[i], 16, "V%zu=%zu", i, i);
+		params[i] = buf + i * 32;
+		snprintf(params[i], 32, "HTTP_V%zu=%zu", i, i);
 		/* and N settings of one name: the last wins */
-		params[N + i] = buf + (N + i) * 16;
-		snprintf(params[N + i], 16, "SAME=%zu", i);
+		params[N + i] = buf + (N + i) * 32;
+		snprintf(params[N + i], 32, "HTTP_SAME=%zu", i);
 	}
 	env = build();
 	assert_int_equal(count(env), N + 1 + 3);
-	assert_string_equal(lookup(env, "V0"), "0");
-	assert_string_equal(lookup(env, "V19999"), "19999");
-	assert_string_equal(lookup(env, "SAME"), "19999");
+	assert_string_equal(lookup(env, "HTTP_V0"), "0");
+	assert_string_equal(lookup(env, "HTTP_V19999"), "19999");
+	assert_string_equal(lookup(env, "HTTP_SAME"), "19999");
 	free(env);
 	free(buf);
+}
+
+
+/* What web servers send reaches the program; nothing else does. */
+static void
+test_allowlist(void **state)
+{
+	static const char *const sent[] = {
+		"AUTH_TYPE", "CONTENT_LENGTH", "CONTENT_TYPE",
+		"GATEWAY_INTERFACE", "PATH_INFO", "PATH_TRANSLATED",
+		"QUERY_STRING", "REMOTE_ADDR", "REMOTE_HOST", "REMOTE_IDENT",
+		"REMOTE_USER", "REQUEST_METHOD", "SCRIPT_NAME", "SERVER_NAME",
+		"SERVER_PORT", "SERVER_PROTOCOL", "SERVER_SOFTWARE",
+		"HTTP_HOST", "HTTP_COOKIE", "HTTP_X_ANYTHING", "HTTPS",
+		"SSL_CLIENT_S_DN", "SSL_PROTOCOL", "REDIRECT_STATUS",
+		"REDIRECT_URL", "DOCUMENT_ROOT", "DOCUMENT_URI", "REQUEST_URI",
+		"REQUEST_SCHEME", "SCRIPT_FILENAME", "REMOTE_PORT",
+		"SERVER_ADDR", "SERVER_ADMIN", "SERVER_SIGNATURE",
+		"CONTEXT_PREFIX", "CONTEXT_DOCUMENT_ROOT", "UNIQUE_ID", "SCGI",
+	};
+	char	**env, buf[64];
+	size_t	  i;
+
+	(void)state;
+	set_target(NULL, NULL);
+	for (i = 0; i < sizeof(sent) / sizeof(sent[0]); i++) {
+		free(params);
+		snprintf(buf, sizeof(buf), "%s=v%zu", sent[i], i);
+		params = strv(buf, NULL);
+		env = build();
+		snprintf(buf, sizeof(buf), "v%zu", i);
+		/* pooled sets these itself, from the target */
+		if (strcmp(sent[i], "GATEWAY_INTERFACE") != 0 &&
+		    strcmp(sent[i], "SCRIPT_FILENAME") != 0)
+			assert_string_equal(lookup(env, sent[i]), buf);
+		free(env);
+	}
+	free(params);
+	params = strv("X_EVIL=1", "FOO=1", "HTTP=1", "HTTPSX=1",
+	    "SERVER_X=1", "REMOTE_X=1", "SSL=1", "request_uri=1", NULL);
+	env = build();
+	/* GATEWAY_INTERFACE, SCRIPT_FILENAME, REDIRECT_STATUS */
+	assert_int_equal(count(env), 3);
+	free(env);
+}
+
+/* Names that make programs load code never pass, whatever the pool says. */
+static void
+test_denied_params_never_pass(void **state)
+{
+	static const char *const bad[] = {
+		"LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "BASH_ENV", "ENV",
+		"BASH_FUNC_f", "SHELLOPTS", "PS4", "PHPRC", "PHP_INI_SCAN_DIR",
+		"PHP_VALUE", "PERL5OPT", "PERL5LIB", "PERLLIB", "PYTHONPATH",
+		"PYTHONSTARTUP", "RUBYOPT", "RUBYLIB", "NODE_OPTIONS",
+		"NODE_PATH", "IFS", "PATH", "HOME", "SHELL", "GCONV_PATH",
+		"LOCPATH", "MALLOC_CHECK_", "GLIBC_TUNABLES", "TMPDIR", "TZDIR",
+		"HOSTALIASES", "RESOLV_HOST_CONF", "NLSPATH",
+		"JAVA_TOOL_OPTIONS", "GIT_SSH_COMMAND", "GIT_CONFIG_GLOBAL",
+		"OPENSSL_CONF", "SSL_CERT_FILE", "SSL_CERT_DIR", "HTTP_PROXY",
+		"LUA_INIT", "LESSOPEN",
+	};
+	char	**env, buf[64];
+	size_t	  i;
+
+	(void)state;
+	set_target(NULL, NULL);
+	/* Past the config check, which refuses these: still dropped. */
+	pass = strv("LD_PRELOAD", "BASH_ENV", "PHPRC", "GIT_*", "SSL_*",
+	    "P*", NULL);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		free(params);
+		snprintf(buf, sizeof(buf), "%s=x", bad[i]);
+		params = strv(buf, NULL);
+		env = build();
+		assert_null(lookup(env, bad[i]));
+		assert_int_equal(count(env), 3);
+		free(env);
+	}
+}
+
+/* cgi_pass_params adds names and prefixes, compared with case. */
+static void
+test_pass_params(void **state)
+{
+	char	**env;
+
+	(void)state;
+	params = strv("MYAPP_TOKEN=t", "MYAPP_TOKEN2=no", "myapp_token=no",
+	    "TENANT_ID=7", "TENANT_=e", "TENANT=no", "X_EVIL=no", NULL);
+	pass = strv("MYAPP_TOKEN", "TENANT_*", NULL);
+	set_target(NULL, NULL);
+	env = build();
+	assert_string_equal(lookup(env, "MYAPP_TOKEN"), "t");
+	assert_string_equal(lookup(env, "TENANT_ID"), "7");
+	assert_string_equal(lookup(env, "TENANT_"), "e");
+	assert_null(lookup(env, "MYAPP_TOKEN2"));
+	assert_null(lookup(env, "myapp_token"));
+	assert_null(lookup(env, "TENANT"));
+	assert_null(lookup(env, "X_EVIL"));
+	assert_int_equal(count(env), 3 + 3);
+	free(env);
+}
+
+/* What conf.c asks before a name joins the allowlist. */
+static void
+test_pass_check(void **state)
+{
+	static const char *const ok[] = {
+		"MYAPP_TOKEN", "TENANT_*", "REDIRECT_*", "LANG", "LC_ALL",
+		"GIT", "X", "HTTP_X_*", "CGIT_CONFIG",
+	};
+	static const char *const refused[] = {
+		"LD_PRELOAD", "ld_preload", "LD_*", "L*", "*", "", "BASH_ENV",
+		"BASH_FUNC_f", "ENV", "PHPRC", "PHP_INI_SCAN_DIR", "PERL5OPT",
+		"PERLLIB", "PYTHONPATH", "RUBYOPT", "NODE_OPTIONS", "NODE_PATH",
+		"IFS", "PATH", "HOME", "SHELL", "GCONV_PATH", "LOCPATH",
+		"MALLOC_ARENA_MAX", "GLIBC_TUNABLES", "TMPDIR", "TZDIR",
+		"HOSTALIASES", "RESOLV_HOST_CONF", "NLSPATH",
+		"JAVA_TOOL_OPTIONS", "GIT_DIR", "GIT_*", "G*", "HTTP_*",
+		"SSL_*", "SSL_CERT_FILE", "https_proxy", "BAD-NAME", "A*B",
+		"A**", "LD_PRE*", "TZ",
+	};
+	size_t	 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		assert_null(cgi_env_pass_check(ok[i]));
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		if (cgi_env_pass_check(refused[i]) == NULL)
+			fail_msg("cgi_pass_params \"%s\" accepted", refused[i]);
+	}
+	assert_true(cgi_env_denied("ld_preload", 10));
+	assert_false(cgi_env_denied("HTTP_HOST", 9));
 }
 
 int
@@ -565,6 +716,11 @@ main(void)
 		cmocka_unit_test_teardown(test_one_block, teardown),
 		cmocka_unit_test_teardown(test_size_is_bounded, teardown),
 		cmocka_unit_test_teardown(test_many_params, teardown),
+		cmocka_unit_test_teardown(test_allowlist, teardown),
+		cmocka_unit_test_teardown(test_denied_params_never_pass,
+		    teardown),
+		cmocka_unit_test_teardown(test_pass_params, teardown),
+		cmocka_unit_test_teardown(test_pass_check, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -869,15 +869,16 @@ test_errors_cgi(void **state)
 		    "\"module\"" },
 		{ "module with cgi_root", POOL_A_OPEN "\tlisten = \"/tmp/s\"\n"
 		    "\tcgi_root = \"@CGI@\"\n}\n", 1, "pool \"a\": cgi_root, "
-		    "env and cgi_interpreter are only used by handler "
-		    "\"cgi\"" },
+		    "env, cgi_interpreter, cgi_pass_params and "
+		    "cgi_x_accel_prefix are only used by handler \"cgi\"" },
 		{ "module with env", POOL_A_OPEN "\tlisten = \"/tmp/s\"\n"
 		    "\tenv = \"LANG=C\"\n}\n", 1, "pool \"a\": cgi_root, "
-		    "env and cgi_interpreter are only used by handler "
-		    "\"cgi\"" },
+		    "env, cgi_interpreter, cgi_pass_params and "
+		    "cgi_x_accel_prefix are only used by handler \"cgi\"" },
 		{ "env set from outside", POOL_A "\"pool=a|env\" = \"X=1\"\n",
-		    1, "pool \"a\": cgi_root, env and cgi_interpreter are "
-		    "only used by handler \"cgi\"" },
+		    1, "pool \"a\": cgi_root, env, cgi_interpreter, "
+		    "cgi_pass_params and cgi_x_accel_prefix are only used by "
+		    "handler \"cgi\"" },
 		{ "cgi_root relative", POOL_C_OPEN
 		    "\tcgi_root = \"cgi-bin\"\n}\n", 5,
 		    "pool \"c\": cgi_root \"cgi-bin\": not an absolute path" },
@@ -903,6 +904,33 @@ test_errors_cgi(void **state)
 		{ "env missing =", POOL_C_OPEN "\tenv = { \"A=1\", PATH }\n"
 		    "}\n", 5, "pool \"c\": env \"PATH\": missing \"=\" "
 		    "(write NAME=VALUE)" },
+		{ "cgi_pass_params LD_PRELOAD", POOL_C_OPEN
+		    "\tcgi_pass_params = { \"MY_APP\",\n\t    \"LD_PRELOAD\" }\n"
+		    "}\n", 6, "pool \"c\": cgi_pass_params \"LD_PRELOAD\": "
+		    "matches LD_*, which makes programs load code and can "
+		    "never be passed" },
+		{ "cgi_pass_params covering PATH", POOL_C_OPEN
+		    "\tcgi_pass_params = \"PA*\"\n}\n", 5,
+		    "pool \"c\": cgi_pass_params \"PA*\": covers PATH, which "
+		    "makes programs load code and can never be passed" },
+		{ "cgi_pass_params bad name", POOL_C_OPEN
+		    "\tcgi_pass_params = \"A-B\"\n}\n", 5,
+		    "pool \"c\": cgi_pass_params \"A-B\": not a name of "
+		    "letters, digits and \"_\" (with an optional \"*\" at the "
+		    "end)" },
+		{ "cgi_local_redirect unknown", POOL_C_OPEN
+		    "\tcgi_local_redirect = internal\n}\n", 5,
+		    "pool \"c\": cgi_local_redirect \"internal\": not 302 or "
+		    "x-accel" },
+		{ "cgi_x_accel_prefix without x-accel", "\n" POOL_C_OPEN
+		    "\tcgi_x_accel_prefix = \"/pub/\"\n}\n", 2,
+		    "pool \"c\": cgi_x_accel_prefix is only used with "
+		    "cgi_local_redirect = \"x-accel\"" },
+		{ "cgi_x_accel_prefix with ..", POOL_C_OPEN
+		    "\tcgi_x_accel_prefix = \"/a/../b/\"\n}\n", 5,
+		    "pool \"c\": cgi_x_accel_prefix \"/a/../b/\": write a "
+		    "directory path ending in \"/\", without \"//\", \".\" or "
+		    "\"..\" segments or \"%\"" },
 		{ "cgi_interpreter without a dot", POOL_C_OPEN
 		    "\tcgi_interpreter = { \"php=/bin/sh\" }\n}\n", 5,
 		    "pool \"c\": cgi_interpreter \"php=/bin/sh\": write "
