@@ -863,9 +863,10 @@ chan_violation(struct slot *s, const char *what)
 {
 	log_warnx("pool %s: worker %ld %s; killing it", s->name,
 	    (long)s->pid, what);
+	/* Kill first: on the channel's end-of-file the worker exits 0. */
+	(void)kill(s->pid, SIGKILL);
 	close(s->chan);
 	s->chan = -1;
-	(void)kill(s->pid, SIGKILL);
 }
 
 /* Act on one message from a worker; the slot says who sent it. */
