@@ -28,6 +28,7 @@
  */
 #include "config.h"
 
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -65,6 +66,7 @@ struct spawn_plan {
 	size_t			 nlimits;
 	const sigset_t		*sigs;		/* to put back to SIG_DFL */
 	int			 rtmin;		/* SIGRTMIN */
+	pid_t			 ppid;		/* the worker */
 };
 
 /* Why the child could not run the program, written to the report pipe. */
@@ -153,6 +155,16 @@ child(const struct spawn_plan *p)
 	 */
 	if (setpgid(0, 0) == -1)
 		child_fail(p, "setpgid");
+	/*
+	 * Killed with the thread that started it (the kernel's notion of
+	 * its parent): a worker killed mid-request leaves no program
+	 * running.  Should the worker have died before this, the parent is
+	 * the master already, and nobody waits for the program.
+	 */
+	if (prctl(PR_SET_PDEATHSIG, (unsigned long)SIGKILL, 0L, 0L, 0L) == -1)
+		child_fail(p, "prctl");
+	if (getppid() != p->ppid)
+		_exit(127);
 	for (fd = 0; fd < 3; fd++)
 		if (move_fd(p->stdio[fd], fd, 0) == -1)
 			child_fail(p, "dup2");
@@ -270,6 +282,7 @@ cgi_spawn(const struct cgi_target *t, char *const *envp,
 	sigfillset(&all);
 	p.sigs = spawn_sigs_known ? &spawn_sigs : &all;
 	p.rtmin = SIGRTMIN;
+	p.ppid = getpid();
 	snprintf(local, sizeof(local), "./%s", t->base);
 	if (t->interpreter != NULL) {
 		/* cgi_interpreter: the interpreter runs the script. */

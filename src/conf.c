@@ -69,6 +69,7 @@ static const struct int_range int_ranges[] = {
 	{ "scgi_header_max",		1024, 1048576 },
 	{ "request_log_max",		0, 1073741824 },
 	{ "log_repeat_window",		0, 3600 },
+	{ "cgi_hold_max",		65536, 1073741824 },
 	{ "max_requests",		0, 1000000000 },
 	{ "max_requests_jitter",	0, 1000000000 },
 	{ "slow_request",		0, 86400 },
@@ -158,6 +159,8 @@ static cfg_opt_t pool_opts[] = {
 	CFG_STR_LIST("cgi_pass_params", NULL, CFGF_NODEFAULT),
 	CFG_STR("cgi_local_redirect", "302", CFGF_NONE),
 	CFG_STR("cgi_x_accel_prefix", NULL, CFGF_NODEFAULT),
+	CFG_INT_CB("cgi_hold_max", CGI_HOLD_MAX, CFGF_NONE, parse_int),
+	CFG_STR("cgi_spill_dir", NULL, CFGF_NODEFAULT),
 	CFG_INT_CB("read_timeout", 30, CFGF_NONE, parse_int),
 	CFG_INT_CB("write_timeout", 30, CFGF_NONE, parse_int),
 	CFG_INT_CB("keepalive_timeout", 60, CFGF_NONE, parse_int),
@@ -268,6 +271,8 @@ static const struct {
 	{ "pool|cgi_pass_params",	check_pass_params },
 	{ "pool|cgi_local_redirect",	check_local_redirect },
 	{ "pool|cgi_x_accel_prefix",	check_x_accel_prefix },
+	{ "pool|cgi_hold_max",		check_int },
+	{ "pool|cgi_spill_dir",		check_dir },
 	{ "pool|scgi_header_max",	check_int },
 	{ "pool|max_requests",		check_int },
 	{ "pool|max_requests_jitter",	check_int },
@@ -975,18 +980,26 @@ check_dir(cfg_t *cfg, cfg_opt_t *opt)
 		    pool_prefix(cfg, pfx, sizeof(pfx)), opt->name, s);
 		return -1;
 	}
-	if (strcmp(opt->name, "chroot") != 0)
+	if (strcmp(opt->name, "chroot") != 0 &&
+	    strcmp(opt->name, "cgi_spill_dir") != 0)
 		return 0;
 	if (stat(s, &st) == -1) {
 		saved_errno = errno;
-		conf_warnx(cfg, cfg->line, "%schroot \"%s\": %s",
-		    pool_prefix(cfg, pfx, sizeof(pfx)), s,
+		conf_warnx(cfg, cfg->line, "%s%s \"%s\": %s",
+		    pool_prefix(cfg, pfx, sizeof(pfx)), opt->name, s,
 		    strerror(saved_errno));
 		return -1;
 	}
 	if (!S_ISDIR(st.st_mode)) {
-		conf_warnx(cfg, cfg->line, "%schroot \"%s\": not a directory",
-		    pool_prefix(cfg, pfx, sizeof(pfx)), s);
+		conf_warnx(cfg, cfg->line, "%s%s \"%s\": not a directory",
+		    pool_prefix(cfg, pfx, sizeof(pfx)), opt->name, s);
+		return -1;
+	}
+	/* Where anyone may write, anyone may swap what is there. */
+	if ((st.st_mode & (S_IWOTH | S_ISVTX)) == S_IWOTH) {
+		conf_warnx(cfg, cfg->line, "%s%s \"%s\": writable by anyone "
+		    "and not sticky", pool_prefix(cfg, pfx, sizeof(pfx)),
+		    opt->name, s);
 		return -1;
 	}
 	return 0;
@@ -1438,6 +1451,9 @@ build_pool(cfg_t *cfg, cfg_t *sec, struct pool_conf *pc)
 	    "max_kept_connections");
 	pc->malloc_arena_max = (int)cfg_getint(sec, "malloc_arena_max");
 	pc->scgi_header_max = (size_t)cfg_getint(sec, "scgi_header_max");
+	pc->cgi_hold_max = (size_t)cfg_getint(sec, "cgi_hold_max");
+	s = cfg_getstr(sec, "cgi_spill_dir");
+	pc->cgi_spill_dir = xstrdup(s != NULL ? s : CGI_SPILL_DIR);
 	pc->max_requests = (int)cfg_getint(sec, "max_requests");
 	pc->max_requests_jitter = (int)cfg_getint(sec, "max_requests_jitter");
 	pc->slow_request = (int)cfg_getint(sec, "slow_request");
@@ -1812,6 +1828,7 @@ conf_free(struct conf *conf)
 		for (j = 0; j < pc->ncgi_interpreters; j++)
 			free(pc->cgi_interpreters[j]);
 		free(pc->cgi_interpreters);
+		free(pc->cgi_spill_dir);
 		free(pc->status_path);
 		free(pc->ping_path);
 		free(pc->ping_response);

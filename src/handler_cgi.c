@@ -10,16 +10,23 @@
  * so no byte of output goes to the web server before the whole body came
  * in.  Meanwhile the body is streamed to the program's stdin as it
  * arrives, and what the program writes is held, in memory up to
- * CGI_HOLD_MEM and beyond that in an unlinked temporary file, so a program
- * that answers before (or while) it reads never deadlocks and a large
- * upload is never held in memory.  Once the body is in, the held output and
- * then the program's output as it comes are sent on.  The program's exit is
+ * CGI_HOLD_MEM and beyond that in an unlinked file in cgi_spill_dir, so a
+ * program that answers before (or while) it reads does not deadlock and a
+ * large upload is never held in memory.  At most cgi_hold_max bytes more
+ * than the body read so far are held: past that, pooled stops reading the
+ * program's stdout, and the program blocks writing it, until more body or
+ * the end of it comes (a program that insists on writing more than that
+ * before it reads its stdin waits for cgi_timeout, as it would behind any
+ * CGI server that does not hold).
+ * Once the body is in, the held output and then the program's output as
+ * it comes are sent on.  The program's exit is
  * watched through a pidfd, so a background grandchild that keeps stdout
  * open cannot hold the response, and every child is reaped.
  */
 #include "config.h"
 
 #include <sys/pidfd.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -28,10 +35,12 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "pooled.h"
@@ -48,6 +57,7 @@
 #define CGI_DRAIN_READS	16
 
 static const struct pool_conf	*cgi_pool;
+static const char		*cgi_spill;	/* NULL: hold in memory */
 static struct backend		 cgi_backend;
 
 /*
@@ -59,6 +69,19 @@ static _Atomic pid_t		*cgi_running;
 static size_t			 cgi_nslots;
 static _Atomic size_t		 cgi_next_slot;
 static __thread _Atomic pid_t	*cgi_my_slot;
+
+/*
+ * The worker is a subreaper (PR_SET_CHILD_SUBREAPER): what a program
+ * leaves running when it exits, even after setsid() or a double fork, is
+ * handed to the worker, which kills it at the end of a request (sweep).
+ * A pid the sweep sees must still be that process when it is killed:
+ * children are started and reaped under the read side of this lock,
+ * the sweep holds the write side, so no pid it lists is reaped (and
+ * reused) or newly started and not yet in its slot meanwhile.
+ */
+static int			 cgi_procfd = -1;
+static pthread_rwlock_t		 cgi_fork_lock;
+#define CGI_SWEEP_ROUNDS	16	/* 1 ms apart, while some are found */
 
 /* One run of a program for one request. */
 struct cgi_run {
@@ -81,6 +104,8 @@ struct cgi_run {
 	size_t			 hold_len;
 	int			 spill;
 	size_t			 spill_len;
+	bool			 drain_later;	/* it exited while held full */
+	size_t			 body_in;	/* body bytes read so far */
 	bool			 nph;		/* nph- program: status line */
 	bool			 drop_output;	/* after a local redirect */
 	bool			 header_done;
@@ -167,7 +192,8 @@ hold(struct cgi_run *r, const char *buf, size_t len)
 {
 	char	*p;
 
-	if (r->spill == -1 && r->hold_len + len <= CGI_HOLD_MEM) {
+	if (r->spill == -1 && (cgi_spill == NULL ||
+	    r->hold_len + len <= CGI_HOLD_MEM)) {
 		if ((p = realloc(r->hold, r->hold_len + len)) == NULL) {
 			r->internal_error = true;
 			return -1;
@@ -177,10 +203,10 @@ hold(struct cgi_run *r, const char *buf, size_t len)
 		r->hold_len += len;
 		return 0;
 	}
-	if (r->spill == -1 && (r->spill = open("/tmp", O_TMPFILE | O_RDWR |
+	if (r->spill == -1 && (r->spill = open(cgi_spill, O_TMPFILE | O_RDWR |
 	    O_CLOEXEC, 0600)) == -1) {
-		pooled_req_log(r->req, POOLED_LOG_ERROR, "cgi: temp file: %s",
-		    strerror(errno));
+		pooled_req_log(r->req, POOLED_LOG_ERROR, "cgi: temp file in "
+		    "%s: %s", cgi_spill, strerror(errno));
 		r->internal_error = true;
 		return -1;
 	}
@@ -376,17 +402,41 @@ check_header(struct cgi_run *r)
 }
 
 /*
+ * How many more bytes of output may be held now: 0 when the allowance is
+ * used up (the program is left blocked on its stdout).  SIZE_MAX when
+ * nothing is held, the body being in and the header sent.  The allowance
+ * is cgi_hold_max plus the body read so far, so a program that echoes
+ * its input (as much out as in) never blocks, while one byte of body
+ * can no longer buy any amount of output held.
+ */
+static size_t
+hold_room(const struct cgi_run *r, bool body_done)
+{
+	size_t	 held = r->hold_len + r->spill_len, max;
+
+	if (r->header_done && body_done)
+		return SIZE_MAX;
+	max = cgi_pool->cgi_hold_max + r->body_in;
+	if (max < r->body_in)
+		max = SIZE_MAX;
+	return held >= max ? 0 : max - held;
+}
+
+/*
  * Read the program's stdout: hold it, or send it once the body is in.
  * Returns 1 when it read something, 0 when there is nothing now (or any
- * more), -1 when the request must end.
+ * more, or no room to hold it), -1 when the request must end.
  */
 static int
 read_stdout(struct cgi_run *r, bool body_done)
 {
 	char	 buf[CGI_CHUNK];
+	size_t	 room = hold_room(r, body_done);
 	ssize_t	 n;
 
-	n = read(r->out, buf, sizeof(buf));
+	if (room == 0)
+		return 0;
+	n = read(r->out, buf, room < sizeof(buf) ? room : sizeof(buf));
 	if (n == 0 || (n == -1 && errno != EAGAIN)) {
 		close_fd(&r->out);
 		return 0;
@@ -416,18 +466,78 @@ static void
 reap(struct cgi_run *r)
 {
 	siginfo_t	 si;
+	int		 rc;
 
+	if (r->exited) {
+		if (cgi_my_slot != NULL)
+			atomic_store(cgi_my_slot, 0);
+		return;
+	}
+	/* Until it is gone, without the lock; then out of the slot. */
+	memset(&si, 0, sizeof(si));
+	while (waitid(P_PID, (id_t)r->pid, &si, WEXITED | WNOWAIT) == -1 &&
+	    errno == EINTR)
+		;
+	pthread_rwlock_rdlock(&cgi_fork_lock);
 	/* Out of the slot first: once reaped, the pid may be reused. */
 	if (cgi_my_slot != NULL)
 		atomic_store(cgi_my_slot, 0);
-	if (r->exited)
-		return;
 	memset(&si, 0, sizeof(si));
-	if (waitid(P_PID, (id_t)r->pid, &si, WEXITED) == -1)
+	rc = waitid(P_PID, (id_t)r->pid, &si, WEXITED);
+	pthread_rwlock_unlock(&cgi_fork_lock);
+	if (rc == -1)
 		return;
 	r->exited = true;
 	r->status = si.si_code == CLD_EXITED ? si.si_status << 8 :
 	    si.si_status;
+}
+
+/*
+ * For reaper_kill_children: a running program is kept; a child that
+ * died is reaped (and counted in *arg) rather than killed, its pid being
+ * free from then on; anything else is killed.
+ */
+static bool
+keep_or_reap(pid_t pid, void *arg)
+{
+	size_t	*reaped = arg;
+	size_t	 i;
+
+	for (i = 0; i < cgi_nslots; i++)
+		if (atomic_load(&cgi_running[i]) == pid)
+			return true;
+	if (waitpid(pid, NULL, WNOHANG) == pid) {
+		(*reaped)++;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * Kill and reap what programs left behind and the worker inherited.  A
+ * killed child is reaped by the next round, and its own children, handed
+ * over as it dies, are killed by it; rounds go on while there is work.
+ * What is still dying after the last round is left to the next request's
+ * sweep.  Returns how many were reaped.
+ */
+static size_t
+sweep(void)
+{
+	struct timespec	 ms = { 0, 1000000 };
+	size_t		 reaped = 0;
+	int		 i;
+
+	if (cgi_procfd == -1)
+		return 0;
+	pthread_rwlock_wrlock(&cgi_fork_lock);
+	for (i = 0; i < CGI_SWEEP_ROUNDS; i++) {
+		if (reaper_kill_children(cgi_procfd, getpid(), keep_or_reap,
+		    &reaped) == 0)
+			break;
+		(void)nanosleep(&ms, NULL);
+	}
+	pthread_rwlock_unlock(&cgi_fork_lock);
+	return reaped;
 }
 
 /*
@@ -497,6 +607,7 @@ pump(struct cgi_run *r, const char *cl)
 				/* A program that stopped reading: discard. */
 				body_off = r->in == -1 ? body_len : 0;
 				left -= (unsigned long long)n;
+				r->body_in += (size_t)n;
 			}
 			if (left == 0 && !body_done && r->in == -1)
 				body_done = true;
@@ -507,6 +618,23 @@ pump(struct cgi_run *r, const char *cl)
 			kill_group(r);
 			return -1;
 		}
+		/*
+		 * What it wrote before exiting is in the pipe; take that
+		 * (once there is room to hold it), then stop: a grandchild
+		 * that kept it open cannot hold the response.
+		 */
+		if (r->drain_later && hold_room(r, body_done) > 0) {
+			r->drain_later = false;
+			for (k = 0; k < CGI_DRAIN_READS && r->out != -1 &&
+			    (rc = read_stdout(r, body_done)) == 1; k++)
+				;
+			if (rc == -1)
+				return -1;
+			if (hold_room(r, body_done) == 0)
+				r->drain_later = true;	/* the rest later */
+			else
+				close_fd(&r->out);
+		}
 		if (r->out == -1 && r->err == -1 && (r->exited ||
 		    r->pidfd == -1) && (body_done || r->in == -1))
 			break;
@@ -516,7 +644,9 @@ pump(struct cgi_run *r, const char *cl)
 			pfd[np].fd = r->in;
 			pfd[np++].events = POLLOUT;
 		}
-		if (r->out != -1) {
+		/* Past cgi_hold_max, the program waits for the body. */
+		if (r->out != -1 && !r->drain_later &&
+		    hold_room(r, body_done) > 0) {
 			pfd[np].fd = r->out;
 			pfd[np++].events = POLLIN;
 		}
@@ -589,24 +719,12 @@ pump(struct cgi_run *r, const char *cl)
 			} else if (pfd[i].fd == r->pidfd) {
 				reap(r);
 				close_fd(&r->pidfd);
-				/*
-				 * What it wrote before exiting is in the
-				 * pipes; take that, then stop: a grandchild
-				 * that kept them open cannot hold the
-				 * response.
-				 */
-				for (k = 0; k < CGI_DRAIN_READS && r->out !=
-				    -1 && (rc = read_stdout(r, body_done)) == 1;
-				    k++)
-					;
-				if (rc == -1)
-					return -1;
 				for (k = 0; k < CGI_DRAIN_READS && r->err !=
 				    -1 && read_stderr(r); k++)
 					;
-				close_fd(&r->out);
 				stderr_flush(r, true);
 				close_fd(&r->err);
+				r->drain_later = true;
 			}
 		}
 	}
@@ -622,9 +740,13 @@ spawn(struct cgi_run *r, const struct cgi_target *t, char **envp)
 {
 	struct cgi_child	 c;
 	const char		*why;
+	int			 rc;
 
-	if (cgi_spawn(t, envp, cgi_pool->cgi_rlimits, cgi_pool->ncgi_rlimits,
-	    cgi_my_slot, &c, &why) == -1) {
+	pthread_rwlock_rdlock(&cgi_fork_lock);
+	rc = cgi_spawn(t, envp, cgi_pool->cgi_rlimits, cgi_pool->ncgi_rlimits,
+	    cgi_my_slot, &c, &why);
+	pthread_rwlock_unlock(&cgi_fork_lock);
+	if (rc == -1) {
 		if (why != NULL)
 			pooled_req_log(r->req, POOLED_LOG_ERROR, "%s: cannot "
 			    "run: %s: %s", t->path, why, strerror(errno));
@@ -646,8 +768,6 @@ spawn(struct cgi_run *r, const struct cgi_target *t, char **envp)
 static void
 run_free(struct cgi_run *r)
 {
-	if (cgi_my_slot != NULL)
-		atomic_store(cgi_my_slot, 0);
 	close_fd(&r->in);
 	close_fd(&r->out);
 	close_fd(&r->err);
@@ -663,6 +783,8 @@ run_free(struct cgi_run *r)
 		kill_group(r);
 		reap(r);
 	}
+	if (cgi_my_slot != NULL)
+		atomic_store(cgi_my_slot, 0);
 }
 
 static int
@@ -673,6 +795,7 @@ cgi_handle(struct pooled_req *req)
 	const char		*file, *why;
 	char			 how[128], **envp;
 	int			 status, rc;
+	size_t			 left;
 
 	if (cgi_path_resolve(req->envp, cgi_pool, &t, &file, &status,
 	    &why) == -1) {
@@ -717,6 +840,10 @@ cgi_handle(struct pooled_req *req)
 	 */
 	if (r.pid > 0)
 		(void)kill(-r.pid, SIGKILL);
+	/* And what left the group: it was handed to the worker. */
+	if ((left = sweep()) > 0)
+		pooled_req_log(req, POOLED_LOG_NOTICE, "%s: killed %zu "
+		    "processes left behind", t.path, left);
 	proc_describe_status(r.status, how, sizeof(how));
 	if (r.timed_out) {
 		pooled_req_log(req, POOLED_LOG_ERROR, "%s: killed after "
@@ -777,11 +904,67 @@ handler_cgi_kill_all(void)
 			(void)kill(-pid, SIGKILL);
 }
 
+/*
+ * cgi_spill_dir as this worker sees it (inside its chroot), once it is
+ * known to take a temporary file of the pool's user and to be no place
+ * where anyone may write and not sticky; else NULL (logged), and held
+ * output stays in memory, up to cgi_hold_max all the same.
+ */
+static const char *
+spill_dir(const struct pool_conf *pc)
+{
+	const char	*dir = privs_inside(pc, pc->cgi_spill_dir);
+	struct stat	 st;
+	int		 fd;
+
+	if (dir == NULL)
+		return NULL;
+	if ((fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600)) == -1 ||
+	    stat(dir, &st) == -1) {
+		log_warn("cgi: cgi_spill_dir %s; output held before a "
+		    "request body is in stays in memory", dir);
+		if (fd != -1)
+			close(fd);
+		return NULL;
+	}
+	close(fd);
+	if ((st.st_mode & (S_IWOTH | S_ISVTX)) == S_IWOTH) {
+		log_warnx("cgi: cgi_spill_dir %s: writable by anyone and not "
+		    "sticky; output held before a request body is in stays "
+		    "in memory", dir);
+		return NULL;
+	}
+	return dir;
+}
+
+/*
+ * What the CGI backend needs before the worker gives up its privileges
+ * and chroots: /proc, to find the processes programs leave behind.
+ */
+void
+handler_cgi_prepare(void)
+{
+	cgi_procfd = reaper_open();
+}
+
 /* The CGI backend for pool pc. */
 const struct backend *
 handler_cgi_open(const struct pool_conf *pc)
 {
+	pthread_rwlockattr_t	 attr;
+
 	cgi_pool = pc;
+	cgi_spill = spill_dir(pc);
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1L, 0L, 0L, 0L) == -1) {
+		log_warn("cgi: PR_SET_CHILD_SUBREAPER");
+		close_fd(&cgi_procfd);
+	}
+	/* A steady stream of spawns must not starve the sweep. */
+	pthread_rwlockattr_init(&attr);
+	pthread_rwlockattr_setkind_np(&attr,
+	    PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&cgi_fork_lock, &attr);
+	pthread_rwlockattr_destroy(&attr);
 	/* The worker's handlers are all in place by now (worker_main). */
 	cgi_spawn_init();
 	cgi_nslots = (size_t)pc->threads;

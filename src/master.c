@@ -17,6 +17,7 @@
  */
 #include "config.h"
 
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -77,6 +78,7 @@ struct master {
 	int64_t			 pm_due;	/* next pm tick */
 	struct status_srv	*status;	/* status_listen, or NULL */
 	char			 last_reload[256];
+	int			 procfd;	/* /proc, for reaper.c */
 };
 
 /* pfd_slot of a pool's listen socket: PFD_POOL + pool index. */
@@ -537,11 +539,39 @@ reap_one(struct master *m, pid_t pid, int status, int64_t now)
 		    (long long)(s->due_ms - now));
 }
 
+/* Whether pid is one of the workers, for reaper_kill_children. */
+static bool
+is_worker(pid_t pid, void *arg)
+{
+	struct master	*m = arg;
+
+	return slot_by_pid(&m->slots, pid) != NULL;
+}
+
+/*
+ * Kill every child that is not a worker.  The master is a subreaper, so
+ * what a dead worker left (its CGI programs, their children) is handed
+ * to it, before the worker's own exit is reported; killing them hands
+ * their children over in turn, and each of those deaths brings the
+ * master back here.  Only the master reaps its children, so the pids
+ * seen are still its own when they are killed.
+ */
+static void
+master_sweep(struct master *m)
+{
+	size_t	 n;
+
+	if ((n = reaper_kill_children(m->procfd, getpid(), is_worker, m)) > 0)
+		log_notice("master: killed %zu processes that workers left "
+		    "behind", n);
+}
+
 static void
 master_reap(struct master *m)
 {
 	pid_t	 pid;
 	int	 status;
+	bool	 any = false;
 
 	for (;;) {
 		pid = waitpid(-1, &status, WNOHANG);
@@ -549,8 +579,12 @@ master_reap(struct master *m)
 			continue;
 		if (pid <= 0)
 			break;
+		/* Not a worker: something a worker left, killed below. */
 		reap_one(m, pid, status, clock_ms());
+		any = true;
 	}
+	if (any)
+		master_sweep(m);
 }
 
 /*
@@ -1051,6 +1085,15 @@ master_run(struct conf **confp, int *listen_fds, int ready_fd)
 	size_t		 p;
 
 	memset(&m, 0, sizeof(m));
+	/*
+	 * A subreaper: what a worker leaves when it dies comes to the
+	 * master, not to init, and is killed (master_sweep).
+	 */
+	m.procfd = -1;
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1L, 0L, 0L, 0L) == -1)
+		log_warn("master: PR_SET_CHILD_SUBREAPER");
+	else
+		m.procfd = reaper_open();
 	m.cur = (struct generation){ 1, *confp, listen_fds, NULL };
 	gen_init_pools(&m.cur);
 	m.ready_fd = ready_fd;
@@ -1124,6 +1167,10 @@ master_run(struct conf **confp, int *listen_fds, int ready_fd)
 			master_reload(&m);
 	}
 
+	/* No worker is left: neither may anything they started be. */
+	master_sweep(&m);
+	if (m.procfd != -1)
+		close(m.procfd);
 	for (p = 0; p < m.cur.conf->npools; p++) {
 		sock_unlink(&m.cur.conf->pools[p], m.cur.fds[p]);
 		close(m.cur.fds[p]);

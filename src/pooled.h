@@ -126,6 +126,8 @@ struct pool_conf {
 	bool			 cgi_x_accel;	/* local redirects internal */
 	char			*cgi_x_accel_prefix; /* limits them; or NULL */
 	int			 cgi_timeout;	/* seconds a program may run */
+	size_t			 cgi_hold_max;	/* output held before the body */
+	char			*cgi_spill_dir;	/* held output past memory */
 	bool			 cgi_stderr_log; /* its stderr to the log */
 	bool			 cgi_stderr_server; /* ... to the web server */
 	size_t			 request_log_max; /* stderr, module lines */
@@ -246,9 +248,12 @@ int		 cgi_spawn(const struct cgi_target *, char *const *envp,
 		    struct cgi_child *, const char **why);
 
 /* handler_cgi.c */
+#define CGI_HOLD_MAX	(8 * 1024 * 1024)	/* default cgi_hold_max */
+#define CGI_SPILL_DIR	"/var/tmp"		/* default cgi_spill_dir */
 struct backend;
 const struct backend *handler_cgi_open(const struct pool_conf *);
 void		 handler_cgi_kill_all(void);
+void		 handler_cgi_prepare(void);
 
 /* cgi_header.c */
 enum cgi_header_state {
@@ -458,6 +463,12 @@ struct worker_spec {
 	struct scoreboard      **drop;		/* others, to unmap; NULL-ended */
 };
 pid_t		 proc_spawn_worker(const struct worker_spec *, int *chan);
+
+/* reaper.c: children nobody started on purpose */
+typedef bool	 reaper_keep_fn(pid_t, void *);
+int		 reaper_open(void);
+size_t		 reaper_kill_children(int procfd, pid_t self, reaper_keep_fn *,
+		    void *);
 
 /* privs.c: what a worker gives up before running user code */
 int		 privs_enter(const struct pool_conf *);

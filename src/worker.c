@@ -417,6 +417,8 @@ worker_main(const struct worker_spec *ws, int chan_fd)
 #endif
 	w.proto = w.pool->protocol == PROTO_SCGI ? &proto_scgi : &proto_fcgi;
 	worker_signals();
+	if (w.pool->handler == HANDLER_CGI)
+		handler_cgi_prepare();
 	/* Nothing of the user's runs before this. */
 	if (privs_enter(w.pool) == -1)
 		exit(EX_CONFIG);
