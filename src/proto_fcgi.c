@@ -216,7 +216,6 @@ body_failed(struct fcgi_conn *c, int status, const char *what)
 	    "body: %s after %llu bytes; connection closed", peer, what,
 	    (unsigned long long)body_received(&c->bc));
 	c->req->body_status = status;
-	c->req->body_why = what;
 	c->close = true;
 }
 
