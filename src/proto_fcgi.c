@@ -26,6 +26,8 @@
 #include "config.h"
 
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <fcgiapp.h>
@@ -58,6 +60,9 @@ struct fcgi_conn {
 	uint64_t		 body;		/* body bytes handed out */
 	uint64_t		 length;	/* CONTENT_LENGTH, or UINT64_MAX */
 	unsigned int		 mgmt;		/* answered for this request */
+	size_t			 moutlen;	/* answers not sent yet */
+	bool			 nodelay;	/* TCP_NODELAY set for answers */
+	uint8_t			 mout[4 * FCGI_MGMT_ANSWER_MAX];
 	bool			 keep_conn;	/* FCGI_KEEP_CONN */
 	bool			 eof;		/* the body ended */
 	bool			 close;		/* not for another request */
@@ -179,29 +184,55 @@ send_all(int fd, const void *buf, size_t len)
 }
 
 /*
+ * Send the management answers gathered so far, in one write: many small
+ * sends would each wait for the peer's delayed ACK (Nagle).  Called
+ * before a read waits and before the handler gets body bytes, so that
+ * the answers precede any response record libfcgi writes.
+ */
+static int
+mgmt_flush(struct fcgi_conn *c)
+{
+	size_t	 n = c->moutlen;
+	int	 one = 1;
+
+	c->moutlen = 0;
+	if (n == 0)
+		return 0;
+	/*
+	 * The response follows these answers in a write of its own, which
+	 * Nagle would hold until the peer's delayed ACK of them: 40 ms a
+	 * request.  Only a connection with management records pays the
+	 * call (it fails harmlessly on a unix socket).
+	 */
+	if (!c->nodelay) {
+		(void)setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one,
+		    sizeof(one));
+		c->nodelay = true;
+	}
+	if (send_all(c->fd, c->mout, n) == 0)
+		return 0;
+	c->broken = c->close = true;
+	if (c->req != NULL)
+		c->req->write_failed = true;
+	return -1;
+}
+
+/*
  * Answer a management record, at most FCGI_MGMT_PER_REQ for a request
  * (with the FCGI_LEAD_MGMT_MAX that may come before it).
- * The caller is the thread that writes the response, between two of
- * libfcgi's record writes, so the answer is a record of its own.
  */
 static int
 mgmt_answer(struct fcgi_conn *c, const struct fcgi_event *ev)
 {
-	uint8_t	 out[FCGI_MGMT_ANSWER_MAX];
-	size_t	 n;
-
 	if (++c->mgmt > FCGI_MGMT_PER_REQ) {
 		conn_failed(c, "too many management records");
 		return -1;
 	}
-	n = fcgi_mgmt_answer(ev->type, ev->data, ev->len, max_conns,
-	    max_conns, out);
-	if (send_all(c->fd, out, n) == -1) {
-		c->broken = c->close = true;
-		if (c->req != NULL)
-			c->req->write_failed = true;
+	if (sizeof(c->mout) - c->moutlen < FCGI_MGMT_ANSWER_MAX &&
+	    mgmt_flush(c) == -1)
 		return -1;
-	}
+	c->moutlen += fcgi_mgmt_answer(ev->type, ev->data, ev->len,
+	    max_conns, max_conns, c->mout + c->moutlen);
 	return 0;
 }
 
@@ -264,7 +295,7 @@ read_body(struct fcgi_conn *c, uint8_t *out, size_t len)
 		if (c->off == c->len) {
 			if (got > 0)
 				break;
-			if (fill(c) == -1)
+			if (mgmt_flush(c) == -1 || fill(c) == -1)
 				return -1;
 		}
 		c->off += fcgi_stream_next(&c->st, c->buf + c->off,
@@ -295,6 +326,8 @@ read_body(struct fcgi_conn *c, uint8_t *out, size_t len)
 			return -1;
 		}
 	}
+	if (mgmt_flush(c) == -1)
+		return -1;
 	c->body += got;
 	if (max_body > 0 && c->body > max_body) {
 		body_failed(c, 413, "the body is larger than max_body");
@@ -421,7 +454,7 @@ lead_mgmt(struct fcgi_conn *c, size_t end)
 		if (ev.kind == FCGI_EV_MGMT && mgmt_answer(c, &ev) == -1)
 			return -1;
 	}
-	return 0;
+	return mgmt_flush(c);
 }
 
 /*
@@ -495,6 +528,8 @@ fcgi_begin(void *ctx, int fd, struct pooled_req *req, uint64_t id,
 	c->fd = fd;
 	c->req = NULL;
 	c->mgmt = 0;
+	c->moutlen = 0;
+	c->nodelay = false;
 	c->close = c->broken = c->eof = false;
 	if (read_head(c, &h, &why) != CONN_READY) {
 		conn_failed(c, why);
