@@ -90,8 +90,13 @@ print(n)
 after=$(rss)
 assert_eq "200,000 management records: each answered" 200000 \
     "$(cat "$T/flood")"
-assert_true "the worker's RSS stays flat ($before kB -> $after kB)" \
-    test "$after" -le $((before + 4096))
+if ldd "$POOLED" 2>/dev/null | grep -q 'lib[at]san'; then
+	# ASan's quarantine holds freed memory: resident sizes say nothing.
+	skip "the worker's RSS stays flat" "sanitizer build"
+else
+	assert_true "the worker's RSS stays flat ($before kB -> $after kB)" \
+	    test "$after" -le $((before + 4096))
+fi
 assert_eq "the worker survived the flood" "$WORKER" "$(pool_workers rec)"
 
 # A record for another request id in the middle of a body.
