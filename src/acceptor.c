@@ -449,13 +449,15 @@ serve(struct acceptor *a, int fd)
 	a->slow_logged = false;
 	pthread_mutex_unlock(&a->mtx);
 
-	rc = status_page_serve(w, &req) ? 0 : w->backend->handle(&req);
+	/* A body refused from its header (max_body) runs nothing. */
+	rc = req.body_status != 0 || status_page_serve(w, &req) ? 0 :
+	    w->backend->handle(&req);
 	/* A client that went away gets no error page (the handler said). */
 	if (req.write_failed && req.bytes_out == 0)
 		;
 	else if (req.bytes_out == 0 && req.body_status != 0)
-		req_respond_error(&req, req.body_status, "the request body "
-		    "was cut short");
+		req_respond_error(&req, req.body_status, req.body_why != NULL ?
+		    req.body_why : "the request body was cut short");
 	else if (rc != 0 && req.bytes_out == 0)
 		req_respond_error(&req, 500, "the handler failed");
 	else if (rc != 0)

@@ -79,6 +79,11 @@ static const struct int_range int_ranges[] = {
 	{ "max_spare_threads",		1, 1048576 },
 	{ "idle_timeout",		1, 86400 },
 	{ "scgi_max_headers",		8, 65536 },
+	{ "max_params",			8, 65536 },
+	{ "max_params_size",		1024, 1048576 },
+	{ "body_timeout",		1, 3600 },
+	{ "body_min_rate",		0, 1000000000 },
+	{ "max_body",			0, 1099511627776L },
 	{ "malloc_arena_max",		0, 1024 },
 	{ "status_max_connections_per_client", 1, 16 },
 };
@@ -183,6 +188,11 @@ static cfg_opt_t pool_opts[] = {
 	CFG_INT_CB("scgi_max_headers", SCGI_MAX_HEADERS, CFGF_NONE,
 	    parse_int),
 	CFG_INT_CB("malloc_arena_max", 1, CFGF_NONE, parse_int),
+	CFG_INT_CB("max_params", FCGI_MAX_PARAMS, CFGF_NONE, parse_int),
+	CFG_INT_CB("max_params_size", FCGI_PARAMS_SIZE, CFGF_NONE, parse_int),
+	CFG_INT_CB("body_timeout", 20, CFGF_NONE, parse_int),
+	CFG_INT_CB("body_min_rate", 500, CFGF_NONE, parse_int),
+	CFG_INT_CB("max_body", 1073741824, CFGF_NONE, parse_int),
 	CFG_STR("listen_owner", NULL, CFGF_NODEFAULT),
 	CFG_STR("listen_group", NULL, CFGF_NODEFAULT),
 	CFG_STR_LIST("allowed_clients", NULL, CFGF_NODEFAULT),
@@ -286,6 +296,11 @@ static const struct {
 	{ "pool|max_spare_threads",	check_int },
 	{ "pool|idle_timeout",		check_int },
 	{ "pool|scgi_max_headers",	check_int },
+	{ "pool|max_params",		check_int },
+	{ "pool|max_params_size",	check_int },
+	{ "pool|body_timeout",		check_int },
+	{ "pool|body_min_rate",		check_int },
+	{ "pool|max_body",		check_int },
 	{ "pool|read_timeout",		check_int },
 	{ "pool|write_timeout",		check_int },
 	{ "pool|keepalive_timeout",	check_int },
@@ -1484,6 +1499,11 @@ build_pool(cfg_t *cfg, cfg_t *sec, struct pool_conf *pc)
 	}
 	pc->scgi_max_headers = (unsigned int)cfg_getint(sec,
 	    "scgi_max_headers");
+	pc->max_params = (unsigned int)cfg_getint(sec, "max_params");
+	pc->max_params_size = (size_t)cfg_getint(sec, "max_params_size");
+	pc->body_timeout = (int)cfg_getint(sec, "body_timeout");
+	pc->body_min_rate = (unsigned int)cfg_getint(sec, "body_min_rate");
+	pc->max_body = (uint64_t)cfg_getint(sec, "max_body");
 	if (build_user(cfg, sec, pc) == -1 ||
 	    build_listen_access(cfg, sec, pc) == -1)
 		return -1;

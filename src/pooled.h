@@ -143,6 +143,11 @@ struct pool_conf {
 	int			 malloc_arena_max; /* per worker; 0: glibc's */
 	size_t			 scgi_header_max; /* bytes of the netstring */
 	unsigned int		 scgi_max_headers;
+	size_t			 max_params_size; /* FastCGI params, bytes */
+	unsigned int		 max_params;	/* FastCGI params, count */
+	int			 body_timeout;	/* seconds a body may wait */
+	unsigned int		 body_min_rate;	/* bytes/s that earn more */
+	uint64_t		 max_body;	/* bytes; 0: unlimited */
 	int			 max_requests;	/* then replaced; 0: never */
 	int			 max_requests_jitter; /* up to this many more */
 	int			 slow_request;	/* seconds; logged; 0: off */
@@ -502,6 +507,7 @@ struct pooled_req {
 	size_t			 bytes_out;
 	bool			 write_failed;
 	int			 body_status;	/* set by io: a bad body, 400 */
+	const char		*body_why;	/* and why, for the log */
 	void			*thread_data;
 	char			 log_prefix[48];
 	size_t			 log_left;	/* a module's log bytes */
@@ -529,7 +535,10 @@ struct backend {
 };
 
 /* fcgi_ready.c */
-#define FCGI_HEADER_MAX	65536	/* begin record + params, at most */
+#define FCGI_PARAMS_SIZE	65536	/* default max_params_size */
+#define FCGI_MAX_PARAMS		512	/* default max_params */
+#define FCGI_FRAMING_SLACK	4096	/* record headers, padding, begin */
+#define FCGI_LEAD_MGMT_MAX	16	/* management records before one */
 enum conn_readiness {
 	CONN_EMPTY,		/* nothing to read yet */
 	CONN_PARTIAL,		/* part of a request header */
@@ -537,9 +546,82 @@ enum conn_readiness {
 	CONN_INVALID,		/* a malformed header: close it */
 	CONN_CLOSED		/* EOF or error */
 };
+/* What a walk of a FastCGI request header found, once it is READY. */
+struct fcgi_head {
+	size_t		 begin_off;	/* the begin record; before: mgmt */
+	size_t		 len;		/* up to the end of the params */
+	bool		 request;	/* false: management records only */
+	unsigned int	 req_id;
+	bool		 keep_conn;	/* FCGI_KEEP_CONN */
+	size_t		 params_off;	/* the first FCGI_PARAMS record */
+	size_t		 nparams;
+	size_t		 params_size;	/* sum of the pairs' content */
+	size_t		 env_size;	/* bytes fcgi_envp_build needs */
+};
+enum conn_readiness fcgi_head_parse(const uint8_t *, size_t,
+		    size_t max_params_size, size_t max_params,
+		    struct fcgi_head *, const char **why);
+enum conn_readiness fcgi_head_read(const uint8_t *, size_t,
+		    struct fcgi_head *, const char **why);
 enum conn_readiness fcgi_params_complete(const uint8_t *, size_t,
 		    const char **why);
+char	       **fcgi_envp_build(const uint8_t *, const struct fcgi_head *,
+		    void *block);
+void		 fcgi_ready_limits(size_t max_params_size, size_t max_params);
+size_t		 fcgi_header_max(void);
 enum conn_readiness fcgi_request_ready(int fd, const char **why);
+
+/* fcgi_stream.c */
+#define FCGI_MGMT_MAX		1024	/* management record content kept */
+#define FCGI_MGMT_ANSWER_MAX	128
+enum fcgi_event_kind {
+	FCGI_EV_NONE,		/* all used; more is needed */
+	FCGI_EV_DATA,		/* body bytes */
+	FCGI_EV_EOF,		/* the empty FCGI_STDIN */
+	FCGI_EV_MGMT,		/* a whole management record */
+	FCGI_EV_ABORT,		/* FCGI_ABORT_REQUEST */
+	FCGI_EV_ERROR		/* a record no web server sends */
+};
+struct fcgi_event {
+	enum fcgi_event_kind	 kind;
+	const uint8_t		*data;
+	size_t			 len;
+	unsigned int		 type;	/* of a management record */
+	const char		*why;
+};
+struct fcgi_stream {
+	unsigned int	 req_id;
+	int		 state;
+	uint8_t		 hdr[8];
+	size_t		 hlen;
+	unsigned int	 type;
+	unsigned int	 id;
+	size_t		 left;		/* content of the record not read */
+	size_t		 pad;		/* padding not read */
+	bool		 empty;		/* the record has no content */
+	bool		 eof;		/* FCGI_STDIN ended */
+	const char	*why;		/* the error, once in error */
+	size_t		 mlen;
+	uint8_t		 mgmt[FCGI_MGMT_MAX];
+};
+void		 fcgi_stream_init(struct fcgi_stream *, unsigned int req_id);
+size_t		 fcgi_stream_next(struct fcgi_stream *, const uint8_t *,
+		    size_t len, size_t max, struct fcgi_event *);
+size_t		 fcgi_mgmt_answer(unsigned int type, const uint8_t *,
+		    size_t len, unsigned int max_conns, unsigned int max_reqs,
+		    uint8_t *out);
+
+/* body.c */
+struct body_clock {
+	int64_t		 allowed_ms;
+	int64_t		 waited_ms;
+	uint64_t	 got;
+	unsigned int	 rate;
+};
+void		 body_clock_start(struct body_clock *, int timeout_s,
+		    unsigned int rate);
+ssize_t		 body_recv(int fd, void *, size_t, struct body_clock *);
+uint64_t	 body_received(const struct body_clock *);
 
 /* peek.c */
 typedef enum conn_readiness peek_judge_fn(const char *, size_t,

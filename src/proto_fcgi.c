@@ -1,100 +1,365 @@
 /*
- * FastCGI, through libfcgi: the only file that sees it.
+ * FastCGI: pooled reads every byte a peer sends; libfcgi only writes the
+ * response.  This is the only file that sees libfcgi.
  *
- * pooled owns the connection and lets libfcgi only parse.  The request is
- * initialised with FCGX_InitRequest(r, -1, 0), so libfcgi never accepts by
- * itself: with r.ipcFd set to a connection the acceptor took and
- * r.keepConnection = 1, FCGX_Accept_r only reads the begin record and the
- * params.  When that fails libfcgi closes the connection and returns
- * -EBADF from its attempt to accept on fd -1.  After FCGX_Finish_r, a
- * connection the web server keeps goes back to the acceptor, to be parked
- * until its next request.
+ * The request header (management records, the begin record, the params)
+ * was checked by fcgi_ready.c before a thread took the connection; it is
+ * read here in one recv(2), usually with the start of the body, and the
+ * params become the request's "NAME=VALUE" vector in one allocation
+ * (fcgi_envp_build).  The body's records are read and checked by
+ * fcgi_stream.c, at the minimum rate of body.c, up to max_body.
+ * Management records are answered here, from the thread that writes the
+ * response, so an answer never lands inside a response record.
+ *
+ * libfcgi is kept for the output side: its FCGX_Request streams write
+ * FCGI_STDOUT, FCGI_STDERR and FCGI_END_REQUEST with the request's id.  To
+ * set them up without letting it read the peer, FCGX_Accept_r is fed a
+ * synthetic header (a begin record with the request's id and
+ * FCGI_KEEP_CONN, then an empty params record: 24 bytes, well under
+ * PIPE_BUF, so one write) through a pipe of the acceptor's own, whose
+ * read end is r->ipcFd for the call; then r->ipcFd becomes the socket.
+ * Nothing in libfcgi reads r->in afterwards: FCGX_Finish_r asks it only
+ * for its error, which reading the synthetic header left at 0.  Since
+ * r->keepConnection is set, FCGX_Finish_r closes the socket only when
+ * pooled clears it; r->detached makes that a plain close(2).
  */
 #include "config.h"
 
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
 #include <fcgiapp.h>
+#include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "pooled.h"
 
+#define FCGI_IN_BUF		16384	/* socket reads, and most headers */
+#define FCGI_DRAIN_MAX		65536	/* body left unread, drained at most */
+#define FCGI_MGMT_PER_REQ	64	/* management records a request */
+#define FCGI_SYNTH_LEN		24
+
+/* One acceptor's FastCGI state: the request in hand. */
+struct fcgi_conn {
+	FCGX_Request		 r;
+	int			 pipe[2];	/* for the synthetic header */
+	int			 fd;
+	struct pooled_req	*req;
+	uint8_t			*buf;		/* bytes read, not used yet */
+	size_t			 cap;
+	size_t			 off;
+	size_t			 len;
+	void			*env;		/* the params vector's block */
+	size_t			 envcap;
+	struct fcgi_stream	 st;
+	struct body_clock	 bc;
+	uint64_t		 body;		/* body bytes handed out */
+	uint64_t		 length;	/* CONTENT_LENGTH, or UINT64_MAX */
+	unsigned int		 mgmt;		/* answered for this request */
+	size_t			 moutlen;	/* answers not sent yet */
+	bool			 nodelay;	/* TCP_NODELAY set for answers */
+	uint8_t			 mout[4 * FCGI_MGMT_ANSWER_MAX];
+	bool			 keep_conn;	/* FCGI_KEEP_CONN */
+	bool			 eof;		/* the body ended */
+	bool			 close;		/* not for another request */
+	bool			 broken;	/* protocol error: no answer */
+};
+
+/* The pool's figures: a worker process serves one pool. */
+static int		 body_timeout = 20;
+static unsigned int	 body_min_rate = 500;
+static uint64_t		 max_body;
+static unsigned int	 max_conns = 1;
+
 static void
 fcgi_init_process(const struct pool_conf *pc)
 {
-	(void)pc;
+	long	 procs;
+
 	if (FCGX_Init() != 0)
 		fatalx("fastcgi: FCGX_Init failed");
+	fcgi_ready_limits(pc->max_params_size, pc->max_params);
+	body_timeout = pc->body_timeout;
+	body_min_rate = pc->body_min_rate;
+	max_body = pc->max_body;
+	/*
+	 * FCGI_MAX_CONNS and FCGI_MAX_REQS for the whole pool: the web
+	 * server reaches every worker through the one address it asks.
+	 */
+	procs = pc->pm == PM_STATIC ? pc->processes : pc->max_processes;
+	max_conns = (unsigned int)(procs * pc->threads);
+}
+
+static int
+pipe_open(struct fcgi_conn *c)
+{
+	if (pipe2(c->pipe, O_CLOEXEC) == -1) {
+		log_warn("fastcgi: pipe2");
+		c->pipe[0] = c->pipe[1] = -1;
+		return -1;
+	}
+	return 0;
+}
+
+static void
+pipe_close(struct fcgi_conn *c)
+{
+	if (c->pipe[0] != -1)
+		close(c->pipe[0]);
+	if (c->pipe[1] != -1)
+		close(c->pipe[1]);
+	c->pipe[0] = c->pipe[1] = -1;
 }
 
 static void *
 fcgi_conn_new(void)
 {
-	FCGX_Request	*r;
+	struct fcgi_conn	*c;
 
-	if ((r = calloc(1, sizeof(*r))) == NULL)
+	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
-	FCGX_InitRequest(r, -1, 0);
-	return r;
+	FCGX_InitRequest(&c->r, -1, 0);
+	c->fd = -1;
+	if ((c->buf = malloc(FCGI_IN_BUF)) == NULL || pipe_open(c) == -1) {
+		free(c->buf);
+		free(c);
+		return NULL;
+	}
+	c->cap = FCGI_IN_BUF;
+	return c;
 }
 
 static void
 fcgi_conn_free(void *ctx)
 {
-	FCGX_Request	*r = ctx;
+	struct fcgi_conn	*c = ctx;
 
-	FCGX_Free(r, 1);
-	free(r);
+	FCGX_Free(&c->r, 1);
+	pipe_close(c);
+	free(c->buf);
+	free(c->env);
+	free(c);
+}
+
+/* Log a connection closed for what its peer sent, with the peer. */
+static void
+conn_failed(struct fcgi_conn *c, const char *why)
+{
+	char	 peer[64];
+
+	sock_peer_name(c->fd, peer, sizeof(peer));
+	if (c->req != NULL)
+		pooled_req_log(c->req, POOLED_LOG_WARNING, "%s: malformed "
+		    "FastCGI request: %s after %llu body bytes; connection "
+		    "closed", peer, why, (unsigned long long)c->body);
+	else
+		log_warnx("fastcgi: %s: malformed FastCGI request: %s; "
+		    "connection closed", peer, why);
+	c->broken = c->close = true;
+	if (c->req != NULL)
+		c->req->write_failed = true;
+}
+
+/* Send all of buf, or -1. */
+static int
+send_all(int fd, const void *buf, size_t len)
+{
+	const char	*p = buf;
+	ssize_t		 n;
+
+	while (len > 0) {
+		n = send(fd, p, len, MSG_NOSIGNAL);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
 }
 
 /*
- * req_io for FastCGI: the body is FCGI_STDIN, the response FCGI_STDOUT.
- *
- * A read returns what has arrived, as read(2) does: FCGX_GetStr alone
- * would wait until len bytes are in, so with nginx's request buffering
- * off a program would see nothing of a slow upload until 64 KiB of it had
- * come.  When libfcgi holds nothing, one byte is asked for, which makes
- * it read one more record; the rest of that record is then taken from its
- * buffer without waiting.
+ * Send the management answers gathered so far, in one write: many small
+ * sends would each wait for the peer's delayed ACK (Nagle).  Called
+ * before a read waits and before the handler gets body bytes, so that
+ * the answers precede any response record libfcgi writes.
+ */
+static int
+mgmt_flush(struct fcgi_conn *c)
+{
+	size_t	 n = c->moutlen;
+	int	 one = 1;
+
+	c->moutlen = 0;
+	if (n == 0)
+		return 0;
+	/*
+	 * The response follows these answers in a write of its own, which
+	 * Nagle would hold until the peer's delayed ACK of them: 40 ms a
+	 * request.  Only a connection with management records pays the
+	 * call (it fails harmlessly on a unix socket).
+	 */
+	if (!c->nodelay) {
+		(void)setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one,
+		    sizeof(one));
+		c->nodelay = true;
+	}
+	if (send_all(c->fd, c->mout, n) == 0)
+		return 0;
+	c->broken = c->close = true;
+	if (c->req != NULL)
+		c->req->write_failed = true;
+	return -1;
+}
+
+/*
+ * Answer a management record, at most FCGI_MGMT_PER_REQ for a request
+ * (with the FCGI_LEAD_MGMT_MAX that may come before it).
+ */
+static int
+mgmt_answer(struct fcgi_conn *c, const struct fcgi_event *ev)
+{
+	if (++c->mgmt > FCGI_MGMT_PER_REQ) {
+		conn_failed(c, "too many management records");
+		return -1;
+	}
+	if (sizeof(c->mout) - c->moutlen < FCGI_MGMT_ANSWER_MAX &&
+	    mgmt_flush(c) == -1)
+		return -1;
+	c->moutlen += fcgi_mgmt_answer(ev->type, ev->data, ev->len,
+	    max_conns, max_conns, c->mout + c->moutlen);
+	return 0;
+}
+
+/* A body that failed: log it with the peer; answer status if still can. */
+static void
+body_failed(struct fcgi_conn *c, int status, const char *what)
+{
+	char	 peer[64];
+
+	sock_peer_name(c->fd, peer, sizeof(peer));
+	pooled_req_log(c->req, POOLED_LOG_WARNING, "%s: FastCGI request "
+	    "body: %s after %llu bytes; connection closed", peer, what,
+	    (unsigned long long)body_received(&c->bc));
+	c->req->body_status = status;
+	c->close = true;
+}
+
+/*
+ * Bring more bytes from the socket into c->buf, which is used up: 0, or
+ * -1 when the body cannot go on (logged, the request marked).
+ */
+static int
+fill(struct fcgi_conn *c)
+{
+	ssize_t	 n;
+
+	n = body_recv(c->fd, c->buf, c->cap, &c->bc);
+	if (n > 0) {
+		c->off = 0;
+		c->len = (size_t)n;
+		return 0;
+	}
+	if (n == 0)
+		body_failed(c, 400, "the connection closed inside the body");
+	else if (errno == ETIMEDOUT)
+		body_failed(c, 408, "slower than body_min_rate");
+	else if (errno == EAGAIN)
+		body_failed(c, 408, "no byte within read_timeout");
+	else {
+		/* Gone, or shut down at request_timeout: nobody to tell. */
+		c->close = true;
+		c->req->write_failed = true;
+	}
+	return -1;
+}
+
+/*
+ * Read records until some body bytes are in out[0..len), the body ends
+ * (0) or fails (-1).  Management records are answered on the way.
+ */
+static ssize_t
+read_body(struct fcgi_conn *c, uint8_t *out, size_t len)
+{
+	struct fcgi_event	 ev;
+	size_t			 got = 0;
+
+	while (got < len && !c->eof) {
+		if (c->close)
+			return -1;
+		if (c->off == c->len) {
+			if (got > 0)
+				break;
+			if (mgmt_flush(c) == -1 || fill(c) == -1)
+				return -1;
+		}
+		c->off += fcgi_stream_next(&c->st, c->buf + c->off,
+		    c->len - c->off, len - got, &ev);
+		switch (ev.kind) {
+		case FCGI_EV_NONE:
+			break;
+		case FCGI_EV_DATA:
+			memcpy(out + got, ev.data, ev.len);
+			got += ev.len;
+			break;
+		case FCGI_EV_EOF:
+			c->eof = true;
+			break;
+		case FCGI_EV_MGMT:
+			if (mgmt_answer(c, &ev) == -1)
+				return -1;
+			break;
+		case FCGI_EV_ABORT:
+			/* The client went away: no answer, no next request. */
+			pooled_req_log(c->req, POOLED_LOG_INFO, "the web "
+			    "server aborted the request");
+			c->close = true;
+			c->req->write_failed = true;
+			return -1;
+		case FCGI_EV_ERROR:
+			conn_failed(c, ev.why);
+			return -1;
+		}
+	}
+	if (mgmt_flush(c) == -1)
+		return -1;
+	c->body += got;
+	if (max_body > 0 && c->body > max_body) {
+		body_failed(c, 413, "the body is larger than max_body");
+		return -1;
+	}
+	return (ssize_t)got;
+}
+
+/*
+ * req_io for FastCGI: the body is FCGI_STDIN.  A read returns what has
+ * arrived, as read(2) does, waiting only when nothing has.
  */
 static ssize_t
 fcgi_read(void *ctx, void *buf, size_t len)
 {
-	FCGX_Request	*r = ctx;
-	FCGX_Stream	*in = r->in;
-	size_t		 held;
-	int		 n, more;
+	struct fcgi_conn	*c = ctx;
 
-	if (len == 0)
+	if (len == 0 || c->eof)
 		return 0;
-	if (len > INT32_MAX)
-		len = INT32_MAX;
-	held = (size_t)(in->stop - in->rdNext);
-	if (held == 0) {
-		if ((n = FCGX_GetStr(buf, 1, in)) <= 0)
-			return FCGX_GetError(in) != 0 ? -1 : 0;
-		held = (size_t)(in->stop - in->rdNext);
-		if (held > len - 1)
-			held = len - 1;
-		more = held > 0 ?
-		    FCGX_GetStr((char *)buf + 1, (int)held, in) : 0;
-		return 1 + more;
-	}
-	n = FCGX_GetStr(buf, (int)(held < len ? held : len), in);
-	if (n == 0 && FCGX_GetError(in) != 0)
-		return -1;
-	return n;
+	return read_body(c, buf, len);
 }
 
 static int
 fcgi_write(void *ctx, const void *buf, size_t len)
 {
-	FCGX_Request	*r = ctx;
-	const char	*p = buf;
-	int		 chunk;
+	struct fcgi_conn	*c = ctx;
+	const char		*p = buf;
+	int			 chunk;
 
 	while (len > 0) {
 		chunk = len > INT32_MAX ? INT32_MAX : (int)len;
-		if (FCGX_PutStr(p, chunk, r->out) != chunk)
+		if (FCGX_PutStr(p, chunk, c->r.out) != chunk)
 			return -1;
 		p += chunk;
 		len -= (size_t)chunk;
@@ -105,19 +370,19 @@ fcgi_write(void *ctx, const void *buf, size_t len)
 static int
 fcgi_write_err(void *ctx, const void *buf, size_t len)
 {
-	FCGX_Request	*r = ctx;
+	struct fcgi_conn	*c = ctx;
 
 	if (len > INT32_MAX)
 		return -1;
-	return FCGX_PutStr(buf, (int)len, r->err) == (int)len ? 0 : -1;
+	return FCGX_PutStr(buf, (int)len, c->r.err) == (int)len ? 0 : -1;
 }
 
 static int
 fcgi_conn_fd(void *ctx)
 {
-	FCGX_Request	*r = ctx;
+	struct fcgi_conn	*c = ctx;
 
-	return r->ipcFd;
+	return c->fd;
 }
 
 static const struct req_io fcgi_io = {
@@ -127,62 +392,274 @@ static const struct req_io fcgi_io = {
 	.write_err = fcgi_write_err
 };
 
+/*
+ * Read the request header fcgi_ready.c found whole, with whatever of the
+ * body came along: one recv(2) unless the header is larger than the
+ * buffer.  Returns READY with *h set, or INVALID with *why.
+ */
+static enum conn_readiness
+read_head(struct fcgi_conn *c, struct fcgi_head *h, const char **why)
+{
+	enum conn_readiness	 rc;
+	size_t			 max = fcgi_header_max();
+	uint8_t			*big;
+	ssize_t			 n;
+
+	c->off = c->len = 0;
+	for (;;) {
+		n = recv(c->fd, c->buf + c->len, c->cap - c->len,
+		    c->len == 0 ? 0 : MSG_DONTWAIT);
+		if (n <= 0) {
+			*why = "a request header shorter than peeked";
+			return CONN_INVALID;
+		}
+		c->len += (size_t)n;
+		rc = fcgi_head_read(c->buf, c->len, h, why);
+		if (rc != CONN_PARTIAL)
+			return rc;
+		if (c->len < c->cap)
+			continue;
+		if (c->cap >= max) {
+			*why = "a request header larger than max_params_size";
+			return CONN_INVALID;
+		}
+		/* Rare: a header beyond 16 KiB (big cookies). */
+		if ((big = realloc(c->buf, max)) == NULL) {
+			*why = "out of memory for a large header";
+			return CONN_INVALID;
+		}
+		c->buf = big;
+		c->cap = max;
+	}
+}
+
+/*
+ * Answer the management records before the begin record, buf[0..end).
+ * fcgi_ready.c checked them already.
+ */
+static int
+lead_mgmt(struct fcgi_conn *c, size_t end)
+{
+	struct fcgi_event	 ev;
+	struct fcgi_stream	*st = &c->st;
+
+	fcgi_stream_init(st, 0);
+	while (c->off < end) {
+		c->off += fcgi_stream_next(st, c->buf + c->off, end - c->off,
+		    0, &ev);
+		if (ev.kind == FCGI_EV_ERROR) {
+			conn_failed(c, ev.why);
+			return -1;
+		}
+		if (ev.kind == FCGI_EV_MGMT && mgmt_answer(c, &ev) == -1)
+			return -1;
+	}
+	return mgmt_flush(c);
+}
+
+/*
+ * Have libfcgi set up the request's output streams for request id id,
+ * from a synthetic header it reads from the acceptor's pipe.
+ */
+static int
+output_open(struct fcgi_conn *c, unsigned int id)
+{
+	uint8_t	 h[FCGI_SYNTH_LEN] = {
+		1, 1, 0, 0, 0, 8, 0, 0,		/* FCGI_BEGIN_REQUEST */
+		0, 1, 1, 0, 0, 0, 0, 0,		/* responder, keep conn */
+		1, 4, 0, 0, 0, 0, 0, 0		/* the params' end */
+	};
+	int	 rc;
+
+	if (c->pipe[0] == -1 && pipe_open(c) == -1)
+		return -1;
+	h[2] = h[18] = (uint8_t)(id >> 8);
+	h[3] = h[19] = (uint8_t)id;
+	if (write(c->pipe[1], h, sizeof(h)) != (ssize_t)sizeof(h)) {
+		log_warn("fastcgi: write to the header pipe");
+		pipe_close(c);
+		return -1;
+	}
+	c->r.ipcFd = c->pipe[0];
+	c->r.keepConnection = 1;
+	c->r.detached = 1;
+	if ((rc = FCGX_Accept_r(&c->r)) < 0) {
+		/* It closed the pipe's read end: make a new pipe. */
+		log_warnx("fastcgi: libfcgi refused pooled's own header "
+		    "(error %d)", rc);
+		c->pipe[0] = -1;
+		c->r.ipcFd = -1;
+		pipe_close(c);
+		return -1;
+	}
+	c->r.ipcFd = c->fd;
+	c->r.keepConnection = 1;
+	c->r.detached = 1;
+	return 0;
+}
+
+/* A decimal CONTENT_LENGTH, or UINT64_MAX when absent or not a number. */
+static uint64_t
+content_length(char *const *envp)
+{
+	const char	*s = req_envp_get(envp, "CONTENT_LENGTH");
+	uint64_t	 v = 0;
+
+	if (s == NULL || *s == '\0')
+		return UINT64_MAX;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		if (v > (UINT64_MAX - 9) / 10)
+			return UINT64_MAX;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	return *s == '\0' ? v : UINT64_MAX;
+}
+
 static int
 fcgi_begin(void *ctx, int fd, struct pooled_req *req, uint64_t id,
     void *thread_data)
 {
-	FCGX_Request	*r = ctx;
-	int		 rc;
+	struct fcgi_conn	*c = ctx;
+	struct fcgi_head	 h;
+	const char		*why;
+	char		       **envp;
+	void			*env;
 
-	r->ipcFd = fd;
-	r->keepConnection = 1;
-	/* Plain close(2): pooled drains the body itself, see fcgi_finish. */
-	r->detached = 1;
-	if ((rc = FCGX_Accept_r(r)) < 0) {
-		/*
-		 * The whole header was there, so libfcgi found it malformed
-		 * (bad name-value lengths, an unknown role) and closed the
-		 * connection; it does not say why.
-		 */
-		log_warnx("fastcgi: libfcgi rejected a request header "
-		    "(error %d); connection closed", rc);
-		r->ipcFd = -1;
-		return -1;
+	c->fd = fd;
+	c->req = NULL;
+	c->mgmt = 0;
+	c->moutlen = 0;
+	c->nodelay = false;
+	c->close = c->broken = c->eof = false;
+	if (read_head(c, &h, &why) != CONN_READY) {
+		conn_failed(c, why);
+		goto fail;
 	}
-	req_init(req, &fcgi_io, r, r->envp, id, thread_data);
+	if (lead_mgmt(c, h.begin_off) == -1)
+		goto fail;
+	if (!h.request) {
+		/* Management records alone: answered; nothing follows. */
+		log_debug("fastcgi: answered management records; closing");
+		(void)shutdown(fd, SHUT_WR);
+		goto fail;
+	}
+	if (c->envcap < h.env_size) {
+		if ((env = malloc(h.env_size)) == NULL) {
+			log_warn("fastcgi: params");
+			goto fail;
+		}
+		free(c->env);
+		c->env = env;
+		c->envcap = h.env_size;
+	}
+	envp = fcgi_envp_build(c->buf, &h, c->env);
+	if (output_open(c, h.req_id) == -1)
+		goto fail;
+	c->off = h.len;
+	c->keep_conn = h.keep_conn;
+	c->body = 0;
+	c->length = content_length(envp);
+	fcgi_stream_init(&c->st, h.req_id);
+	body_clock_start(&c->bc, body_timeout, body_min_rate);
+	c->bc.got = c->len - c->off;
+	req_init(req, &fcgi_io, c, envp, id, thread_data);
+	c->req = req;
+	if (max_body > 0 && c->length != UINT64_MAX && c->length > max_body) {
+		/* The acceptor answers it without running the handler. */
+		req->body_status = 413;
+		req->body_why = "CONTENT_LENGTH is larger than max_body";
+		c->close = true;
+	}
 	return 0;
+fail:
+	close(fd);
+	c->fd = -1;
+	return -1;
 }
 
 /*
- * Read what the handler left of the body, so the connection can carry the
- * next request and a close does not reset the response away.
+ * Read what the handler left of the body, so the connection can carry
+ * the next request, but only when that is cheap: FCGI_DRAIN_MAX bytes at
+ * most (often just the empty FCGI_STDIN of a GET, read with the header).
+ * A remainder CONTENT_LENGTH says is larger closes the connection at
+ * once; one that turns out larger closes it too.
  */
 static void
 fcgi_finish(void *ctx, struct pooled_req *req, bool keep)
 {
-	FCGX_Request	*r = ctx;
-	char		 buf[1024];	/* small: see PEEK_SMALL */
+	struct fcgi_conn	*c = ctx;
+	uint8_t			 buf[4096];
+	uint64_t		 drained = 0;
+	ssize_t			 n;
 
-	if (!req->write_failed && keep)
-		while (FCGX_GetStr(buf, sizeof(buf), r->in) > 0)
-			;
+	if (req->write_failed || !keep || c->close || c->eof)
+		return;
+	if (c->length != UINT64_MAX && c->length >= c->body &&
+	    c->length - c->body > FCGI_DRAIN_MAX) {
+		c->close = true;
+		return;
+	}
+	while (!c->eof && drained <= FCGI_DRAIN_MAX) {
+		if ((n = read_body(c, buf, sizeof(buf))) <= 0)
+			break;
+		drained += (uint64_t)n;
+	}
+	if (!c->eof)
+		c->close = true;
+}
+
+/*
+ * Close a connection whose response is complete, reading (without
+ * waiting) a little of what the peer still sends, so that the close
+ * does not turn into a reset that loses the response on its way.
+ */
+static void
+linger_close(int fd)
+{
+	char	 buf[4096];
+	int	 i;
+
+	(void)shutdown(fd, SHUT_WR);
+	for (i = 0; i < 16; i++)
+		if (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) <= 0)
+			break;
+	close(fd);
 }
 
 /* End the response; returns the connection when the web server keeps it. */
 static int
 fcgi_end(void *ctx, struct pooled_req *req, bool keep)
 {
-	FCGX_Request	*r = ctx;
-	int		 fd;
+	struct fcgi_conn	*c = ctx;
+	int			 fd = c->fd;
+	bool			 again;
 
 	(void)req;
-	if (!keep)
-		r->keepConnection = 0;
-	FCGX_Finish_r(r);
-	if (r->ipcFd < 0)
+	/* Bytes beyond the request (pipelining) were read: not reusable. */
+	again = keep && c->keep_conn && !c->close && c->eof &&
+	    c->off == c->len;
+	if (c->broken)
+		(void)shutdown(fd, SHUT_RDWR);
+	c->r.keepConnection = 1;
+	FCGX_Finish_r(&c->r);
+	c->req = NULL;
+	c->fd = -1;
+	if (c->cap > FCGI_IN_BUF) {
+		free(c->buf);
+		c->cap = 0;
+		if ((c->buf = malloc(FCGI_IN_BUF)) != NULL)
+			c->cap = FCGI_IN_BUF;
+	}
+	if (c->r.ipcFd < 0)		/* a write failed: libfcgi closed it */
 		return -1;
-	fd = r->ipcFd;
-	r->ipcFd = -1;
+	c->r.ipcFd = -1;
+	if (!again || c->buf == NULL) {
+		if (c->broken)
+			close(fd);
+		else
+			linger_close(fd);
+		return -1;
+	}
 	return fd;
 }
 

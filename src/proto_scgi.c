@@ -7,9 +7,11 @@
  * has a connection of its own.  The header is judged by peeking, like
  * FastCGI's, so a connection reaches a thread only once it is complete.
  * The body is read straight from the socket, never past what was
- * announced; a body that ends early or stalls past read_timeout fails
- * the read, is logged with the peer, and is answered 400 or 408 if the
- * handler had not answered yet.  The response is buffered in the
+ * announced, at the minimum rate of body.c; a body that ends early,
+ * falls under body_min_rate or stalls past read_timeout fails the read,
+ * is logged with the peer, and is answered 400 or 408 if the handler had
+ * not answered yet.  A CONTENT_LENGTH over max_body is answered 413
+ * before the handler runs.  The response is buffered in the
  * acceptor's state and written in large pieces.
  */
 #include "config.h"
@@ -25,6 +27,7 @@
 
 #define SCGI_OUT_BUF	16384
 #define SCGI_DIGITS	8	/* "1048576:" and the ',': room to peek */
+#define SCGI_DRAIN_MAX	65536	/* body left unread, drained at most */
 
 /* One acceptor's SCGI state: the request in hand. */
 struct scgi_conn {
@@ -34,6 +37,7 @@ struct scgi_conn {
 	size_t			 envcap;
 	uint64_t		 length;	/* CONTENT_LENGTH */
 	uint64_t		 left;		/* body not read yet */
+	struct body_clock	 bc;
 	struct pooled_req	*req;
 	size_t			 outlen;
 	char			 out[SCGI_OUT_BUF];
@@ -42,12 +46,18 @@ struct scgi_conn {
 /* The pool's limits: a worker process serves one pool. */
 static size_t		 scgi_header_max = SCGI_HEADER_MAX;
 static unsigned int	 scgi_max_headers = SCGI_MAX_HEADERS;
+static int		 body_timeout = 20;
+static unsigned int	 body_min_rate = 500;
+static uint64_t		 max_body;
 
 static void
 scgi_init_process(const struct pool_conf *pc)
 {
 	scgi_header_max = pc->scgi_header_max;
 	scgi_max_headers = pc->scgi_max_headers;
+	body_timeout = pc->body_timeout;
+	body_min_rate = pc->body_min_rate;
+	max_body = pc->max_body;
 }
 
 static enum conn_readiness
@@ -115,15 +125,15 @@ scgi_read(void *ctx, void *buf, size_t len)
 		return 0;
 	if (len > c->left)
 		len = (size_t)c->left;
-	do
-		n = read(c->fd, buf, len);
-	while (n == -1 && errno == EINTR);
+	n = body_recv(c->fd, buf, len, &c->bc);
 	if (n > 0) {
 		c->left -= (uint64_t)n;
 		return n;
 	}
 	if (n == 0)
 		body_failed(c, 400, "the body ended");
+	else if (errno == ETIMEDOUT)
+		body_failed(c, 408, "slower than body_min_rate");
 	else if (errno == EAGAIN)
 		body_failed(c, 408, "the body stalled");
 	else
@@ -240,14 +250,21 @@ scgi_begin(void *ctx, int fd, struct pooled_req *req, uint64_t id,
 	c->length = c->left = h.content_length;
 	c->outlen = 0;
 	c->req = req;
+	body_clock_start(&c->bc, body_timeout, body_min_rate);
 	req_init(req, &scgi_io, c, c->envp, id, thread_data);
+	if (max_body > 0 && c->length > max_body) {
+		/* The acceptor answers it without running the handler. */
+		req->body_status = 413;
+		req->body_why = "CONTENT_LENGTH is larger than max_body";
+	}
 	return 0;
 }
 
 /*
  * Send the rest of the response, tell the peer it is complete (SCGI ends
  * a response by closing), then read what the handler left of the body
- * so the close does not reset the response away.  nginx closes its end
+ * so the close does not reset the response away, when that is cheap:
+ * SCGI_DRAIN_MAX bytes at most.  nginx closes its end
  * once the response is complete, so that read ends at once.
  */
 static void
@@ -260,11 +277,12 @@ scgi_finish(void *ctx, struct pooled_req *req, bool keep)
 	if (!req->write_failed && c->outlen > 0 && flush(c) == -1)
 		req->write_failed = true;
 	(void)shutdown(c->fd, SHUT_WR);
-	if (req->write_failed || !keep || req->body_status != 0)
+	if (req->write_failed || !keep || req->body_status != 0 ||
+	    c->left > SCGI_DRAIN_MAX)
 		return;
 	while (c->left > 0) {
-		n = read(c->fd, buf, c->left < sizeof(buf) ? (size_t)c->left :
-		    sizeof(buf));
+		n = body_recv(c->fd, buf, c->left < sizeof(buf) ?
+		    (size_t)c->left : sizeof(buf), &c->bc);
 		if (n <= 0)
 			break;
 		c->left -= (uint64_t)n;

@@ -242,6 +242,10 @@ status_text(int status)
 		return "Not Found";
 	case 408:
 		return "Request Timeout";
+	case 413:
+		return "Content Too Large";
+	case 431:
+		return "Request Header Fields Too Large";
 	case 502:
 		return "Bad Gateway";
 	case 503:

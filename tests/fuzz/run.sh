@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tests/fuzz/run.sh BUILDDIR: run the libFuzzer targets built in BUILDDIR
-# (configure CC=clang --enable-fuzzing; make tests/fuzz/fuzz_scgi) for
-# FUZZ_SECONDS each (default 60), starting from a copy of the seeds in
+# (configure CC=clang --enable-fuzzing; make tests/fuzz/fuzz_scgi
+# tests/fuzz/fuzz_fcgi) for FUZZ_SECONDS each (default 45, so two targets
+# add 90 s to a check), starting from a copy of the seeds in
 # tests/fuzz/corpus/NAME, so the committed corpus never changes.  Prints
 # TAP: one "ok" or "not ok" line per target with its execution count.
 # Exits 1 when a target is missing or the fuzzer found a crash, a leak, a
@@ -16,8 +17,8 @@ if [ $# -ne 1 ]; then
 fi
 BUILDDIR=$(cd "$1" && pwd) || exit 2
 SRCDIR=$(cd "$(dirname "$0")" && pwd)
-FUZZ_SECONDS=${FUZZ_SECONDS:-60}
-TARGETS=(scgi)
+FUZZ_SECONDS=${FUZZ_SECONDS:-45}
+TARGETS=(scgi fcgi)
 
 # Undefined behaviour is a finding, not a warning.
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1

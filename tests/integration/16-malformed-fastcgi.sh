@@ -64,12 +64,16 @@ assert_eq "param lengths beyond the params: closed" closed \
 assert_log "param lengths beyond the params: logged" \
     'malformed FastCGI request: a param length beyond the params'
 
-# A management record (request id 0): libfcgi leaks memory on each.
-log_mark
-assert_eq "management record: closed" closed \
+# A management record (request id 0) alone: pooled answers it itself
+# (libfcgi leaked memory on each); FCGI_UNKNOWN_TYPE, which only an
+# application sends, closes the connection.
+assert_eq "FCGI_GET_VALUES alone: answered" answered \
     "$(send_raw 0109000000000000)"
-assert_log "management record: logged" \
-    'malformed FastCGI request: a management record'
+log_mark
+assert_eq "FCGI_UNKNOWN_TYPE from the peer: closed" closed \
+    "$(send_raw 010b0000000800000000000000000000)"
+assert_log "FCGI_UNKNOWN_TYPE from the peer: logged" \
+    "malformed FastCGI request: a request's record type with request id 0"
 
 # params for another request id: libfcgi would wait for ours forever.
 log_mark

@@ -185,16 +185,107 @@ test_stdin_before_params_end_is_invalid(void **state)
 	assert_non_null(strstr(why, "FCGI_PARAMS"));
 }
 
+/*
+ * Management records may open a connection: alone they are ready (to be
+ * answered); before a request they wait for its whole header; inside a
+ * header, or of a type the application sends, they are refused.
+ */
 static void
-test_management_records_are_invalid(void **state)
+test_management_records(void **state)
 {
-	uint8_t	 buf[64];
-	size_t	 n = header(buf, 0, 9, 0, 0);	/* FCGI_GET_VALUES */
+	struct fcgi_head	 h;
+	uint8_t			 buf[256];
+	size_t			 n, m;
 
 	(void)state;
+	n = header(buf, 0, 9, 0, 0);		/* FCGI_GET_VALUES */
 	buf[3] = 0;				/* request id 0 */
+	assert_int_equal(fcgi_head_read(buf, n, &h, &why), CONN_READY);
+	assert_false(h.request);
+	assert_int_equal(h.len, n);
+	/* padding announced and withheld: not yet */
+	buf[6] = 8;
+	assert_int_equal(fcgi_params_complete(buf, n, &why), CONN_PARTIAL);
+	memset(buf + n, 0, 8);
+	n += 8;
+	assert_int_equal(fcgi_params_complete(buf, n, &why), CONN_READY);
+	/* then a request: ready once it is whole */
+	m = begin(buf, n);
+	assert_int_equal(fcgi_params_complete(buf, m, &why), CONN_PARTIAL);
+	m = params(buf, m, 0, 0);
+	assert_int_equal(fcgi_head_read(buf, m, &h, &why), CONN_READY);
+	assert_true(h.request);
+	assert_int_equal(h.begin_off, n);
+	/* FCGI_UNKNOWN_TYPE is the application's to send */
+	n = header(buf, 0, 11, 0, 0);
+	buf[3] = 0;
+	assert_int_equal(fcgi_params_complete(buf, n, &why), CONN_INVALID);
+	/* inside a header */
+	n = begin(buf, 0);
+	n = header(buf, n, 9, 0, 0);
+	buf[n - 5] = 0;
 	assert_int_equal(fcgi_params_complete(buf, n, &why), CONN_INVALID);
 	assert_non_null(strstr(why, "management"));
+}
+
+/* The end of the params counts only with its padding. */
+static void
+test_params_end_padding_must_be_there(void **state)
+{
+	uint8_t	 buf[64];
+	size_t	 n;
+
+	(void)state;
+	n = begin(buf, 0);
+	n = params(buf, n, 0, 4);
+	assert_int_equal(fcgi_params_complete(buf, n, &why), CONN_PARTIAL);
+	memset(buf + n, 0, 4);
+	assert_int_equal(fcgi_params_complete(buf, n + 3, &why),
+	    CONN_PARTIAL);
+	assert_int_equal(fcgi_params_complete(buf, n + 4, &why), CONN_READY);
+}
+
+/* max_params and max_params_size, and names that cannot be variables. */
+static void
+test_params_caps(void **state)
+{
+	struct fcgi_head	 h;
+	uint8_t			 buf[512];
+	size_t			 n, off, i;
+	char			**envp;
+	char			 block[1024];
+
+	(void)state;
+	n = begin(buf, 0);
+	off = header(buf, n, 4, 40, 0);
+	for (i = 0; i < 10; i++) {	/* ten pairs "A"="bb" */
+		buf[off++] = 1;
+		buf[off++] = 2;
+		buf[off++] = (uint8_t)('A' + i);
+		buf[off++] = 'b';
+		buf[off++] = 'b';
+	}
+	buf[n + 5] = (uint8_t)(off - n - 8);
+	off = params(buf, off, 0, 0);
+	assert_int_equal(fcgi_head_parse(buf, off, 1024, 10, &h, &why),
+	    CONN_READY);
+	assert_int_equal(h.nparams, 10);
+	assert_true(h.env_size <= sizeof(block));
+	envp = fcgi_envp_build(buf, &h, block);
+	assert_string_equal(envp[0], "FCGI_ROLE=RESPONDER");
+	assert_string_equal(envp[1], "A=bb");
+	assert_string_equal(envp[10], "J=bb");
+	assert_null(envp[11]);
+	assert_int_equal(fcgi_head_parse(buf, off, 1024, 9, &h, &why),
+	    CONN_INVALID);
+	assert_non_null(strstr(why, "max_params"));
+	assert_int_equal(fcgi_head_parse(buf, off, 49, 10, &h, &why),
+	    CONN_INVALID);
+	assert_non_null(strstr(why, "max_params_size"));
+	buf[n + 8 + 2] = '=';		/* a name "=" */
+	assert_int_equal(fcgi_head_parse(buf, off, 1024, 10, &h, &why),
+	    CONN_INVALID);
+	assert_non_null(strstr(why, "'='"));
 }
 
 static void
@@ -313,7 +404,9 @@ main(void)
 		cmocka_unit_test(test_first_record_must_begin_a_request),
 		cmocka_unit_test(test_other_roles_are_invalid),
 		cmocka_unit_test(test_stdin_before_params_end_is_invalid),
-		cmocka_unit_test(test_management_records_are_invalid),
+		cmocka_unit_test(test_management_records),
+		cmocka_unit_test(test_params_end_padding_must_be_there),
+		cmocka_unit_test(test_params_caps),
 		cmocka_unit_test(test_params_for_another_id_are_invalid),
 		cmocka_unit_test(test_lengths_beyond_the_params_are_invalid),
 		cmocka_unit_test(test_socket_states),
