@@ -153,12 +153,14 @@ conn_failed(struct fcgi_conn *c, const char *why)
 
 	sock_peer_name(c->fd, peer, sizeof(peer));
 	if (c->req != NULL)
-		pooled_req_log(c->req, POOLED_LOG_WARNING, "%s: malformed "
+		log_peer_fd(POOLED_LOG_WARNING, c->fd, "%s %s: malformed "
 		    "FastCGI request: %s after %llu body bytes; connection "
-		    "closed", peer, why, (unsigned long long)c->body);
+		    "closed", c->req->log_prefix, peer, why,
+		    (unsigned long long)c->body);
 	else
-		log_warnx("fastcgi: %s: malformed FastCGI request: %s; "
-		    "connection closed", peer, why);
+		log_peer_fd(POOLED_LOG_WARNING, c->fd, "fastcgi: %s: "
+		    "malformed FastCGI request: %s; connection closed", peer,
+		    why);
 	c->broken = c->close = true;
 	if (c->req != NULL)
 		c->req->write_failed = true;
@@ -243,9 +245,9 @@ body_failed(struct fcgi_conn *c, int status, const char *what)
 	char	 peer[64];
 
 	sock_peer_name(c->fd, peer, sizeof(peer));
-	pooled_req_log(c->req, POOLED_LOG_WARNING, "%s: FastCGI request "
-	    "body: %s after %llu bytes; connection closed", peer, what,
-	    (unsigned long long)body_received(&c->bc));
+	log_peer_fd(POOLED_LOG_WARNING, c->fd, "%s %s: FastCGI request "
+	    "body: %s after %llu bytes; connection closed", c->req->log_prefix,
+	    peer, what, (unsigned long long)body_received(&c->bc));
 	c->req->body_status = status;
 	c->close = true;
 }

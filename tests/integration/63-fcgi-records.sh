@@ -20,7 +20,8 @@ printf '#!/bin/sh\ntouch %s/w/ran\nprintf "Content-Type: text/plain\\n\\nran\\n"
 chmod 755 "$CGI/touch.sh"
 write_pool_conf "$(pool_block rec "127.0.0.1:$PORT" echo \
     'processes = 1' 'threads = 2' 'body_timeout = 2' 'body_min_rate = 100' \
-    'max_body = 100000' 'max_params = 100' 'read_timeout = 20')" \
+    'max_body = 100000' 'max_params = 100' 'read_timeout = 20' \
+    'log_repeat_window = 0')" \
     "$(cgi_pool_block cgi "127.0.0.1:$CGI_PORT" "$CGI" 'processes = 1' \
     'threads = 1' 'max_body = 1000')"
 start_pooled || bail_out "pooled did not start"
