@@ -246,11 +246,19 @@ release(struct cgi_run *r)
 	return 0;
 }
 
+/*
+ * Kill the program and its process group.  The program itself is named
+ * too: it may have left the group (setpgid into any group of the
+ * worker's session, the worker's own among them), and the group kill
+ * alone would then miss it, leaving it to outlive cgi_timeout and reap()
+ * to wait for it forever.  Its pid is still its own: not reaped yet.
+ */
 static void
 kill_group(struct cgi_run *r)
 {
 	if (!r->exited) {
 		(void)kill(-r->pid, SIGKILL);
+		(void)kill(r->pid, SIGKILL);
 		r->killed = true;
 	}
 }
@@ -900,8 +908,10 @@ handler_cgi_kill_all(void)
 	pid_t	 pid;
 
 	for (i = 0; i < cgi_nslots; i++)
-		if ((pid = atomic_load(&cgi_running[i])) > 0)
+		if ((pid = atomic_load(&cgi_running[i])) > 0) {
 			(void)kill(-pid, SIGKILL);
+			(void)kill(pid, SIGKILL);	/* left its group */
+		}
 }
 
 /*
