@@ -523,26 +523,31 @@ keep_or_reap(pid_t pid, void *arg)
 
 /*
  * Kill and reap what programs left behind and the worker inherited.  A
- * killed child is reaped by the next round, and its own children, handed
- * over as it dies, are killed by it; rounds go on while there is work.
- * What is still dying after the last round is left to the next request's
- * sweep.  Returns how many were reaped.
+ * killed child goes with everything below it (reaper.c stops the tree
+ * before it kills it), and is reaped by the next round; rounds go on
+ * while there is work, a reap included (what a death handed over may sit
+ * in the list of a thread this round read before).  What is still dying
+ * after the last round is left to the next request's sweep.  Returns how
+ * many were reaped.
  */
 static size_t
 sweep(void)
 {
 	struct timespec	 ms = { 0, 1000000 };
-	size_t		 reaped = 0;
+	size_t		 reaped = 0, before, killed;
 	int		 i;
 
 	if (cgi_procfd == -1)
 		return 0;
 	pthread_rwlock_wrlock(&cgi_fork_lock);
 	for (i = 0; i < CGI_SWEEP_ROUNDS; i++) {
-		if (reaper_kill_children(cgi_procfd, getpid(), keep_or_reap,
-		    &reaped) == 0)
+		before = reaped;
+		killed = reaper_kill_children(cgi_procfd, getpid(),
+		    keep_or_reap, &reaped);
+		if (killed == 0 && reaped == before)
 			break;
-		(void)nanosleep(&ms, NULL);
+		if (killed > 0)
+			(void)nanosleep(&ms, NULL);
 	}
 	pthread_rwlock_unlock(&cgi_fork_lock);
 	return reaped;
