@@ -284,8 +284,9 @@ by_stat_files(int procfd, pid_t self, reaper_keep_fn *keep,
  * SIGKILL every child of process self (seen through procfd, from
  * reaper_open) for which keep (may be NULL) returns false, and all its
  * descendants.  The caller holds off reaping and forking while this
- * runs, so that a pid seen is still that child when it is killed.  Returns how many were signalled
- * (zombies included), or 0 when procfd is -1.
+ * runs, so that a pid seen is still that child when it is killed.
+ * Returns how many children were signalled (zombies included), or 0 when
+ * procfd is -1.
  */
 size_t
 reaper_kill_children(int procfd, pid_t self, reaper_keep_fn *keep,
