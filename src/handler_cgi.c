@@ -327,16 +327,19 @@ local_redirect(struct cgi_run *r, const struct cgi_header *h)
 {
 	const char	*server = pooled_req_param(r->req, "SERVER_SOFTWARE");
 	char		*hdr;
+	size_t		 off;
 	int		 n;
 
 	if (!cgi_pool->cgi_x_accel ||
 	    (server != NULL && strncmp(server, "nginx", 5) != 0) ||
 	    !cgi_header_internal_path(h->location, h->location_len,
-	    cgi_pool->cgi_x_accel_prefix))
+	    cgi_pool->cgi_x_accel_prefix)) {
+		/* On this server: never "//host" (an open redirect). */
+		off = cgi_header_path_rest(h->location, h->location_len);
 		n = asprintf(&hdr, "Status: 302 Found\r\n"
-		    "Location: %.*s\r\n\r\n", (int)h->location_len,
-		    h->location);
-	else
+		    "Location: /%.*s\r\n\r\n", (int)(h->location_len - off),
+		    h->location + off);
+	} else
 		n = asprintf(&hdr, "Status: 200 OK\r\n"
 		    "X-Accel-Redirect: %.*s\r\n\r\n", (int)h->location_len,
 		    h->location);
