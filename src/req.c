@@ -200,13 +200,24 @@ req_log_uncap(struct pooled_req *req)
 		    req->log_dropped);
 }
 
-/* Log a line tagged with the request id. */
+/*
+ * What a line costs the log besides its text (escaped) and the request's
+ * prefix: time, level, role and pid.
+ */
+#define REQ_LOG_LINE_COST	48
+
+/*
+ * Log a line tagged with the request id.  A counted line costs what it
+ * adds to the log, so that neither empty lines nor control bytes (four
+ * bytes each once escaped) take more than request_log_max.
+ */
 void
 pooled_req_log(struct pooled_req *req, enum pooled_log_level level,
     const char *fmt, ...)
 {
-	char	 line[2048];
+	char	 line[2048], esc[sizeof(line) * 4];
 	va_list	 ap;
+	size_t	 cost;
 	int	 n;
 
 	if (req != log_capped || !log_enabled((int)level)) {
@@ -221,12 +232,14 @@ pooled_req_log(struct pooled_req *req, enum pooled_log_level level,
 	va_end(ap);
 	if (n < 0)
 		return;
-	if (req->log_dropped > 0 || (size_t)n >= req->log_left) {
+	cost = log_escape(esc, sizeof(esc), line, strlen(line)) +
+	    strlen(req->log_prefix) + REQ_LOG_LINE_COST;
+	if (req->log_dropped > 0 || cost > req->log_left) {
 		req->log_dropped += (size_t)n + 1;
 		req->log_left = 0;
 		return;
 	}
-	req->log_left -= (size_t)n + 1;
+	req->log_left -= cost;
 	log_msg((int)level, "%s %s", req->log_prefix, line);
 }
 
