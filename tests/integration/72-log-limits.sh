@@ -161,5 +161,10 @@ assert_eq "flood: unix lines and counts add up to 1000" 1000 \
 assert_eq "flood: tcp lines and counts add up to 1000" 1000 \
     $((LINES_T + MORE_T))
 assert_true "flood: a handful of lines" [ $((LINES_U + LINES_T)) -le 4 ]
+# Written at the stop, a count still covers the time it counted.
+LONGEST=$(sed -n 's/.* more like this from .* in the last \([0-9]*\) s$/\1/p' \
+    "$POOLED_LOG" | sort -n | tail -n 1)
+assert_true "flood: the counts cover at most the window ($LONGEST s)" \
+    [ "${LONGEST:-0}" -le 3600 ]
 
 done_testing
