@@ -93,7 +93,8 @@ struct cgi_run {
 	int			 out;		/* its stdout */
 	int			 err;		/* its stderr */
 	int64_t			 deadline;
-	bool			 exited;
+	bool			 exited;	/* and reaped */
+	bool			 dead;		/* exited, a zombie still */
 	int			 status;
 	bool			 timed_out;
 	bool			 killed;	/* by pooled */
@@ -256,7 +257,7 @@ release(struct cgi_run *r)
 static void
 kill_group(struct cgi_run *r)
 {
-	if (!r->exited) {
+	if (!r->exited && !r->dead) {
 		(void)kill(-r->pid, SIGKILL);
 		(void)kill(r->pid, SIGKILL);
 		r->killed = true;
@@ -504,6 +505,27 @@ reap(struct cgi_run *r)
 }
 
 /*
+ * The program exited (its pidfd said so): note how, but leave it a
+ * zombie until cgi_handle has killed what it left in its process group.
+ * Until it is reaped its pid, and so its group id, cannot be reused;
+ * after, a program that another thread starts could get that pid, lead
+ * a group of that id, and be killed in its place.
+ */
+static void
+note_exit(struct cgi_run *r)
+{
+	siginfo_t	 si;
+
+	memset(&si, 0, sizeof(si));
+	if (waitid(P_PID, (id_t)r->pid, &si, WEXITED | WNOWAIT | WNOHANG) ==
+	    -1 || si.si_pid != r->pid)
+		return;
+	r->dead = true;
+	r->status = si.si_code == CLD_EXITED ? si.si_status << 8 :
+	    si.si_status;
+}
+
+/*
  * For reaper_kill_children: a running program is kept; a child that
  * died is reaped (and counted in *arg) rather than killed, its pid being
  * free from then on; anything else is killed.
@@ -733,7 +755,7 @@ pump(struct cgi_run *r, const char *cl)
 			} else if (pfd[i].fd == conn) {
 				r->client_gone = true;
 			} else if (pfd[i].fd == r->pidfd) {
-				reap(r);
+				note_exit(r);
 				close_fd(&r->pidfd);
 				for (k = 0; k < CGI_DRAIN_READS && r->err !=
 				    -1 && read_stderr(r); k++)
@@ -848,14 +870,15 @@ cgi_handle(struct pooled_req *req)
 		    SO_RCVTIMEO, &tv, sizeof(tv));
 	}
 	kill_group(&r);
-	reap(&r);
 	/*
 	 * What the program left running in its process group goes too, so
 	 * processes x threads bounds the programs a pool runs.  The group
-	 * id cannot be reused while any member lives.
+	 * id cannot be reused while any member lives, nor while the program
+	 * is not reaped: so before the reap.
 	 */
 	if (r.pid > 0)
 		(void)kill(-r.pid, SIGKILL);
+	reap(&r);
 	/* And what left the group: it was handed to the worker. */
 	if ((left = sweep()) > 0)
 		pooled_req_log(req, POOLED_LOG_NOTICE, "%s: killed %zu "

@@ -5,7 +5,11 @@
 # thread serves on.  One starts a chain of processes that fork and exit
 # in a loop, each in a session of its own, racing the sweep at the end
 # of the request and, in a second run, the master's after a kill -9 of
-# the worker: no link of the chain survives either.
+# the worker: no link of the chain survives either.  A program that
+# exited is reaped only once what it left in its process group was
+# killed: a process of another request that got its pid meanwhile (the
+# kernel is told to hand it out next) and leads a group of that id
+# survives the end of the first request.
 . "$(dirname "$0")/lib.sh"
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -56,8 +60,36 @@ while not os.path.exists('$W/chain.run') and i < 100:
     i += 1
 time.sleep(float(os.environ.get('QUERY_STRING') or 0))
 sys.stdout.write('Content-Type: text/plain\n\nchain\n')"
+# Answers without reading its input and exits, leaving its pid behind.
+printf '#!/bin/sh\necho $$ >%s/quick.pid\nprintf "Content-Type: text/plain\\n\\nquick\\n"\nsleep 0.5\n' \
+    "$W" >"$CGI/quick.sh"
+chmod 755 "$CGI/quick.sh"
+# Once told to (go), starts a child that leads a process group of its
+# own, then answers when told to (done); each wait bounded.
+pycgi victim.py "import os, sys, time
+def wait(name):
+    for i in range(20000):
+        if os.path.exists('$W/' + name):
+            return
+        time.sleep(0.001)
+open('$W/victim.ready', 'w').close()
+wait('go')
+pid = os.fork()
+if pid == 0:
+    os.setpgid(0, 0)
+    fd = os.open('/dev/null', os.O_RDWR)
+    for i in range(3):
+        os.dup2(fd, i)
+    time.sleep(30)
+    os._exit(0)
+open('$W/victim.pid', 'w').write(str(pid))
+wait('done')
+sys.stdout.write('Content-Type: text/plain\n\nvictim\n')"
 printf '#!/bin/sh\nprintf "Content-Type: text/plain\\n\\nok\\n"\n' >"$CGI/ok.sh"
 chmod 755 "$CGI/ok.sh"
+# Pool r's, under nginx's /r/.
+mkdir -p "$T/r"
+mv "$CGI/quick.sh" "$CGI/victim.py" "$T/r/"
 
 # chain_gone: no link of the chain runs, seen twice a little apart (a
 # link may be between its fork and its parent's listing).
@@ -67,15 +99,52 @@ chain_gone()
 	    sleep 0.2 && ! pgrep -u "$POOL_USER" -f 'chain\.py' >/dev/null
 }
 
+# slow_body PORT: a direct request for quick.sh with a body of 70003
+# bytes, more than a pipe holds, of which the last 3 come once a.finish
+# exists; prints the program's output.  pooled sees the program exit
+# while it waits to write the body, and then waits for the rest of it.
+slow_body()
+{
+	PYTHONPATH=$LIB_DIR python3 - "$1" "$T/r" "$W" <<'PY'
+import os, socket, sys, time
+from fcgi_records import STDIN, opening, pair, record, stdout_of
+port, root, w = int(sys.argv[1]), sys.argv[2].encode(), sys.argv[3]
+params = (pair(b"REQUEST_METHOD", b"POST") +
+          pair(b"CONTENT_LENGTH", b"70003") +
+          pair(b"SCRIPT_NAME", b"/quick.sh") +
+          pair(b"SCRIPT_FILENAME", root + b"/quick.sh"))
+s = socket.create_connection(("127.0.0.1", port), timeout=30)
+s.sendall(opening(params) + record(STDIN, b"a" * 60000) +
+          record(STDIN, b"b" * 10000))
+for i in range(2000):
+    if os.path.exists(w + "/a.finish"):
+        break
+    time.sleep(0.01)
+s.sendall(record(STDIN, b"bcd") + record(STDIN, b""))
+data = b""
+while True:
+    chunk = s.recv(65536)
+    if not chunk:
+        break
+    data += chunk
+print(stdout_of(data).decode("ascii", "replace"))
+PY
+}
+
 free_port PORT || bail_out "no free port"
+free_port RPORT || bail_out "no free port"
 write_pool_conf \
     "$(cgi_pool_block c "127.0.0.1:$PORT" "$CGI" 'processes = 1' \
-    'threads = 1' 'cgi_timeout = 5')"
+    'threads = 1' 'cgi_timeout = 5')" \
+    "$(cgi_pool_block r "127.0.0.1:$RPORT" "$T/r" 'processes = 1' \
+    'threads = 2' 'cgi_timeout = 60')"
 start_pooled || bail_out "pooled did not start"
 NGINX_EXTRA="root $T;
 fastcgi_param SCRIPT_FILENAME \$document_root\$fastcgi_script_name;" \
-    start_nginx "/cgi/=127.0.0.1:$PORT" || bail_out "nginx did not start"
+    start_nginx "/cgi/=127.0.0.1:$PORT" "/r/=127.0.0.1:$RPORT" ||
+    bail_out "nginx did not start"
 wait_for 10 workers_running 1 c || bail_out "no worker"
+wait_for 10 workers_running 1 r || bail_out "no worker in pool r"
 
 # --- out of its process group ------------------------------------------
 
@@ -114,5 +183,47 @@ reap_pid "$cpid" 20
 wait_for 10 workers_running 1 c || bail_out "no new worker"
 http_get /cgi/ok.sh
 assert_status "the new worker serves" 200
+
+# --- the pid of a program that exited --------------------------------------
+
+slow_body "$RPORT" >"$T/slow.out" 2>&1 &
+spid=$!
+track_pid "$spid"
+wait_for 10 test -s "$W/quick.pid" || bail_out "quick.sh did not run"
+q=$(cat "$W/quick.pid")
+wait_for 10 pid_dead "$q" || bail_out "quick.sh did not exit"
+curl -sS --max-time 30 -o "$T/victim.out" "$NGINX_URL/r/victim.py" \
+    2>/dev/null &
+vpid=$!
+track_pid "$vpid"
+wait_for 10 test -e "$W/victim.ready" || bail_out "victim.py did not start"
+# The next pid the kernel hands out is quick.sh's, if it is free; this
+# shell forks nothing until the other program has forked (a bounded
+# loop of builtins, not wait_for, whose sleep would take the pid).
+if echo $((q - 1)) 2>/dev/null >/proc/sys/kernel/ns_last_pid; then
+	: >"$W/go"
+	for ((i = 0; i < 1000000; i++)); do
+		[ -s "$W/victim.pid" ] && break
+	done
+	wait_for 10 test -s "$W/victim.pid" || bail_out "no victim child"
+	v=$(cat "$W/victim.pid")
+	diag "quick.sh was $q, the other request's group leader is $v"
+	: >"$W/a.finish"
+	reap_pid "$spid" 20 || diag "the slow client did not end"
+	assert_contains "the slow request is answered" \
+	    "$(cat "$T/slow.out")" "quick"
+	assert_true "another request's group leader survives its end" \
+	    pid_alive "$v"
+else
+	skip "another request's group leader survives its end" \
+	    "cannot set ns_last_pid"
+	: >"$W/go"
+	: >"$W/a.finish"
+	reap_pid "$spid" 20
+fi
+: >"$W/done"
+reap_pid "$vpid" 30 || diag "victim.py did not answer"
+assert_eq "... and its request is answered" "victim" \
+    "$(cat "$T/victim.out" 2>/dev/null)"
 
 done_testing
