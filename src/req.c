@@ -28,16 +28,22 @@ req_init(struct pooled_req *req, const struct req_io *io, void *ctx,
 	    (unsigned long long)id);
 }
 
-/* The value of name in a "NAME=VALUE" vector (may be NULL), or NULL. */
+/*
+ * The value of name in a "NAME=VALUE" vector (may be NULL), or NULL.  Of
+ * a name sent twice, the last, as in a CGI program's environment
+ * (cgi_env.c) and in php-fpm: what pooled acts on (the script, the body's
+ * length) is what the program is told.
+ */
 const char *
 req_envp_get(char *const *envp, const char *name)
 {
-	size_t	 len = strlen(name);
+	const char	*v = NULL;
+	size_t		 len = strlen(name);
 
 	for (; envp != NULL && *envp != NULL; envp++)
 		if (strncmp(*envp, name, len) == 0 && (*envp)[len] == '=')
-			return *envp + len + 1;
-	return NULL;
+			v = *envp + len + 1;
+	return v;
 }
 
 /* The value of param name, or NULL. */
