@@ -81,7 +81,12 @@ static __thread _Atomic pid_t	*cgi_my_slot;
  */
 static int			 cgi_procfd = -1;
 static pthread_rwlock_t		 cgi_fork_lock;
-#define CGI_SWEEP_ROUNDS	16	/* 1 ms apart, while some are found */
+/*
+ * Rounds of a sweep, 1 ms apart while some are killed: each takes 17
+ * levels of a tree of processes, so a tree a thousand deep goes in one
+ * sweep, in some 60 ms.
+ */
+#define CGI_SWEEP_ROUNDS	1024
 
 /* One run of a program for one request. */
 struct cgi_run {

@@ -161,26 +161,30 @@ children_list(int procfd, pid_t pid, pid_t *kids, size_t max)
  * SIGSTOP is sent the process has every child it will have, and the
  * children read after are all of them; a stopped parent reaps none, so a
  * child's pid is still that child's when it is opened (checked by its
- * parent pid, then held by its pidfd).  Only what lies deeper than
- * REAPER_DEPTH, or past REAPER_FANOUT, is handed to the caller as its
- * parent dies, running, for the next round.
+ * parent pid, then held by its pidfd).  At REAPER_DEPTH the children are
+ * only stopped: handed to the caller as their parent dies, they wait,
+ * unable to fork, for its next round.  Only children past REAPER_FANOUT
+ * are handed over running.
  */
 static void
 kill_tree(int procfd, int pidfd, pid_t pid, int depth)
 {
 	pid_t	 kids[REAPER_FANOUT];
-	size_t	 i, n = 0;
+	size_t	 i, n;
 	int	 fd;
 
 	if (send_signal(pidfd, SIGSTOP) == -1)
 		return;
-	if (depth < REAPER_DEPTH)
-		n = children_list(procfd, pid, kids, REAPER_FANOUT);
+	n = children_list(procfd, pid, kids, REAPER_FANOUT);
 	for (i = 0; i < n; i++) {
 		if ((fd = pidfd_open(kids[i], 0)) == -1)
 			continue;
-		if (parent_of(procfd, kids[i]) == (long)pid)
-			kill_tree(procfd, fd, kids[i], depth + 1);
+		if (parent_of(procfd, kids[i]) == (long)pid) {
+			if (depth < REAPER_DEPTH)
+				kill_tree(procfd, fd, kids[i], depth + 1);
+			else
+				(void)send_signal(fd, SIGSTOP);
+		}
 		close(fd);
 	}
 	(void)send_signal(pidfd, SIGKILL);

@@ -5,7 +5,8 @@
 # thread serves on.  One starts a chain of processes that fork and exit
 # in a loop, each in a session of its own, racing the sweep at the end
 # of the request and, in a second run, the master's after a kill -9 of
-# the worker: no link of the chain survives either.  A program that
+# the worker: no link of the chain survives either.  Nor does any of a
+# tree 300 processes deep, each waiting for the next.  A program that
 # exited is reaped only once what it left in its process group was
 # killed: a process of another request that got its pid meanwhile (the
 # kernel is told to hand it out next) and leads a group of that id
@@ -60,6 +61,28 @@ while not os.path.exists('$W/chain.run') and i < 100:
     i += 1
 time.sleep(float(os.environ.get('QUERY_STRING') or 0))
 sys.stdout.write('Content-Type: text/plain\n\nchain\n')"
+# A tree 300 deep: each level waits for the next, the last sleeps.
+cat >"$T/level.sh" <<EOF
+#!/bin/sh
+if [ \$1 -gt 0 ]; then
+	$T/level.sh \$((\$1 - 1)) &
+	wait
+else
+	echo \$\$ >$W/deep.pid
+	exec sleep 30
+fi
+EOF
+cat >"$CGI/deep.sh" <<EOF
+#!/bin/sh
+setsid $T/level.sh 300 </dev/null >/dev/null 2>&1 &
+i=0
+while [ ! -s $W/deep.pid ] && [ \$i -lt 200 ]; do
+	sleep 0.05
+	i=\$((i + 1))
+done
+printf 'Content-Type: text/plain\\n\\ndeep\\n'
+EOF
+chmod 755 "$T/level.sh" "$CGI/deep.sh"
 # Answers without reading its input and exits, leaving its pid behind.
 printf '#!/bin/sh\necho $$ >%s/quick.pid\nprintf "Content-Type: text/plain\\n\\nquick\\n"\nsleep 0.5\n' \
     "$W" >"$CGI/quick.sh"
@@ -165,6 +188,16 @@ assert_true "no link of the chain survives the request" \
 touch "$W/chain.stop"
 wait_for 5 chain_gone || bail_out "the chain does not stop"
 rm -f "$W/chain.stop" "$W/chain.run"
+
+# --- a tree 300 deep ------------------------------------------------------
+
+http_get /cgi/deep.sh
+assert_status "the tree's program answers" 200
+d=$(cat "$W/deep.pid" 2>/dev/null)
+assert_true "the tree's last level started" test -n "$d"
+assert_true "... and is gone after the request" wait_for 5 pid_dead "$d"
+assert_true "... and so is every level" \
+    wait_for 5 sh -c "! pgrep -u $POOL_USER -f '/level\.sh' >/dev/null"
 
 # --- a chain of forks, the worker killed ---------------------------------
 
