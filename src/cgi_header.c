@@ -214,3 +214,22 @@ cgi_header_internal_path(const char *loc, size_t len, const char *prefix)
 		return false;
 	return prefix == NULL || strncmp(path, prefix, strlen(prefix)) == 0;
 }
+
+/*
+ * The offset in a local redirect's Location (len bytes, beginning with
+ * '/') where its path goes on after the run of '/', '\\' and tab that
+ * begins it.  Sent to a client, "//host/x", "/\\host/x" and
+ * "/<tab>/host/x" all name another host (browsers read a backslash as a
+ * slash and drop tabs), so the client redirect made of a local one is
+ * "/" and what follows the run: a path on this server, as the program
+ * asked for.
+ */
+size_t
+cgi_header_path_rest(const char *loc, size_t len)
+{
+	size_t	 i = 0;
+
+	while (i < len && (loc[i] == '/' || loc[i] == '\\' || loc[i] == '\t'))
+		i++;
+	return i;
+}

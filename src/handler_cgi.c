@@ -81,7 +81,12 @@ static __thread _Atomic pid_t	*cgi_my_slot;
  */
 static int			 cgi_procfd = -1;
 static pthread_rwlock_t		 cgi_fork_lock;
-#define CGI_SWEEP_ROUNDS	16	/* 1 ms apart, while some are found */
+/*
+ * Rounds of a sweep, 1 ms apart while some are killed: each takes 17
+ * levels of a tree of processes, so a tree a thousand deep goes in one
+ * sweep, in some 60 ms.
+ */
+#define CGI_SWEEP_ROUNDS	1024
 
 /* One run of a program for one request. */
 struct cgi_run {
@@ -93,7 +98,8 @@ struct cgi_run {
 	int			 out;		/* its stdout */
 	int			 err;		/* its stderr */
 	int64_t			 deadline;
-	bool			 exited;
+	bool			 exited;	/* and reaped */
+	bool			 dead;		/* exited, a zombie still */
 	int			 status;
 	bool			 timed_out;
 	bool			 killed;	/* by pooled */
@@ -246,11 +252,19 @@ release(struct cgi_run *r)
 	return 0;
 }
 
+/*
+ * Kill the program and its process group.  The program itself is named
+ * too: it may have left the group (setpgid into any group of the
+ * worker's session, the worker's own among them), and the group kill
+ * alone would then miss it, leaving it to outlive cgi_timeout and reap()
+ * to wait for it forever.  Its pid is still its own: not reaped yet.
+ */
 static void
 kill_group(struct cgi_run *r)
 {
-	if (!r->exited) {
+	if (!r->exited && !r->dead) {
 		(void)kill(-r->pid, SIGKILL);
+		(void)kill(r->pid, SIGKILL);
 		r->killed = true;
 	}
 }
@@ -319,16 +333,19 @@ local_redirect(struct cgi_run *r, const struct cgi_header *h)
 {
 	const char	*server = pooled_req_param(r->req, "SERVER_SOFTWARE");
 	char		*hdr;
+	size_t		 off;
 	int		 n;
 
 	if (!cgi_pool->cgi_x_accel ||
 	    (server != NULL && strncmp(server, "nginx", 5) != 0) ||
 	    !cgi_header_internal_path(h->location, h->location_len,
-	    cgi_pool->cgi_x_accel_prefix))
+	    cgi_pool->cgi_x_accel_prefix)) {
+		/* On this server: never "//host" (an open redirect). */
+		off = cgi_header_path_rest(h->location, h->location_len);
 		n = asprintf(&hdr, "Status: 302 Found\r\n"
-		    "Location: %.*s\r\n\r\n", (int)h->location_len,
-		    h->location);
-	else
+		    "Location: /%.*s\r\n\r\n", (int)(h->location_len - off),
+		    h->location + off);
+	} else
 		n = asprintf(&hdr, "Status: 200 OK\r\n"
 		    "X-Accel-Redirect: %.*s\r\n\r\n", (int)h->location_len,
 		    h->location);
@@ -493,6 +510,27 @@ reap(struct cgi_run *r)
 }
 
 /*
+ * The program exited (its pidfd said so): note how, but leave it a
+ * zombie until cgi_handle has killed what it left in its process group.
+ * Until it is reaped its pid, and so its group id, cannot be reused;
+ * after, a program that another thread starts could get that pid, lead
+ * a group of that id, and be killed in its place.
+ */
+static void
+note_exit(struct cgi_run *r)
+{
+	siginfo_t	 si;
+
+	memset(&si, 0, sizeof(si));
+	if (waitid(P_PID, (id_t)r->pid, &si, WEXITED | WNOWAIT | WNOHANG) ==
+	    -1 || si.si_pid != r->pid)
+		return;
+	r->dead = true;
+	r->status = si.si_code == CLD_EXITED ? si.si_status << 8 :
+	    si.si_status;
+}
+
+/*
  * For reaper_kill_children: a running program is kept; a child that
  * died is reaped (and counted in *arg) rather than killed, its pid being
  * free from then on; anything else is killed.
@@ -515,26 +553,31 @@ keep_or_reap(pid_t pid, void *arg)
 
 /*
  * Kill and reap what programs left behind and the worker inherited.  A
- * killed child is reaped by the next round, and its own children, handed
- * over as it dies, are killed by it; rounds go on while there is work.
- * What is still dying after the last round is left to the next request's
- * sweep.  Returns how many were reaped.
+ * killed child goes with everything below it (reaper.c stops the tree
+ * before it kills it), and is reaped by the next round; rounds go on
+ * while there is work, a reap included (what a death handed over may sit
+ * in the list of a thread this round read before).  What is still dying
+ * after the last round is left to the next request's sweep.  Returns how
+ * many were reaped.
  */
 static size_t
 sweep(void)
 {
 	struct timespec	 ms = { 0, 1000000 };
-	size_t		 reaped = 0;
+	size_t		 reaped = 0, before, killed;
 	int		 i;
 
 	if (cgi_procfd == -1)
 		return 0;
 	pthread_rwlock_wrlock(&cgi_fork_lock);
 	for (i = 0; i < CGI_SWEEP_ROUNDS; i++) {
-		if (reaper_kill_children(cgi_procfd, getpid(), keep_or_reap,
-		    &reaped) == 0)
+		before = reaped;
+		killed = reaper_kill_children(cgi_procfd, getpid(),
+		    keep_or_reap, &reaped);
+		if (killed == 0 && reaped == before)
 			break;
-		(void)nanosleep(&ms, NULL);
+		if (killed > 0)
+			(void)nanosleep(&ms, NULL);
 	}
 	pthread_rwlock_unlock(&cgi_fork_lock);
 	return reaped;
@@ -717,7 +760,7 @@ pump(struct cgi_run *r, const char *cl)
 			} else if (pfd[i].fd == conn) {
 				r->client_gone = true;
 			} else if (pfd[i].fd == r->pidfd) {
-				reap(r);
+				note_exit(r);
 				close_fd(&r->pidfd);
 				for (k = 0; k < CGI_DRAIN_READS && r->err !=
 				    -1 && read_stderr(r); k++)
@@ -832,14 +875,15 @@ cgi_handle(struct pooled_req *req)
 		    SO_RCVTIMEO, &tv, sizeof(tv));
 	}
 	kill_group(&r);
-	reap(&r);
 	/*
 	 * What the program left running in its process group goes too, so
 	 * processes x threads bounds the programs a pool runs.  The group
-	 * id cannot be reused while any member lives.
+	 * id cannot be reused while any member lives, nor while the program
+	 * is not reaped: so before the reap.
 	 */
 	if (r.pid > 0)
 		(void)kill(-r.pid, SIGKILL);
+	reap(&r);
 	/* And what left the group: it was handed to the worker. */
 	if ((left = sweep()) > 0)
 		pooled_req_log(req, POOLED_LOG_NOTICE, "%s: killed %zu "
@@ -900,8 +944,10 @@ handler_cgi_kill_all(void)
 	pid_t	 pid;
 
 	for (i = 0; i < cgi_nslots; i++)
-		if ((pid = atomic_load(&cgi_running[i])) > 0)
+		if ((pid = atomic_load(&cgi_running[i])) > 0) {
 			(void)kill(-pid, SIGKILL);
+			(void)kill(pid, SIGKILL);	/* left its group */
+		}
 }
 
 /*

@@ -162,9 +162,9 @@ log_peer(int level, const char *key, const char *fmt, ...)
 }
 
 /*
- * From a worker's tick: write the counts of the windows that are over, so
- * a burst that ended is accounted for without waiting for its peer's
- * next line.
+ * From a worker's tick: write the counts of the windows that are over at
+ * now (INT64_MAX: all of them, at exit), so a burst that ended is
+ * accounted for without waiting for its peer's next line.
  */
 void
 log_peer_flush(int64_t now)
@@ -172,6 +172,7 @@ log_peer_flush(int64_t now)
 	struct peer_count	 c[LOG_PEER_SLOTS + 1];
 	struct peer_slot	*e;
 	size_t			 i, n = 0;
+	int64_t			 t = clock_ms();
 
 	if (pthread_mutex_trylock(&peer_mtx) != 0)
 		return;		/* a thread is in there: next tick */
@@ -179,7 +180,7 @@ log_peer_flush(int64_t now)
 		e = i < LOG_PEER_SLOTS ? &peer_slots[i] : &peer_other;
 		if (e->used && e->more > 0 &&
 		    now - e->since >= peer_window_ms)
-			take_count(e, now, &c[n++]);
+			take_count(e, now < t ? now : t, &c[n++]);
 	}
 	pthread_mutex_unlock(&peer_mtx);
 	for (i = 0; i < n; i++)

@@ -281,6 +281,8 @@ enum cgi_header_state cgi_header_parse(const char *buf, size_t len,
 /* Whether a Location may be an X-Accel-Redirect under prefix. */
 bool		 cgi_header_internal_path(const char *loc, size_t len,
 		    const char *prefix);
+/* Where a local redirect's path goes on after its leading slashes. */
+size_t		 cgi_header_path_rest(const char *loc, size_t len);
 
 /* log.c */
 void		 log_init(const char *role, int level);

@@ -14,9 +14,17 @@
  * where the kernel has CONFIG_PROC_CHILDREN; elsewhere every
  * /proc/N/stat is read for its parent pid.  /proc is opened once, before
  * a chroot, so a chrooted worker needs none inside.
+ *
+ * Killing a child alone is not enough: its own children are handed over
+ * as it dies, still running, and a process that forks and exits in a
+ * loop stays a step ahead of any number of sweeps that way.  So, where
+ * the children files are, a child's whole tree is stopped from the top
+ * down before any of it is killed (kill_tree).
  */
 #include "config.h"
 
+#include <sys/pidfd.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 
 #include <dirent.h>
@@ -91,17 +99,118 @@ read_small(int procfd, const char *path, char *buf, size_t len)
 	return n;
 }
 
+/* How deep kill_tree follows children; deeper ones wait for a round. */
+#define REAPER_DEPTH	16
+
+/* The children kill_tree takes of one process; the rest likewise. */
+#define REAPER_FANOUT	128
+
+static int
+send_signal(int pidfd, int sig)
+{
+	return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
+/* The parent pid in /proc/PID/stat; -1 when it cannot be read. */
+static long
+parent_of(int procfd, pid_t pid)
+{
+	char	 path[64], buf[512], *p;
+	long	 ppid;
+
+	snprintf(path, sizeof(path), "%ld/stat", (long)pid);
+	if (read_small(procfd, path, buf, sizeof(buf)) <= 0)
+		return -1;
+	/* "pid (comm) state ppid ...": comm may hold anything. */
+	if ((p = strrchr(buf, ')')) == NULL ||
+	    sscanf(p + 1, " %*c %ld", &ppid) != 1)
+		return -1;
+	return ppid;
+}
+
+/* The children of every thread of pid, at most max of them. */
+static size_t
+children_list(int procfd, pid_t pid, pid_t *kids, size_t max)
+{
+	struct dirent	*de;
+	DIR		*d;
+	char		 path[64], buf[4096], *p, *e;
+	pid_t		 tid, kid;
+	size_t		 n = 0;
+
+	snprintf(path, sizeof(path), "%ld/task", (long)pid);
+	if ((d = open_dir(procfd, path)) == NULL)
+		return 0;
+	while (n < max && (de = readdir(d)) != NULL) {
+		if ((tid = parse_pid(de->d_name, NULL)) == 0)
+			continue;
+		snprintf(path, sizeof(path), "%ld/task/%ld/children",
+		    (long)pid, (long)tid);
+		if (read_small(procfd, path, buf, sizeof(buf)) <= 0)
+			continue;
+		for (p = buf; n < max && (kid = parse_pid(p, &e)) != 0; p = e)
+			kids[n++] = kid;
+	}
+	closedir(d);
+	return n;
+}
+
 /*
- * Kill one child unless keep says it is wanted; count it.  The caller
- * makes sure it is still a child (not reaped, so its pid not reused).
+ * Stop the process pidfd refers to (pid), then everything below it, then
+ * kill it.  A signal pending makes fork() fail and start again, so once
+ * SIGSTOP is sent the process has every child it will have, and the
+ * children read after are all of them; a stopped parent reaps none, so a
+ * child's pid is still that child's when it is opened (checked by its
+ * parent pid, then held by its pidfd).  At REAPER_DEPTH the children are
+ * only stopped: handed to the caller as their parent dies, they wait,
+ * unable to fork, for its next round.  Only children past REAPER_FANOUT
+ * are handed over running.
  */
 static void
-consider(pid_t pid, reaper_keep_fn *keep, void *arg, size_t *n)
+kill_tree(int procfd, int pidfd, pid_t pid, int depth)
 {
+	pid_t	 kids[REAPER_FANOUT];
+	size_t	 i, n;
+	int	 fd;
+
+	if (send_signal(pidfd, SIGSTOP) == -1)
+		return;
+	n = children_list(procfd, pid, kids, REAPER_FANOUT);
+	for (i = 0; i < n; i++) {
+		if ((fd = pidfd_open(kids[i], 0)) == -1)
+			continue;
+		if (parent_of(procfd, kids[i]) == (long)pid) {
+			if (depth < REAPER_DEPTH)
+				kill_tree(procfd, fd, kids[i], depth + 1);
+			else
+				(void)send_signal(fd, SIGSTOP);
+		}
+		close(fd);
+	}
+	(void)send_signal(pidfd, SIGKILL);
+}
+
+/*
+ * Kill one child, and all below it, unless keep says it is wanted; count
+ * it.  The caller makes sure it is still a child (not reaped, so its pid
+ * not reused).  Without a pidfd, the child alone.
+ */
+static void
+consider(int procfd, pid_t pid, reaper_keep_fn *keep, void *arg,
+    size_t *n)
+{
+	int	 fd;
+
 	if (keep != NULL && keep(pid, arg))
 		return;
-	if (kill(pid, SIGKILL) == 0)
-		(*n)++;
+	if ((fd = pidfd_open(pid, 0)) == -1) {
+		if (kill(pid, SIGKILL) == 0)
+			(*n)++;
+		return;
+	}
+	kill_tree(procfd, fd, pid, 0);
+	close(fd);
+	(*n)++;
 }
 
 /* The children files of every thread of self; -1 if there are none. */
@@ -136,7 +245,7 @@ by_children_files(int procfd, pid_t self, reaper_keep_fn *keep,
 		}
 		any = true;
 		for (p = buf; (pid = parse_pid(p, &e)) != 0; p = e)
-			consider(pid, keep, arg, n);
+			consider(procfd, pid, keep, arg, n);
 	}
 	closedir(d);
 	return any ? 0 : -1;
@@ -167,8 +276,9 @@ by_stat_files(int procfd, pid_t self, reaper_keep_fn *keep,
 		if ((p = strrchr(buf, ')')) == NULL ||
 		    sscanf(p + 1, " %*c %ld", &ppid) != 1)
 			continue;
+		/* No children files: kill_tree finds nothing below. */
 		if (ppid == (long)self)
-			consider(pid, keep, arg, n);
+			consider(procfd, pid, keep, arg, n);
 	}
 	closedir(d);
 	return 0;
@@ -176,10 +286,11 @@ by_stat_files(int procfd, pid_t self, reaper_keep_fn *keep,
 
 /*
  * SIGKILL every child of process self (seen through procfd, from
- * reaper_open) for which keep (may be NULL) returns false.  The caller
- * holds off reaping and forking while this runs, so that a pid seen is
- * still that child when it is killed.  Returns how many were signalled
- * (zombies included), or 0 when procfd is -1.
+ * reaper_open) for which keep (may be NULL) returns false, and all its
+ * descendants.  The caller holds off reaping and forking while this
+ * runs, so that a pid seen is still that child when it is killed.
+ * Returns how many children were signalled (zombies included), or 0 when
+ * procfd is -1.
  */
 size_t
 reaper_kill_children(int procfd, pid_t self, reaper_keep_fn *keep,

@@ -13,7 +13,9 @@ printf '#!/bin/sh\nprintf "Content-Type: text/plain\\n\\n"; env\n' \
     >"$CGI/env.sh"
 printf '#!/bin/bash\nprintf "Content-Type: text/plain\\n\\nbash ran\\n"\n' \
     >"$CGI/bash.sh"
-chmod 755 "$CGI/env.sh" "$CGI/bash.sh"
+printf '#!/bin/sh\nprintf "Content-Type: text/plain\\n\\n%%s:" "$CONTENT_LENGTH"; cat\n' \
+    >"$CGI/cat.sh"
+chmod 755 "$CGI/env.sh" "$CGI/bash.sh" "$CGI/cat.sh"
 
 PASS='cgi_pass_params = {"MYAPP_TOKEN", "TENANT_*"}'
 POOLED_LOG_LEVEL=debug
@@ -26,11 +28,12 @@ start_pooled || bail_out "pooled did not start"
 
 # raw PROTO SOCKET SCRIPT NAME=VALUE...: one request straight to the
 # socket, with exactly these params besides REQUEST_METHOD and
-# SCRIPT_FILENAME; prints the program's output (its stdout, unframed).
+# SCRIPT_FILENAME (and, by FastCGI, RAW_BODY as the body); prints the
+# program's output (its stdout, unframed).
 raw()
 {
 	PYTHONPATH=$LIB_DIR timeout -k 2 25 python3 - "$@" <<'PY'
-import socket, sys
+import os, socket, sys
 from fcgi_records import STDIN, opening, pair, record, stdout_of
 
 proto, path, script = sys.argv[1:4]
@@ -42,8 +45,9 @@ s = socket.socket(socket.AF_UNIX)
 s.settimeout(15)
 s.connect(path)
 if proto == "fcgi":
+    body = os.environ.get("RAW_BODY", "").encode()
     s.sendall(opening(b"".join(pair(k, v) for k, v in params)) +
-              record(STDIN, b""))
+              (record(STDIN, body) if body else b"") + record(STDIN, b""))
 else:
     hdr = b"CONTENT_LENGTH\0" + b"0\0" + b"SCGI\0" + b"1\0" + \
         b"".join(k + b"\0" + v + b"\0" for k, v in params)
@@ -114,6 +118,13 @@ for proto in fcgi scgi; do
 	    test ! -e "$W/bash-env-$proto"
 done
 assert_true "no BASH_ENV command ran at all" test ! -e "$W/bash-env-ran"
+
+# A param sent twice: pooled reads the body by the length the program is
+# told, the last one, as the environment has it.
+out=$(RAW_BODY=hello raw fcgi "$T/fcgi.sock" "$CGI/cat.sh" \
+    "CONTENT_LENGTH=0" "CONTENT_LENGTH=5")
+assert_eq "CONTENT_LENGTH twice: the program gets the body it is told of" \
+    "5:hello" "${out##*$'\n'}"
 
 # cgi_pass_params cannot add what makes programs load code.
 # check_refused VALUE WHAT

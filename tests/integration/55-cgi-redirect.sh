@@ -4,8 +4,10 @@
 # fcgiwrap, so an open redirect in a program cannot reach nginx "internal"
 # locations; cgi_local_redirect = "x-accel" makes it an X-Accel-Redirect,
 # limited to cgi_x_accel_prefix and never for paths with dot segments or
-# "//".  A header block without Content-Type passes (nginx's default_type
-# applies) instead of becoming a 502.
+# "//".  The 302 made of a local redirect stays on this server: a path
+# that begins "//host", "/\\host" or "/<tab>/host" (another host to a
+# browser) loses the extra slashes.  A header block without Content-Type
+# passes (nginx's default_type applies) instead of becoming a 502.
 . "$(dirname "$0")/lib.sh"
 
 CGI=$T/cgi
@@ -25,6 +27,9 @@ cgi public.sh 'printf "Location: /pub/file.txt\n\n"'
 cgi dotdot.sh 'printf "Location: /pub/../private/secret.txt\n\n"'
 cgi encoded.sh 'printf "Location: /pub/%%2e%%2e/private/secret.txt\n\n"'
 cgi dslash.sh 'printf "Location: //private/secret.txt\n\n"'
+cgi offsite.sh 'printf "Location: //evil.example/x\n\n"'
+cgi backslash.sh 'printf "Location: /\\\\evil.example/x\n\n"'
+cgi tab.sh 'printf "Location: /\t/evil.example/x\n\n"'
 cgi absolute.sh 'printf "Location: http://example.com/private/secret.txt\n\n"'
 cgi status-only.sh 'printf "Status: 200 OK\r\n\r\nbody without a type\n"'
 cgi xfoo.sh 'printf "X-Foo: bar\n\nx-foo body\n"'
@@ -68,6 +73,12 @@ assert_status "internal location: 404 to a client" 404
 redirected "default" private.sh /private/secret.txt
 http_get "$(http_header Location)"
 assert_status "default: following the redirect finds no secret" 404
+for s in offsite backslash tab; do
+	http_get "/cgi/$s.sh"
+	assert_status "default, $s: 302" 302
+	assert_eq "default, $s: a path on this server" "/evil.example/x" \
+	    "$(http_header Location)"
+done
 redirected "default, absolute URL" absolute.sh \
     "http://example.com/private/secret.txt"
 assert_eq "default, absolute URL: Location as given" \
@@ -97,7 +108,9 @@ assert_eq "x-accel: no Location" "" "$(http_header Location)"
 redirected "x-accel, .. segment" dotdot.sh /pub/../private/secret.txt
 redirected "x-accel, encoded .. segment" encoded.sh \
     /pub/%2e%2e/private/secret.txt
-redirected "x-accel, //" dslash.sh //private/secret.txt
+redirected "x-accel, //" dslash.sh /private/secret.txt
+assert_eq "x-accel, //: on this server" /private/secret.txt \
+    "$(http_header Location)"
 redirected "x-accel, absolute URL" absolute.sh \
     "http://example.com/private/secret.txt"
 

@@ -6,7 +6,7 @@
 # connections over the unix socket and over TCP cost a handful of lines
 # and a count that adds up, while nginx is still served; a program writing
 # 20 MB to stderr adds at most request_log_max and a few KB to the log,
-# and its answer is still 200.
+# and its answer is still 200; so does a module that logs 100000 lines.
 . "$(dirname "$0")/lib.sh"
 
 CGI=$T/cgi
@@ -31,11 +31,13 @@ write_pool_conf \
     "$(cgi_pool_block u "$T/u.sock" "$CGI" 'processes = 1' 'threads = 4' \
     'log_repeat_window = 3600')" \
     "$(cgi_pool_block t "127.0.0.1:$TCP_PORT" "$CGI" 'processes = 1' \
-    'threads = 2' 'log_repeat_window = 3600')"
+    'threads = 2' 'log_repeat_window = 3600')" \
+    "$(pool_block m "$T/m.sock" fail 'processes = 1')"
 start_pooled || bail_out "pooled did not start"
 NGINX_EXTRA="root $T;
 fastcgi_param SCRIPT_FILENAME \$document_root\$fastcgi_script_name;" \
-    start_nginx "/cgi/=unix:$T/u.sock" || bail_out "nginx did not start"
+    start_nginx "/cgi/=unix:$T/u.sock" "/mod=unix:$T/m.sock" ||
+    bail_out "nginx did not start"
 wait_for 10 workers_running 1 u || bail_out "pool u has no worker"
 wait_for 10 workers_running 1 t || bail_out "pool t has no worker"
 
@@ -131,6 +133,21 @@ assert_true "stderr flood: some of it was logged" [ "$grown" -ge 32768 ]
 assert_eq "stderr flood: one truncation line" 1 \
     "$(log_count 'flood\.sh: stderr truncated at request_log_max \(65536 bytes\): [0-9]+ bytes dropped')"
 
+# (d) A module's log lines, empty or of control bytes: each costs what
+# it adds to the log, prefix and escapes included.
+before=$(wc -c <"$POOLED_LOG")
+http_get "/mod?logflood"
+assert_status "module log flood: 200" 200
+assert_eq "module log flood: the body" "flooded" "$HTTP_BODY"
+wait_for 10 log_has 'module log lines truncated at request_log_max' ||
+    diag "no truncation line yet"
+after=$(wc -c <"$POOLED_LOG")
+grown=$((after - before))
+diag "the log grew by $grown bytes"
+assert_true "module log flood: the log grew by at most 64 KiB + 8 KiB" \
+    [ "$grown" -le $((65536 + 8192)) ]
+assert_true "module log flood: some of it was logged" [ "$grown" -ge 32768 ]
+
 # The counts of the flood come with a graceful stop (its window is an
 # hour).
 stop_pooled QUIT 30
@@ -144,5 +161,10 @@ assert_eq "flood: unix lines and counts add up to 1000" 1000 \
 assert_eq "flood: tcp lines and counts add up to 1000" 1000 \
     $((LINES_T + MORE_T))
 assert_true "flood: a handful of lines" [ $((LINES_U + LINES_T)) -le 4 ]
+# Written at the stop, a count still covers the time it counted.
+LONGEST=$(sed -n 's/.* more like this from .* in the last \([0-9]*\) s$/\1/p' \
+    "$POOLED_LOG" | sort -n | tail -n 1)
+assert_true "flood: the counts cover at most the window ($LONGEST s)" \
+    [ "${LONGEST:-0}" -le 3600 ]
 
 done_testing

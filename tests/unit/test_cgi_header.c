@@ -202,6 +202,21 @@ test_internal_path(void **state)
 	    "/private/"));
 }
 
+/* Where a local redirect's path goes on, its leading slashes as one. */
+static void
+test_path_rest(void **state)
+{
+	(void)state;
+	assert_int_equal(cgi_header_path_rest("/a/b", 4), 1);
+	assert_int_equal(cgi_header_path_rest("/", 1), 1);
+	assert_int_equal(cgi_header_path_rest("//evil.example/x", 16), 2);
+	assert_int_equal(cgi_header_path_rest("/\\evil.example/x", 16), 2);
+	assert_int_equal(cgi_header_path_rest("/\t/evil.example", 16), 3);
+	assert_int_equal(cgi_header_path_rest("/\\/\t\\x", 6), 5);
+	/* Only len bytes count. */
+	assert_int_equal(cgi_header_path_rest("///", 2), 2);
+}
+
 static void
 test_any_one_of_three_is_enough(void **state)
 {
@@ -401,6 +416,7 @@ main(void)
 		cmocka_unit_test(test_size_bound),
 		cmocka_unit_test(test_no_content_type_passes),
 		cmocka_unit_test(test_internal_path),
+		cmocka_unit_test(test_path_rest),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
