@@ -28,16 +28,24 @@ req_init(struct pooled_req *req, const struct req_io *io, void *ctx,
 	    (unsigned long long)id);
 }
 
-/* The value of name in a "NAME=VALUE" vector (may be NULL), or NULL. */
+/*
+ * The value of name in a "NAME=VALUE" vector (may be NULL), or NULL.  A
+ * name given twice has its last value: the one a CGI program gets
+ * (cgi_env.c), and the one nginx's own override means ("include
+ * fastcgi.conf;" and then "fastcgi_param" the same name), so that what
+ * pooled checks (CONTENT_LENGTH against max_body) and logs (REQUEST_URI)
+ * is what the handler acts on.
+ */
 const char *
 req_envp_get(char *const *envp, const char *name)
 {
-	size_t	 len = strlen(name);
+	const char	*value = NULL;
+	size_t		 len = strlen(name);
 
 	for (; envp != NULL && *envp != NULL; envp++)
 		if (strncmp(*envp, name, len) == 0 && (*envp)[len] == '=')
-			return *envp + len + 1;
-	return NULL;
+			value = *envp + len + 1;
+	return value;
 }
 
 /* The value of param name, or NULL. */
