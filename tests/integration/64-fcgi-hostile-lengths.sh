@@ -6,12 +6,22 @@
 # over any max_body: 413.  A param given twice has its last value for
 # pooled too, as for a CGI program, so that max_body is checked against
 # the CONTENT_LENGTH the handler sees and the log names the URI it runs.
+# A request header as large as max_params_size (scgi_header_max) allows,
+# 1 MiB, is served over TCP: it used to wait for room the socket's
+# receive buffer never had, and was dropped at read_timeout.
 . "$(dirname "$0")/lib.sh"
 
 free_port PORT || bail_out "no free port"
+free_port BIG || bail_out "no free port"
+free_port SCGI || bail_out "no free port"
 write_pool_conf "$(pool_block len "127.0.0.1:$PORT" echo \
     'processes = 1' 'threads = 2' 'max_body = 100000' \
-    'log_repeat_window = 0')"
+    'log_repeat_window = 0')" \
+    "$(pool_block big "127.0.0.1:$BIG" echo 'processes = 1' \
+    'threads = 1' 'max_params_size = 1048576' 'read_timeout = 5')" \
+    "$(pool_block bigscgi "127.0.0.1:$SCGI" echo 'protocol = "scgi"' \
+    'processes = 1' 'threads = 1' 'scgi_header_max = 1048576' \
+    'read_timeout = 5')"
 start_pooled || bail_out "pooled did not start"
 WORKER=$(pool_workers len)
 
@@ -62,5 +72,40 @@ log_mark
 status 'pair(b"REQUEST_URI", b"/first") + pair(b"REQUEST_URI", b"/last") + '"$(CL 200000)" 'b""' >/dev/null
 assert_log "REQUEST_URI twice: the log names the last" \
     'POST /last: CONTENT_LENGTH is larger than max_body'
+# A 1000000-byte cookie, in the params records nginx would send.
+PYTHONPATH=$LIB_DIR python3 - "$BIG" >"$T/big" 2>&1 <<'PY'
+import socket, struct, sys
+from fcgi_records import *
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=20)
+v = b"c" * 1000000
+p = pair(b"REQUEST_METHOD", b"GET") + bytes([11]) + \
+    struct.pack(">I", len(v) | 0x80000000) + b"HTTP_COOKIE" + v
+s.sendall(record(BEGIN_REQUEST, struct.pack(">HB5x", 1, 0)) +
+    b"".join(record(PARAMS, p[i:i + 65535])
+    for i in range(0, len(p), 65535)) + record(PARAMS, b"") +
+    record(STDIN, b""))
+out = stdout_of(read_until_end(s, 4 << 20))
+print(out.split(b"\r\n")[0].decode() if out else "closed",
+    out.count(b"c" * 1000))
+PY
+assert_eq "a 1 MB FastCGI header over TCP, max_params_size 1 MiB: 200" \
+    "Status: 200 OK 1000" "$(cat "$T/big")"
+PYTHONPATH=$LIB_DIR python3 - "$SCGI" >"$T/bigscgi" 2>&1 <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=20)
+b = b"CONTENT_LENGTH\x000\x00SCGI\x001\x00HTTP_COOKIE\x00" + \
+    b"c" * 1000000 + b"\x00"
+s.sendall(str(len(b)).encode() + b":" + b + b",")
+out = b""
+while True:
+    d = s.recv(65536)
+    if not d:
+        break
+    out += d
+print(out.split(b"\r\n")[0].decode() if out else "closed",
+    out.count(b"c" * 1000))
+PY
+assert_eq "a 1 MB SCGI header over TCP, scgi_header_max 1 MiB: 200" \
+    "Status: 200 OK 1000" "$(cat "$T/bigscgi")"
 assert_eq "the worker never died" "$WORKER" "$(pool_workers len)"
 done_testing
