@@ -669,7 +669,10 @@ struct proto {
 	park_ready_fn	*ready;		/* is a whole request header in? */
 	void		*(*conn_new)(void);	/* an acceptor's state */
 	void		 (*conn_free)(void *);
-	/* Read the header from fd, set req up; -1: refused, fd closed. */
+	/*
+	 * Read the header from fd, set req up; -1: refused, fd closed; 1:
+	 * no request yet (management records answered), fd to wait again.
+	 */
 	int		 (*begin)(void *, int fd, struct pooled_req *,
 			    uint64_t id, void *thread_data);
 	/* Complete the response, consume the body; fd is still open. */

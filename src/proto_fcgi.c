@@ -553,10 +553,13 @@ fcgi_begin(void *ctx, int fd, struct pooled_req *req, uint64_t id,
 	if (lead_mgmt(c, h.begin_off) == -1)
 		goto fail;
 	if (!h.request) {
-		/* Management records alone: answered; nothing follows. */
-		log_debug("fastcgi: answered management records; closing");
-		(void)shutdown(fd, SHUT_WR);
-		goto fail;
+		/*
+		 * Management records alone, answered: the connection waits
+		 * for a request, as libfcgi's did (a client may ask
+		 * FCGI_MAX_CONNS before it sends one).
+		 */
+		c->fd = -1;
+		return 1;
 	}
 	if (c->envcap < h.env_size) {
 		if ((env = malloc(h.env_size)) == NULL) {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# 64-fcgi-hostile-lengths: what a hostile client talking straight to a
-# FastCGI pool sends as lengths.  A CONTENT_LENGTH that is not a decimal
+# 64-fcgi-hostile-client: what a client talking straight to a pool sends
+# that nginx would not.  A CONTENT_LENGTH that is not a decimal
 # number is refused 400 before the handler runs (a CGI program's atoi()
 # and pooled would read it differently); one whose digits overflow is
 # over any max_body: 413.  A param given twice has its last value for
@@ -8,7 +8,9 @@
 # the CONTENT_LENGTH the handler sees and the log names the URI it runs.
 # A request header as large as max_params_size (scgi_header_max) allows,
 # 1 MiB, is served over TCP: it used to wait for room the socket's
-# receive buffer never had, and was dropped at read_timeout.
+# receive buffer never had, and was dropped at read_timeout.  A client
+# that asks FCGI_GET_VALUES and then sends its request on the same
+# connection is served, as libfcgi served it.
 . "$(dirname "$0")/lib.sh"
 
 free_port PORT || bail_out "no free port"
@@ -107,5 +109,19 @@ print(out.split(b"\r\n")[0].decode() if out else "closed",
 PY
 assert_eq "a 1 MB SCGI header over TCP, scgi_header_max 1 MiB: 200" \
     "Status: 200 OK 1000" "$(cat "$T/bigscgi")"
+# FCGI_GET_VALUES, its answer read; then a request on the connection.
+PYTHONPATH=$LIB_DIR python3 - "$PORT" >"$T/values" 2>&1 <<'PY'
+import socket, sys
+from fcgi_records import *
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=15)
+s.sendall(record(GET_VALUES, pair(b"FCGI_MAX_CONNS", b""), 0))
+print([(t, pairs(c)) for t, i, c in records(s.recv(4096))])
+s.sendall(opening(pair(b"REQUEST_METHOD", b"GET")) + record(STDIN, b""))
+out = stdout_of(read_until_end(s))
+print(out.split(b"\r\n")[0].decode() if out else "closed")
+PY
+assert_eq "GET_VALUES answered, then a request on its connection: 200" \
+    "[(10, {'FCGI_MAX_CONNS': '2'})]
+Status: 200 OK" "$(cat "$T/values")"
 assert_eq "the worker never died" "$WORKER" "$(pool_workers len)"
 done_testing
