@@ -327,6 +327,7 @@ int64_t		 clock_wall_ms(void);
 
 /* sock.c */
 int		 sock_open(const struct pool_conf *);
+void		 sock_rcvbuf(const struct pool_conf *, int fd);
 int		 sock_apply(const struct pool_conf *, int fd);
 void		 sock_unlink(const struct pool_conf *, int fd);
 int		 sock_check_dir(const struct pool_conf *);

@@ -342,13 +342,16 @@ sock_warn_access(const struct pool_conf *pc)
  * limit of net.core.rmem_max does not apply (SO_RCVBUFFORCE); else the
  * kernel caps it.  (A unix socket's queue is bounded by the sender's send
  * buffer instead, net.core.wmem_default for nginx, 208 KiB by default.)
+ * Also for a socket a reload keeps, whose pool may have raised it.
  */
-static void
-rcvbuf_for_header(const struct pool_conf *pc, int fd)
+void
+sock_rcvbuf(const struct pool_conf *pc, int fd)
 {
 	size_t	 head;
 	int	 want;
 
+	if (pc->listen.kind != LISTEN_TCP)
+		return;
 	if (pc->protocol == PROTO_SCGI)
 		head = pc->scgi_header_max;
 	else
@@ -391,7 +394,7 @@ sock_open(const struct pool_conf *pc)
 		if (la->ss.ss_family == AF_INET6 && setsockopt(fd,
 		    IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) == -1)
 			goto fail_opt;
-		rcvbuf_for_header(pc, fd);
+		sock_rcvbuf(pc, fd);
 	}
 	/*
 	 * A unix socket is born with mode 0777 & ~umask: with this umask

@@ -16,14 +16,20 @@
 free_port PORT || bail_out "no free port"
 free_port BIG || bail_out "no free port"
 free_port SCGI || bail_out "no free port"
-write_pool_conf "$(pool_block len "127.0.0.1:$PORT" echo \
-    'processes = 1' 'threads = 2' 'max_body = 100000' \
-    'log_repeat_window = 0')" \
-    "$(pool_block big "127.0.0.1:$BIG" echo 'processes = 1' \
-    'threads = 1' 'max_params_size = 1048576' 'read_timeout = 5')" \
-    "$(pool_block bigscgi "127.0.0.1:$SCGI" echo 'protocol = "scgi"' \
-    'processes = 1' 'threads = 1' 'scgi_header_max = 1048576' \
-    'read_timeout = 5')"
+# conf SIZE: the pools, with the FastCGI pool "big" taking SIZE bytes of
+# params (raised by a reload, which keeps its listen socket).
+conf()
+{
+	write_pool_conf "$(pool_block len "127.0.0.1:$PORT" echo \
+	    'processes = 1' 'threads = 2' 'max_body = 100000' \
+	    'log_repeat_window = 0')" \
+	    "$(pool_block big "127.0.0.1:$BIG" echo 'processes = 1' \
+	    'threads = 1' "max_params_size = $1" 'read_timeout = 5')" \
+	    "$(pool_block bigscgi "127.0.0.1:$SCGI" echo \
+	    'protocol = "scgi"' 'processes = 1' 'threads = 1' \
+	    'scgi_header_max = 1048576' 'read_timeout = 5')"
+}
+conf 65536
 start_pooled || bail_out "pooled did not start"
 WORKER=$(pool_workers len)
 
@@ -74,7 +80,14 @@ log_mark
 status 'pair(b"REQUEST_URI", b"/first") + pair(b"REQUEST_URI", b"/last") + '"$(CL 200000)" 'b""' >/dev/null
 assert_log "REQUEST_URI twice: the log names the last" \
     'POST /last: CONTENT_LENGTH is larger than max_body'
-# A 1000000-byte cookie, in the params records nginx would send.
+assert_eq "the worker never died" "$WORKER" "$(pool_workers len)"
+
+# A 1000000-byte cookie, in the params records nginx would send, once
+# a reload raised max_params_size to 1 MiB.
+conf 1048576
+signal_pooled HUP
+assert_log "max_params_size raised by a reload" \
+    "master: reload done: generation 2 serves" 15
 PYTHONPATH=$LIB_DIR python3 - "$BIG" >"$T/big" 2>&1 <<'PY'
 import socket, struct, sys
 from fcgi_records import *
@@ -123,5 +136,4 @@ PY
 assert_eq "GET_VALUES answered, then a request on its connection: 200" \
     "[(10, {'FCGI_MAX_CONNS': '2'})]
 Status: 200 OK" "$(cat "$T/values")"
-assert_eq "the worker never died" "$WORKER" "$(pool_workers len)"
 done_testing
