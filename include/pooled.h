@@ -86,7 +86,8 @@ enum pooled_log_level {
 /*
  * Request parameters: the FastCGI params or SCGI headers, CGI-style
  * (REQUEST_METHOD, QUERY_STRING, CONTENT_LENGTH, HTTP_*, ...).
- * pooled_req_param returns NULL when the parameter is absent.
+ * pooled_req_param returns NULL when the parameter is absent, and the
+ * last value of a name sent twice.
  * pooled_req_param_next walks all of them: start with *iter = 0, it
  * returns 1 and fills name and value while there are more, then 0.  The
  * name lives in a per-thread buffer valid until the next call; values

@@ -416,6 +416,26 @@ next_connection(struct acceptor *a)
 	}
 }
 
+/* Park a connection kept for its next request, unless stopping. */
+static void
+repark(struct acceptor *a, int fd)
+{
+	struct worker	*w = a->w;
+
+	if (atomic_load(&w->stopping)) {
+		close(fd);
+		return;
+	}
+	park_kept(w->park, fd, clock_ms() + w->pool->keepalive_timeout *
+	    1000LL);
+	/*
+	 * A stop that began since the check above may have closed the kept
+	 * connections before this one was parked: close them again.
+	 */
+	if (atomic_load(&w->stopping))
+		park_close_kept(w->park);
+}
+
 static void
 serve(struct acceptor *a, int fd)
 {
@@ -428,10 +448,14 @@ serve(struct acceptor *a, int fd)
 
 	sb_thread_set(w->sb, w->row, (unsigned int)a->index, SB_READING,
 	    clock_ms(), NULL, NULL);
-	if (w->proto->begin(a->conn, fd, &req,
-	    atomic_fetch_add(&w->next_req_id, 1) + 1, a->thread_data) == -1) {
+	rc = w->proto->begin(a->conn, fd, &req,
+	    atomic_fetch_add(&w->next_req_id, 1) + 1, a->thread_data);
+	if (rc != 0) {
 		sb_thread_set(w->sb, w->row, (unsigned int)a->index, SB_IDLE,
 		    0, NULL, NULL);
+		/* Only answered: its request may follow, as with libfcgi. */
+		if (rc == 1)
+			repark(a, fd);
 		return;
 	}
 	pthread_mutex_lock(&a->mtx);
@@ -482,19 +506,8 @@ serve(struct acceptor *a, int fd)
 	fd = w->proto->end(a->conn, &req, keep);
 	sb_thread_done(w->sb, w->row, (unsigned int)a->index);
 	worker_request_done(w);
-	if (fd == -1)
-		return;
-	if (atomic_load(&w->stopping)) {
-		close(fd);
-		return;
-	}
-	park_kept(w->park, fd, clock_ms() + pc->keepalive_timeout * 1000LL);
-	/*
-	 * A stop that began since the check above may have closed the kept
-	 * connections before this one was parked: close them again.
-	 */
-	if (atomic_load(&w->stopping))
-		park_close_kept(w->park);
+	if (fd != -1)
+		repark(a, fd);
 }
 
 static void *

@@ -6,7 +6,8 @@
  * reads them without waiting on the peer.  A peer that trickles its
  * header stays parked without a thread until it is complete or its
  * deadline passes.  Management records (request id 0) may come first;
- * a connection that sent nothing else is ready too, to be answered.
+ * a connection that sent nothing else is ready too, to be answered (and
+ * then parked again, for its request).
  *
  * The check is strict, and refuses what no web server sends, with a
  * reason: name and value lengths that do not fit the params stream,

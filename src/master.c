@@ -422,8 +422,10 @@ master_reload(struct master *m)
 	for (i = 0; i < conf->npools; i++) {
 		/* A kept socket's directory must pass as a new one's. */
 		if ((fds[i] = shared_socket(m, &conf->pools[i])) != -1 &&
-		    sock_check_dir(&conf->pools[i]) == 0)
+		    sock_check_dir(&conf->pools[i]) == 0) {
+			sock_rcvbuf(&conf->pools[i], fds[i]);
 			continue;
+		}
 		if (fds[i] != -1 ||
 		    (fds[i] = sock_open(&conf->pools[i])) == -1) {
 			while (++i < conf->npools)

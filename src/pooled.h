@@ -329,6 +329,7 @@ int64_t		 clock_wall_ms(void);
 
 /* sock.c */
 int		 sock_open(const struct pool_conf *);
+void		 sock_rcvbuf(const struct pool_conf *, int fd);
 int		 sock_apply(const struct pool_conf *, int fd);
 void		 sock_unlink(const struct pool_conf *, int fd);
 int		 sock_check_dir(const struct pool_conf *);
@@ -671,7 +672,10 @@ struct proto {
 	park_ready_fn	*ready;		/* is a whole request header in? */
 	void		*(*conn_new)(void);	/* an acceptor's state */
 	void		 (*conn_free)(void *);
-	/* Read the header from fd, set req up; -1: refused, fd closed. */
+	/*
+	 * Read the header from fd, set req up; -1: refused, fd closed; 1:
+	 * no request yet (management records answered), fd to wait again.
+	 */
 	int		 (*begin)(void *, int fd, struct pooled_req *,
 			    uint64_t id, void *thread_data);
 	/* Complete the response, consume the body; fd is still open. */

@@ -42,6 +42,7 @@
 #define FCGI_DRAIN_MAX		65536	/* body left unread, drained at most */
 #define FCGI_MGMT_PER_REQ	64	/* management records a request */
 #define FCGI_SYNTH_LEN		24
+#define LENGTH_HUGE		(UINT64_MAX - 1)	/* over any max_body */
 
 /* One acceptor's FastCGI state: the request in hand. */
 struct fcgi_conn {
@@ -500,21 +501,32 @@ output_open(struct fcgi_conn *c, unsigned int id)
 	return 0;
 }
 
-/* A decimal CONTENT_LENGTH, or UINT64_MAX when absent or not a number. */
-static uint64_t
-content_length(char *const *envp)
+/*
+ * The body length CONTENT_LENGTH announces: true with *len set, UINT64_MAX
+ * when absent or empty (a GET through nginx), LENGTH_HUGE when its digits
+ * overflow (larger than any max_body); false when it is not a decimal
+ * number ("-1", "+5", " 5", "0x10"), which no web server sends and which
+ * a CGI program's atoi() and pooled's reading would take differently.
+ */
+static bool
+content_length(char *const *envp, uint64_t *len)
 {
 	const char	*s = req_envp_get(envp, "CONTENT_LENGTH");
 	uint64_t	 v = 0;
 
+	*len = UINT64_MAX;
 	if (s == NULL || *s == '\0')
-		return UINT64_MAX;
+		return true;
 	for (; *s >= '0' && *s <= '9'; s++) {
-		if (v > (UINT64_MAX - 9) / 10)
-			return UINT64_MAX;
-		v = v * 10 + (uint64_t)(*s - '0');
+		if (v > (LENGTH_HUGE - 9) / 10)
+			v = LENGTH_HUGE;
+		else
+			v = v * 10 + (uint64_t)(*s - '0');
 	}
-	return *s == '\0' ? v : UINT64_MAX;
+	if (*s != '\0')
+		return false;
+	*len = v;
+	return true;
 }
 
 static int
@@ -526,6 +538,7 @@ fcgi_begin(void *ctx, int fd, struct pooled_req *req, uint64_t id,
 	const char		*why;
 	char		       **envp;
 	void			*env;
+	bool			 ok;
 
 	c->fd = fd;
 	c->req = NULL;
@@ -540,10 +553,13 @@ fcgi_begin(void *ctx, int fd, struct pooled_req *req, uint64_t id,
 	if (lead_mgmt(c, h.begin_off) == -1)
 		goto fail;
 	if (!h.request) {
-		/* Management records alone: answered; nothing follows. */
-		log_debug("fastcgi: answered management records; closing");
-		(void)shutdown(fd, SHUT_WR);
-		goto fail;
+		/*
+		 * Management records alone, answered: the connection waits
+		 * for a request, as libfcgi's did (a client may ask
+		 * FCGI_MAX_CONNS before it sends one).
+		 */
+		c->fd = -1;
+		return 1;
 	}
 	if (c->envcap < h.env_size) {
 		if ((env = malloc(h.env_size)) == NULL) {
@@ -560,13 +576,19 @@ fcgi_begin(void *ctx, int fd, struct pooled_req *req, uint64_t id,
 	c->off = h.len;
 	c->keep_conn = h.keep_conn;
 	c->body = 0;
-	c->length = content_length(envp);
+	ok = content_length(envp, &c->length);
 	fcgi_stream_init(&c->st, h.req_id);
 	body_clock_start(&c->bc, body_timeout, body_min_rate);
 	c->bc.got = c->len - c->off;
 	req_init(req, &fcgi_io, c, envp, id, thread_data);
 	c->req = req;
-	if (max_body > 0 && c->length != UINT64_MAX && c->length > max_body) {
+	if (!ok) {
+		/* The acceptor answers it without running the handler. */
+		req->body_status = 400;
+		req->body_why = "a CONTENT_LENGTH that is not a number";
+		c->close = true;
+	} else if (max_body > 0 && c->length != UINT64_MAX &&
+	    c->length > max_body) {
 		/* The acceptor answers it without running the handler. */
 		req->body_status = 413;
 		req->body_why = "CONTENT_LENGTH is larger than max_body";

@@ -331,6 +331,42 @@ sock_warn_access(const struct pool_conf *pc)
 }
 
 /*
+ * A TCP listener's receive buffer, for a pool whose largest request
+ * header is above the defaults.  A thread takes a connection only once
+ * its whole header can be peeked (peek.c), so the header must fit in the
+ * socket's receive buffer, which TCP starts at tcp_rmem's 128 KiB and
+ * grows only as bytes are read: a 200 KiB header that max_params_size
+ * allows never arrived whole and the connection was dropped at
+ * read_timeout.  Twice the header leaves room for the kernel's overhead;
+ * accepted connections inherit it.  The master is root here, so the
+ * limit of net.core.rmem_max does not apply (SO_RCVBUFFORCE); else the
+ * kernel caps it.  (A unix socket's queue is bounded by the sender's send
+ * buffer instead, net.core.wmem_default for nginx, 208 KiB by default.)
+ * Also for a socket a reload keeps, whose pool may have raised it.
+ */
+void
+sock_rcvbuf(const struct pool_conf *pc, int fd)
+{
+	size_t	 head;
+	int	 want;
+
+	if (pc->listen.kind != LISTEN_TCP)
+		return;
+	if (pc->protocol == PROTO_SCGI)
+		head = pc->scgi_header_max;
+	else
+		head = pc->max_params_size + FCGI_FRAMING_SLACK +
+		    FCGI_LEAD_MGMT_MAX * (8 + FCGI_MGMT_MAX + 255);
+	if (head <= FCGI_PARAMS_SIZE + 32768)
+		return;
+	want = (int)(2 * head);
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &want,
+	    sizeof(want)) == -1 && setsockopt(fd, SOL_SOCKET, SO_RCVBUF,
+	    &want, sizeof(want)) == -1)
+		log_warn("pool %s: SO_RCVBUF %d", pc->name, want);
+}
+
+/*
  * Open, bind and listen on a pool's address.  The socket is non-blocking
  * (acceptors wait for it in epoll and race for each connection) and
  * close-on-exec.
@@ -358,6 +394,7 @@ sock_open(const struct pool_conf *pc)
 		if (la->ss.ss_family == AF_INET6 && setsockopt(fd,
 		    IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) == -1)
 			goto fail_opt;
+		sock_rcvbuf(pc, fd);
 	}
 	/*
 	 * A unix socket is born with mode 0777 & ~umask: with this umask
