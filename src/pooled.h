@@ -337,6 +337,7 @@ const char	*sock_dir_problem(uid_t owner, mode_t mode,
 		    const struct pool_conf *);
 void		 sock_warn_access(const struct pool_conf *);
 void		 sock_peer_name(int fd, char *buf, size_t len);
+int		 sock_send_all(int fd, const void *buf, size_t len);
 bool		 sock_addr_name(const struct sockaddr_storage *, socklen_t,
 		    char *buf, size_t len);
 

@@ -167,25 +167,6 @@ conn_failed(struct fcgi_conn *c, const char *why)
 		c->req->write_failed = true;
 }
 
-/* Send all of buf, or -1. */
-static int
-send_all(int fd, const void *buf, size_t len)
-{
-	const char	*p = buf;
-	ssize_t		 n;
-
-	while (len > 0) {
-		n = send(fd, p, len, MSG_NOSIGNAL);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /*
  * Send the management answers gathered so far, in one write: many small
  * sends would each wait for the peer's delayed ACK (Nagle).  Called
@@ -212,7 +193,7 @@ mgmt_flush(struct fcgi_conn *c)
 		    sizeof(one));
 		c->nodelay = true;
 	}
-	if (send_all(c->fd, c->mout, n) == 0)
+	if (sock_send_all(c->fd, c->mout, n) == 0)
 		return 0;
 	c->broken = c->close = true;
 	if (c->req != NULL)

@@ -141,30 +141,12 @@ scgi_read(void *ctx, void *buf, size_t len)
 	return -1;
 }
 
-/* Send all of buf, or -1. */
-static int
-send_all(int fd, const char *buf, size_t len)
-{
-	ssize_t	 n;
-
-	while (len > 0) {
-		n = send(fd, buf, len, MSG_NOSIGNAL);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static int
 flush(struct scgi_conn *c)
 {
 	int	 rc;
 
-	rc = send_all(c->fd, c->out, c->outlen);
+	rc = sock_send_all(c->fd, c->out, c->outlen);
 	c->outlen = 0;
 	return rc;
 }
@@ -182,7 +164,7 @@ scgi_write(void *ctx, const void *buf, size_t len)
 	if (flush(c) == -1)
 		return -1;
 	if (len >= sizeof(c->out))
-		return send_all(c->fd, buf, len);
+		return sock_send_all(c->fd, buf, len);
 	memcpy(c->out, buf, len);
 	c->outlen = len;
 	return 0;

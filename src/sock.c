@@ -502,3 +502,22 @@ sock_peer_name(int fd, char *buf, size_t len)
 	else
 		snprintf(buf, len, "unix peer");
 }
+
+/* Send all of buf on a socket, or -1; never raises SIGPIPE. */
+int
+sock_send_all(int fd, const void *buf, size_t len)
+{
+	const char	*p = buf;
+	ssize_t		 n;
+
+	while (len > 0) {
+		n = send(fd, p, len, MSG_NOSIGNAL);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
