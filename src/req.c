@@ -29,23 +29,21 @@ req_init(struct pooled_req *req, const struct req_io *io, void *ctx,
 }
 
 /*
- * The value of name in a "NAME=VALUE" vector (may be NULL), or NULL.  A
- * name given twice has its last value: the one a CGI program gets
- * (cgi_env.c), and the one nginx's own override means ("include
- * fastcgi.conf;" and then "fastcgi_param" the same name), so that what
- * pooled checks (CONTENT_LENGTH against max_body) and logs (REQUEST_URI)
- * is what the handler acts on.
+ * The value of name in a "NAME=VALUE" vector (may be NULL), or NULL.  Of
+ * a name sent twice, the last, as in a CGI program's environment
+ * (cgi_env.c) and in php-fpm: what pooled acts on (the script, the body's
+ * length) is what the program is told.
  */
 const char *
 req_envp_get(char *const *envp, const char *name)
 {
-	const char	*value = NULL;
+	const char	*v = NULL;
 	size_t		 len = strlen(name);
 
 	for (; envp != NULL && *envp != NULL; envp++)
 		if (strncmp(*envp, name, len) == 0 && (*envp)[len] == '=')
-			value = *envp + len + 1;
-	return value;
+			v = *envp + len + 1;
+	return v;
 }
 
 /* The value of param name, or NULL. */
@@ -208,13 +206,24 @@ req_log_uncap(struct pooled_req *req)
 		    req->log_dropped);
 }
 
-/* Log a line tagged with the request id. */
+/*
+ * What a line costs the log besides its text (escaped) and the request's
+ * prefix: time, level, role and pid.
+ */
+#define REQ_LOG_LINE_COST	48
+
+/*
+ * Log a line tagged with the request id.  A counted line costs what it
+ * adds to the log, so that neither empty lines nor control bytes (four
+ * bytes each once escaped) take more than request_log_max.
+ */
 void
 pooled_req_log(struct pooled_req *req, enum pooled_log_level level,
     const char *fmt, ...)
 {
-	char	 line[2048];
+	char	 line[2048], esc[sizeof(line) * 4];
 	va_list	 ap;
+	size_t	 cost;
 	int	 n;
 
 	if (req != log_capped || !log_enabled((int)level)) {
@@ -229,12 +238,14 @@ pooled_req_log(struct pooled_req *req, enum pooled_log_level level,
 	va_end(ap);
 	if (n < 0)
 		return;
-	if (req->log_dropped > 0 || (size_t)n >= req->log_left) {
+	cost = log_escape(esc, sizeof(esc), line, strlen(line)) +
+	    strlen(req->log_prefix) + REQ_LOG_LINE_COST;
+	if (req->log_dropped > 0 || cost > req->log_left) {
 		req->log_dropped += (size_t)n + 1;
 		req->log_left = 0;
 		return;
 	}
-	req->log_left -= (size_t)n + 1;
+	req->log_left -= cost;
 	log_msg((int)level, "%s %s", req->log_prefix, line);
 }
 
