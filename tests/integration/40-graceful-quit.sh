@@ -9,7 +9,8 @@
 # but a sanitizer's own thread may sleep there too).
 sleepers()
 {
-	cat /proc/"$1"/task/*/wchan 2>/dev/null | grep -c nanosleep
+	# One file per thread, without a newline: count files, not lines.
+	grep -l nanosleep /proc/"$1"/task/*/wchan 2>/dev/null | wc -l
 }
 
 # sleepers_at_rest PID: the most sleepers of 5 looks 50 ms apart, before
