@@ -341,13 +341,15 @@ accept_turn(struct acceptor *a)
 }
 
 /*
- * A stopping worker's last look at the listen socket: accept what waits
- * and park it, to be served with the connections in hand.
+ * A stopping worker's last look at the listen socket: accept up to n of
+ * the connections that wait and park them, to be served with the
+ * connections in hand.
  */
 void
-acceptor_take_backlog(struct worker *w)
+acceptor_take_backlog(struct worker *w, size_t n)
 {
-	(void)accept_some(w, park_room_new(w->park), NULL);
+	if (n > 0)
+		(void)accept_some(w, MIN(n, park_room_new(w->park)), NULL);
 }
 
 /*

@@ -689,7 +689,7 @@ struct worker;
 struct acceptor;
 struct acceptor	*acceptor_start(struct worker *, size_t index);
 void		 acceptor_wake(struct acceptor *);
-void		 acceptor_take_backlog(struct worker *);
+void		 acceptor_take_backlog(struct worker *, size_t n);
 void		 acceptor_check_deadline(struct acceptor *, int64_t now);
 void		 acceptor_refused_flush(struct worker *, int64_t now);
 bool		 acceptor_try_join(struct acceptor *, int ms);

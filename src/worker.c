@@ -106,6 +106,13 @@ worker_tick(struct worker *w)
 	if (ticks++ % (1000 / WORKER_TICK_MS) == 0)
 		publish_rss(w);
 	park_tick(w->park, now);
+	/*
+	 * A worker that stopped took its listen event with it: connections
+	 * left in the backlog wake nobody until the next arrival.  An idle
+	 * acceptor here means they are this worker's to take.
+	 */
+	if (atomic_load(&w->waiting) > 0 && !atomic_load(&w->stopping))
+		worker_listen_rearm(w);
 	acceptor_refused_flush(w, now);
 	log_peer_flush(now);
 	for (i = 0; i < w->nacceptors; i++)
@@ -170,10 +177,13 @@ worker_drain(struct worker *w, bool master_gone)
 	pthread_mutex_unlock(&w->listen_mtx);
 	/*
 	 * A connection that arrived just before may have woken this worker
-	 * alone, and its event gone with the listen socket: take what
-	 * waits, to be served with the rest.
+	 * alone, and its event gone with the listen socket: take what its
+	 * idle acceptors can serve now, no more.  The rest of the backlog
+	 * stays in the shared socket for the workers that stay (their tick
+	 * looks at it, worker_tick), where, taken here, it would wait for
+	 * this worker's few threads and die at graceful_timeout.
 	 */
-	acceptor_take_backlog(w);
+	acceptor_take_backlog(w, (size_t)atomic_load(&w->waiting));
 	park_close_kept(w->park);
 	for (i = 0; i < w->nacceptors; i++)
 		acceptor_wake(w->acceptors[i]);
