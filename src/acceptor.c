@@ -218,6 +218,11 @@ accept_new(struct worker *w)
 	case EINTR:
 	case ECONNABORTED:
 		return ACCEPT_RETRY;
+	case EINVAL:
+		/* The worker stops and let go of the socket (worker.c). */
+		if (atomic_load(&w->stopping))
+			return ACCEPT_DRAINED;
+		/* FALLTHROUGH */
 	default:
 		/*
 		 * EMFILE, ENFILE, ENOBUFS...: back off rather than spin, and

@@ -360,6 +360,8 @@ enum retire_reason {
 	RETIRE_STUCK,			/* a request outlived request_timeout */
 	RETIRE_LISTEN			/* cannot watch its listen socket */
 };
+/* CHAN_STOP_GRACEFUL's optional u32: the pool's socket closes with it. */
+#define CHAN_STOP_CLOSING	0x1u
 #define CHAN_MAX_PAYLOAD	256
 
 struct chan_msg {

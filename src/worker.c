@@ -8,8 +8,10 @@
 
 #include <sys/epoll.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <poll.h>
 #include <signal.h>
@@ -122,12 +124,15 @@ worker_tick(struct worker *w)
 
 /*
  * Read one message from the master.  Returns the message type, or 0 when
- * there is none; sets *gone when the master closed the channel.
+ * there is none; sets *gone when the master closed the channel, and
+ * *closing when a graceful stop says the pool's socket closes with this
+ * worker (CHAN_STOP_CLOSING: nobody stays to take its backlog).
  */
 static uint32_t
-read_master(struct worker *w, bool *gone)
+read_master(struct worker *w, bool *gone, bool *closing)
 {
 	struct chan_msg	 msg;
+	uint32_t	 flags;
 	bool		 eof;
 	int		 fd;
 
@@ -146,6 +151,11 @@ read_master(struct worker *w, bool *gone)
 			(void)log_adopt(fd);
 		return 0;
 	case CHAN_STOP_GRACEFUL:
+		flags = 0;
+		if (msg.len == sizeof(flags))
+			memcpy(&flags, msg.payload, sizeof(flags));
+		*closing = (flags & CHAN_STOP_CLOSING) != 0;
+		return msg.type;
 	case CHAN_STOP_NOW:
 		return msg.type;
 	default:
@@ -155,18 +165,40 @@ read_master(struct worker *w, bool *gone)
 }
 
 /*
+ * Let go of the listen socket: once every process holding it has, the
+ * kernel refuses new connections (ECONNREFUSED) and the web server tries
+ * another upstream at once, where a socket left open would take them into
+ * a backlog nobody serves.  The descriptor's number is filled with a
+ * socket that does not listen, so an acceptor still on its way to
+ * accept4 gets EINVAL rather than a connection reusing the number.
+ */
+static void
+listen_release(struct worker *w)
+{
+	int	 fd;
+
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
+	    dup3(fd, w->listen_fd, O_CLOEXEC) == -1)
+		log_warn("worker: cannot let go of the listen socket");
+	if (fd != -1)
+		close(fd);
+}
+
+/*
  * Stop accepting, let every acceptor finish its request, then exit.  While
  * the master is there it decides when a drain has taken too long
  * (graceful_timeout, then SIGTERM); the worker keeps listening to it for
  * STOP_NOW.  Without a master, the worker gives itself graceful_timeout.
+ * closing says nobody stays on the listen socket (QUIT, a pool a reload
+ * removed, no master): the backlog is this worker's to serve.
  */
 static void POOLED_NORETURN
-worker_drain(struct worker *w, bool master_gone)
+worker_drain(struct worker *w, bool master_gone, bool closing)
 {
 	struct pollfd	 pfd = { .fd = w->chan_fd, .events = POLLIN };
 	int64_t		 deadline = INT64_MAX;
 	size_t		 i = 0;
-	bool		 gone;
+	bool		 gone, ignored;
 
 	log_info("worker: %s: finishing requests in flight",
 	    master_gone ? "master went away" : "graceful stop");
@@ -181,9 +213,12 @@ worker_drain(struct worker *w, bool master_gone)
 	 * idle acceptors can serve now, no more.  The rest of the backlog
 	 * stays in the shared socket for the workers that stay (their tick
 	 * looks at it, worker_tick), where, taken here, it would wait for
-	 * this worker's few threads and die at graceful_timeout.
+	 * this worker's few threads and die at graceful_timeout.  When
+	 * the socket closes, there is nobody else: take all of it.
 	 */
-	acceptor_take_backlog(w, (size_t)atomic_load(&w->waiting));
+	acceptor_take_backlog(w, closing || master_gone ? SIZE_MAX :
+	    (size_t)atomic_load(&w->waiting));
+	listen_release(w);
 	park_close_kept(w->park);
 	for (i = 0; i < w->nacceptors; i++)
 		acceptor_wake(w->acceptors[i]);
@@ -202,7 +237,7 @@ worker_drain(struct worker *w, bool master_gone)
 			worker_exit_now(EX_SOFTWARE);
 		}
 		if (!master_gone && poll(&pfd, 1, 0) > 0) {
-			if (read_master(w, &gone) == CHAN_STOP_NOW)
+			if (read_master(w, &gone, &ignored) == CHAN_STOP_NOW)
 				worker_exit_now(0);
 			master_gone = gone;
 		}
@@ -223,7 +258,7 @@ static void POOLED_NORETURN
 worker_control(struct worker *w)
 {
 	struct pollfd	 pfd = { .fd = w->chan_fd, .events = POLLIN };
-	bool		 gone;
+	bool		 gone, closing = false;
 
 	for (;;) {
 		if (poll(&pfd, 1, WORKER_TICK_MS) == -1 && errno != EINTR)
@@ -231,15 +266,15 @@ worker_control(struct worker *w)
 		worker_tick(w);
 		if (pfd.revents == 0)
 			continue;
-		switch (read_master(w, &gone)) {
+		switch (read_master(w, &gone, &closing)) {
 		case CHAN_STOP_GRACEFUL:
-			worker_drain(w, false);
+			worker_drain(w, false, closing);
 			/* NOTREACHED */
 		case CHAN_STOP_NOW:
 			worker_exit_now(0);
 		default:
 			if (gone)
-				worker_drain(w, true);
+				worker_drain(w, true, true);
 			break;
 		}
 	}

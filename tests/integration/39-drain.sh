@@ -69,4 +69,107 @@ assert_no_log "recycle: no worker outlived graceful_timeout" \
     "graceful_timeout passed"
 stop_pooled TERM 10 || diag "pooled did not stop"
 
+# connect_result ADDR: try one connect() to ADDR ("/path" or
+# "host:port"), bounded by 3 s; print "accepted" or the errno's name.
+connect_result()
+{
+	python3 - "$1" <<'PY'
+import errno, socket, sys
+addr = sys.argv[1]
+if addr.startswith("/"):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    target = addr
+else:
+    host, port = addr.rsplit(":", 1)
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    target = (host, int(port))
+s.settimeout(3)
+try:
+    s.connect(target)
+    print("accepted")
+except socket.timeout:
+    print("timeout")
+except OSError as e:
+    print(errno.errorcode.get(e.errno, str(e.errno)))
+PY
+}
+
+# slow_get NAME PATH: GET PATH through nginx in the background; status in
+# $T/NAME.status, body in $T/NAME.body; its pid in $SLOW_PID.
+slow_get()
+{
+	curl -s -o "$T/$1.body" -w '%{http_code}' --max-time 20 \
+	    "$NGINX_URL$2" >"$T/$1.status" 2>/dev/null &
+	SLOW_PID=$!
+	track_pid "$SLOW_PID"
+}
+
+# Part 3: QUIT closes the listen sockets at once, unix and TCP: a new
+# connection is refused (nginx fails over at once) while the requests in
+# flight finish.
+stop_nginx
+free_port TCP_PORT || bail_out "no free port"
+log_mark
+POOLED_CONF_GLOBALS='graceful_timeout = 10'
+write_pool_conf \
+    "$(pool_block sleep "$T/sleep.sock" sleep 'processes = 1')" \
+    "$(pool_block tcp "127.0.0.1:$TCP_PORT" sleep 'processes = 1')"
+start_pooled || bail_out "pooled did not start (quit)"
+start_nginx "unix:$T/sleep.sock" "/tcp=127.0.0.1:$TCP_PORT" ||
+    bail_out "nginx did not start (quit)"
+assert_eq "quit: the unix pool accepts before" accepted \
+    "$(connect_result "$T/sleep.sock")"
+slow_get unix "/?ms=3000"
+unix_pid=$SLOW_PID
+slow_get tcp "/tcp/?ms=3000"
+tcp_pid=$SLOW_PID
+sleep 1
+signal_pooled QUIT
+assert_log "quit: QUIT starts a graceful stop" "master: graceful stop" 5
+sleep 0.5
+got=$(connect_result "$T/sleep.sock")
+case $got in
+ECONNREFUSED|ENOENT)
+	pass "quit: a new connection to the unix socket is refused" ;;
+*)
+	fail "quit: a new connection to the unix socket is refused" "$got" ;;
+esac
+assert_eq "quit: a new connection to the TCP socket is refused" \
+    ECONNREFUSED "$(connect_result "127.0.0.1:$TCP_PORT")"
+reap_pid "$unix_pid" 20 || fail "quit: the unix request ends"
+reap_pid "$tcp_pid" 20 || fail "quit: the TCP request ends"
+assert_eq "quit: the unix request in flight gets 200" 200 \
+    "$(cat "$T/unix.status")"
+assert_eq "quit: the TCP request in flight gets 200" 200 \
+    "$(cat "$T/tcp.status")"
+if wait_pooled_exit 15; then
+	pass "quit: pooled exits"
+else
+	fail "quit: pooled exits"
+fi
+assert_no_log "quit: no worker outlived graceful_timeout" \
+    "graceful_timeout passed"
+
+# Part 4: a reload that removes a pool closes its socket at once too.
+log_mark
+write_pool_conf \
+    "$(pool_block sleep "$T/sleep.sock" sleep 'processes = 1')" \
+    "$(pool_block tcp "127.0.0.1:$TCP_PORT" sleep 'processes = 1')"
+start_pooled || bail_out "pooled did not start (removed)"
+slow_get removed "/tcp/?ms=3000"
+removed_pid=$SLOW_PID
+sleep 1
+write_pool_conf "$(pool_block sleep "$T/sleep.sock" sleep 'processes = 1')"
+signal_pooled HUP
+assert_log "removed: the reload is done" "master: reload done" 10
+sleep 0.5
+assert_eq "removed: a new connection to the removed pool is refused" \
+    ECONNREFUSED "$(connect_result "127.0.0.1:$TCP_PORT")"
+assert_eq "removed: the pool that stays accepts" accepted \
+    "$(connect_result "$T/sleep.sock")"
+reap_pid "$removed_pid" 20 || fail "removed: the request ends"
+assert_eq "removed: the request in flight gets 200" 200 \
+    "$(cat "$T/removed.status")"
+stop_pooled TERM 10 || diag "pooled did not stop"
+
 done_testing
