@@ -651,6 +651,7 @@ void		 scgi_envp_fill(char *block, size_t len, char **envp);
 
 /* park.c */
 #define PARK_LISTEN_TOKEN	UINT64_MAX	/* epoll data of the listen fd */
+#define PARK_STOP_TOKEN		(UINT64_MAX - 1) /* of the stop eventfd */
 typedef enum conn_readiness park_ready_fn(int fd, const char **why);
 struct park;
 struct park	*park_new(int epfd, int max_kept, int max_waiting,
@@ -690,7 +691,6 @@ extern const struct proto proto_scgi;
 struct worker;
 struct acceptor;
 struct acceptor	*acceptor_start(struct worker *, size_t index);
-void		 acceptor_wake(struct acceptor *);
 void		 acceptor_take_backlog(struct worker *, size_t n);
 void		 acceptor_check_deadline(struct acceptor *, int64_t now);
 void		 acceptor_refused_flush(struct worker *, int64_t now);
@@ -911,6 +911,7 @@ struct worker {
 	struct acceptor	       **acceptors;
 	size_t			 nacceptors;
 	_Atomic bool		 stopping;
+	int			 stop_fd;	/* eventfd: acceptors, exit */
 	pthread_mutex_t		 listen_mtx;	/* listen fd in epfd, stopping */
 	_Atomic int		 waiting;	/* acceptors in epoll_pwait */
 	_Atomic uint64_t	 next_req_id;

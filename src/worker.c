@@ -2,11 +2,13 @@
  * A worker process: its main thread is the control thread, which loads the
  * pool's handler, starts the acceptor threads, then listens to the master
  * on the channel and ticks four times a second for deadlines.  Stopping sets an
- * atomic flag and wakes the acceptors; each finishes the request in hand.
+ * atomic flag and wakes all the acceptors at once through an eventfd in
+ * their epoll set; each finishes the request in hand.
  */
 #include "config.h"
 
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 
@@ -185,6 +187,24 @@ listen_release(struct worker *w)
 }
 
 /*
+ * Tell every acceptor at once that it may exit: the stop eventfd, level-
+ * triggered in the epoll set, wakes each thread waiting there in turn
+ * (epoll wakes the next waiter while an event stays ready), where a
+ * signal to one thread at a time cost up to a tick a thread.  Raised
+ * while no new connection waits to be served; an acceptor that finds one
+ * still parked lowers it (acceptor.c), and the next tick raises it again.
+ */
+static void
+raise_stop(struct worker *w)
+{
+	uint64_t	 one = 1;
+
+	if (park_count_new(w->park) == 0 &&
+	    write(w->stop_fd, &one, sizeof(one)) == -1 && errno != EAGAIN)
+		log_warn("worker: cannot wake the acceptors");
+}
+
+/*
  * Stop accepting, let every acceptor finish its request, then exit.  While
  * the master is there it decides when a drain has taken too long
  * (graceful_timeout, then SIGTERM); the worker keeps listening to it for
@@ -220,8 +240,7 @@ worker_drain(struct worker *w, bool master_gone, bool closing)
 	    (size_t)atomic_load(&w->waiting));
 	listen_release(w);
 	park_close_kept(w->park);
-	for (i = 0; i < w->nacceptors; i++)
-		acceptor_wake(w->acceptors[i]);
+	raise_stop(w);
 	for (i = 0; i < w->nacceptors; ) {
 		if (master_gone && deadline == INT64_MAX)
 			deadline = clock_ms() +
@@ -242,8 +261,7 @@ worker_drain(struct worker *w, bool master_gone, bool closing)
 			master_gone = gone;
 		}
 		worker_tick(w);
-		/* A module may have used up the wake-up signal. */
-		acceptor_wake(w->acceptors[i]);
+		raise_stop(w);
 	}
 	park_free(w->park);
 	if (w->backend->process_fini != NULL)
@@ -416,6 +434,7 @@ void
 worker_main(const struct worker_spec *ws, int chan_fd)
 {
 	struct worker		 w;
+	struct epoll_event	 ev;
 	char			 title[16];
 	size_t			 i;
 	int			 listen_fd = ws->listen_fd;
@@ -485,6 +504,13 @@ worker_main(const struct worker_spec *ws, int chan_fd)
 	pthread_mutex_init(&w.listen_mtx, NULL);
 	if (listen_add(&w) == -1)
 		fatal("worker: epoll_ctl listen socket");
+	/* Level-triggered and not exclusive: one write wakes them all. */
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.u64 = PARK_STOP_TOKEN;
+	if ((w.stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1 ||
+	    epoll_ctl(w.epfd, EPOLL_CTL_ADD, w.stop_fd, &ev) == -1)
+		fatal("worker: stop eventfd");
 	if ((w.park = park_new(w.epfd, w.pool->max_kept_connections,
 	    w.pool->max_waiting_connections, w.proto->ready)) == NULL)
 		fatal("worker: park_new");

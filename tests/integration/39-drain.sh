@@ -172,4 +172,43 @@ assert_eq "removed: the request in flight gets 200" 200 \
     "$(cat "$T/removed.status")"
 stop_pooled TERM 10 || diag "pooled did not stop"
 
+# Part 5: a worker of many threads drains at once.  A connection that
+# has sent nothing yet is parked in the worker (and one nginx keeps
+# open); on QUIT the acceptors wait for it, and once it goes away every
+# thread must stop well within graceful_timeout, so thread_fini and
+# process_fini run (the lifecycle module logs them) and no SIGTERM is
+# needed.
+stop_nginx
+log_mark
+POOLED_CONF_GLOBALS='graceful_timeout = 5'
+write_pool_conf "$(pool_block life "$T/life.sock" lifecycle \
+    'processes = 1' 'threads = 64')"
+start_pooled || bail_out "pooled did not start (many threads)"
+NGINX_KEEPCONN=on start_nginx "unix:$T/life.sock" ||
+    bail_out "nginx did not start (many threads)"
+http_get /
+assert_status "threads: the pool answers" 200
+python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+time.sleep(1.5)
+s.close()
+' "$T/life.sock" &
+idle_pid=$!
+track_pid "$idle_pid"
+sleep 0.5
+signal_pooled QUIT
+if wait_pooled_exit 15; then
+	pass "threads: pooled exits after QUIT"
+else
+	fail "threads: pooled exits after QUIT"
+fi
+reap_pid "$idle_pid" 10 || diag "the idle client did not end"
+assert_no_log "threads: no SIGTERM was needed" "graceful_timeout passed"
+assert_log "threads: the worker stopped by itself" "worker: stopped" 0
+assert_eq "threads: thread_fini ran on all 64 threads" 64 \
+    "$(log_since_mark | grep -c 'lifecycle: thread_fini')"
+assert_log "threads: process_fini ran" "lifecycle: process_fini" 0
+
 done_testing
