@@ -382,8 +382,9 @@ worker_request_done(struct worker *w)
 /*
  * Called by each acceptor after its thread_init: ok says whether it
  * worked.  Blocks until every thread got that far, so no thread serves a
- * request before the worker knows all of them can.  Returns true when the
- * thread may serve, false when the worker gives up.
+ * request before the worker knows whether it serves at all.  Returns true
+ * when the thread may serve, false when it failed or the worker gives
+ * up.
  */
 bool
 worker_thread_inited(struct worker *w, bool ok)
@@ -397,14 +398,16 @@ worker_thread_inited(struct worker *w, bool ok)
 	pthread_cond_broadcast(&w->gate_cond);
 	while (w->gate == 0)
 		pthread_cond_wait(&w->gate_cond, &w->gate_mtx);
-	go = w->gate > 0;
+	go = w->gate > 0 && ok;
 	pthread_mutex_unlock(&w->gate_mtx);
 	return go;
 }
 
 /*
- * Wait for every acceptor's thread_init; exit with EX_CONFIG if one
- * failed, else let them all serve.
+ * Wait for every acceptor's thread_init.  A thread whose thread_init
+ * failed ends (pooled-module(3)), its scoreboard slot left empty; the
+ * worker serves with the others.  With none left it cannot serve: exit
+ * with EX_CONFIG, so the master fails the start or backs off.
  */
 static void
 open_gate(struct worker *w)
@@ -415,14 +418,18 @@ open_gate(struct worker *w)
 	while (w->threads_inited < w->nacceptors)
 		pthread_cond_wait(&w->gate_cond, &w->gate_mtx);
 	failed = w->threads_failed;
-	w->gate = failed > 0 ? -1 : 1;
+	w->gate = failed < w->nacceptors ? 1 : -1;
 	pthread_cond_broadcast(&w->gate_cond);
 	pthread_mutex_unlock(&w->gate_mtx);
-	if (failed > 0) {
-		log_warnx("worker: thread_init failed in %zu of %zu threads",
-		    failed, w->nacceptors);
+	if (failed == w->nacceptors) {
+		log_warnx("worker: thread_init failed in all %zu threads",
+		    w->nacceptors);
 		exit(EX_CONFIG);
 	}
+	if (failed > 0)
+		log_warnx("worker: thread_init failed in %zu of %zu threads; "
+		    "serving with the other %zu", failed, w->nacceptors,
+		    w->nacceptors - failed);
 }
 
 /*

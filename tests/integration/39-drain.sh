@@ -211,4 +211,43 @@ assert_eq "threads: thread_fini ran on all 64 threads" 64 \
     "$(log_since_mark | grep -c 'lifecycle: thread_fini')"
 assert_log "threads: process_fini ran" "lifecycle: process_fini" 0
 
+# Part 6: a thread whose thread_init fails ends; the worker serves with
+# its other threads (pooled-module(3)), and stops them cleanly.  When it
+# fails in every thread, the worker cannot serve and the pool fails.
+stop_nginx
+log_mark
+write_pool_conf "$(pool_block life "$T/life.sock" lifecycle \
+    'processes = 1' 'threads = 3' 'module_options = {"fail_threads=1"}')"
+if start_pooled; then
+	pass "thread_init: the pool starts when one thread fails"
+else
+	fail "thread_init: the pool starts when one thread fails"
+fi
+start_nginx "unix:$T/life.sock" || bail_out "nginx did not start (init)"
+assert_log "thread_init: the pool is up" "all pools started" 10
+assert_log "thread_init: the failure is logged" \
+    "thread_init failed in 1 of 3 threads" 0
+http_get /
+assert_status "thread_init: the other threads serve" 200
+case $HTTP_BODY in
+"thread 2"|"thread 3")
+	pass "thread_init: a thread that did start answers" ;;
+*)
+	fail "thread_init: a thread that did start answers" "$HTTP_BODY" ;;
+esac
+signal_pooled QUIT
+wait_pooled_exit 15 || fail "thread_init: pooled exits after QUIT"
+assert_eq "thread_init: thread_fini on the 2 threads that started" 2 \
+    "$(log_since_mark | grep -c 'lifecycle: thread_fini')"
+assert_log "thread_init: the worker stopped cleanly" "lifecycle: process_fini" 0
+
+log_mark
+write_pool_conf "$(pool_block life "$T/life.sock" lifecycle \
+    'processes = 1' 'threads = 3' 'module_options = {"fail_threads=3"}')"
+run_pooled -F -c "$POOLED_CONF"
+assert_eq "thread_init: failing in every thread, pooled exits 1" 1 \
+    "$RUN_STATUS"
+assert_log "thread_init: ... and says why" \
+    "thread_init failed in all 3 threads" 0
+
 done_testing
