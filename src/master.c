@@ -253,11 +253,15 @@ spawn_due(struct master *m, int64_t now)
  * Stop one slot's worker: graceful asks it to finish what it has, now
  * asks it to exit at once and sends SIGTERM.  master_stop_step escalates
  * at the slot's deadline.  A slot waiting for a process is just dropped.
+ * closing tells a graceful worker that its pool's socket closes with it,
+ * so nobody else will serve the backlog.
  */
 static void
-slot_stop(struct master *m, struct slot *s, bool graceful, int64_t now)
+slot_stop_as(struct master *m, struct slot *s, bool graceful, bool closing,
+    int64_t now)
 {
 	const struct conf	*c = m->cur.conf;
+	uint32_t		 flags = closing ? CHAN_STOP_CLOSING : 0;
 
 	if (s->state != SLOT_RUNNING) {
 		s->state = SLOT_EMPTY;
@@ -268,7 +272,8 @@ slot_stop(struct master *m, struct slot *s, bool graceful, int64_t now)
 	s->stopping = true;
 	if (graceful) {
 		if (s->chan != -1)
-			(void)chan_send(s->chan, CHAN_STOP_GRACEFUL, NULL, 0);
+			(void)chan_send(s->chan, CHAN_STOP_GRACEFUL, &flags,
+			    sizeof(flags));
 		s->phase = PHASE_ASKED;
 		s->stop_deadline = now + c->graceful_timeout * 1000LL;
 	} else {
@@ -278,6 +283,13 @@ slot_stop(struct master *m, struct slot *s, bool graceful, int64_t now)
 		s->phase = PHASE_TERM;
 		s->stop_deadline = now + c->kill_timeout * 1000LL;
 	}
+}
+
+/* Stop a slot's worker; once pooled stops, its socket closes with it. */
+static void
+slot_stop(struct master *m, struct slot *s, bool graceful, int64_t now)
+{
+	slot_stop_as(m, s, graceful, m->stop != STOP_NONE, now);
 }
 
 /* Close the sockets of g that the serving generation does not share. */
@@ -349,12 +361,18 @@ reload_commit(struct master *m)
 				    m->cur.fds[i]);
 	for (i = 0; i < m->slots.n; i++) {
 		struct slot *s = &m->slots.v[i];
+		bool kept = false;
 
 		if (s->gen != old.id)
 			continue;
 		if (s->state == SLOT_RUNNING)
 			n++;
-		slot_stop(m, s, true, now);
+		/* A pool the reload removed: its socket closes. */
+		for (j = 0; j < m->cur.conf->npools; j++)
+			if (s->pool < old.conf->npools &&
+			    m->cur.fds[j] == old.fds[s->pool])
+				kept = true;
+		slot_stop_as(m, s, true, !kept, now);
 	}
 	gen_release(m, &old);
 	log_set_level(m->cur.conf->log_level);
@@ -632,6 +650,20 @@ master_begin_stop(struct master *m, enum master_stop how)
 		slot_stop(m, &m->slots.v[i], how == STOP_GRACEFUL, now);
 	if (m->next.conf != NULL)
 		gen_release(m, &m->next);
+	/*
+	 * Let go of the listen sockets now, not after the last worker: the
+	 * workers let go of theirs as they begin to stop, and then the
+	 * kernel refuses new connections at once (a unix socket's file goes
+	 * first), so the web server tries elsewhere rather than waiting in a
+	 * backlog nobody serves.
+	 */
+	for (i = 0; i < m->cur.conf->npools; i++) {
+		if (m->cur.fds[i] == -1)
+			continue;
+		sock_unlink(&m->cur.conf->pools[i], m->cur.fds[i]);
+		close(m->cur.fds[i]);
+		m->cur.fds[i] = -1;
+	}
 }
 
 /*
@@ -1174,8 +1206,10 @@ master_run(struct conf **confp, int *listen_fds, int ready_fd)
 	if (m.procfd != -1)
 		close(m.procfd);
 	for (p = 0; p < m.cur.conf->npools; p++) {
-		sock_unlink(&m.cur.conf->pools[p], m.cur.fds[p]);
-		close(m.cur.fds[p]);
+		if (m.cur.fds[p] != -1) {
+			sock_unlink(&m.cur.conf->pools[p], m.cur.fds[p]);
+			close(m.cur.fds[p]);
+		}
 		sb_destroy(m.cur.pools[p].sb);
 	}
 	free(m.cur.pools);

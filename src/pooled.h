@@ -362,6 +362,8 @@ enum retire_reason {
 	RETIRE_STUCK,			/* a request outlived request_timeout */
 	RETIRE_LISTEN			/* cannot watch its listen socket */
 };
+/* CHAN_STOP_GRACEFUL's optional u32: the pool's socket closes with it. */
+#define CHAN_STOP_CLOSING	0x1u
 #define CHAN_MAX_PAYLOAD	256
 
 struct chan_msg {
@@ -651,6 +653,7 @@ void		 scgi_envp_fill(char *block, size_t len, char **envp);
 
 /* park.c */
 #define PARK_LISTEN_TOKEN	UINT64_MAX	/* epoll data of the listen fd */
+#define PARK_STOP_TOKEN		(UINT64_MAX - 1) /* of the stop eventfd */
 typedef enum conn_readiness park_ready_fn(int fd, const char **why);
 struct park;
 struct park	*park_new(int epfd, int max_kept, int max_waiting,
@@ -693,8 +696,7 @@ extern const struct proto proto_scgi;
 struct worker;
 struct acceptor;
 struct acceptor	*acceptor_start(struct worker *, size_t index);
-void		 acceptor_wake(struct acceptor *);
-void		 acceptor_take_backlog(struct worker *);
+void		 acceptor_take_backlog(struct worker *, size_t n);
 void		 acceptor_check_deadline(struct acceptor *, int64_t now);
 void		 acceptor_refused_flush(struct worker *, int64_t now);
 bool		 acceptor_try_join(struct acceptor *, int ms);
@@ -914,6 +916,7 @@ struct worker {
 	struct acceptor	       **acceptors;
 	size_t			 nacceptors;
 	_Atomic bool		 stopping;
+	int			 stop_fd;	/* eventfd: acceptors, exit */
 	pthread_mutex_t		 listen_mtx;	/* listen fd in epfd, stopping */
 	_Atomic int		 waiting;	/* acceptors in epoll_pwait */
 	_Atomic uint64_t	 next_req_id;
