@@ -1116,6 +1116,13 @@ master_run(struct conf **confp, int *listen_fds, int ready_fd)
 		now = clock_ms();
 		if (m.stop == STOP_NONE)
 			spawn_due(&m, now);
+		/*
+		 * Before the poll, not only after an event: with no worker to
+		 * start (every pool ondemand) nothing would wake it before
+		 * start_timeout.
+		 */
+		if (m.stop == STOP_NONE && !m.started)
+			notify_started(&m);
 		n = build_pollset(&m);
 		if (poll(m.pfd, n, next_timeout(&m, now)) == -1 &&
 		    errno != EINTR)
