@@ -87,6 +87,7 @@ struct master {
 #define PFD_STATUS	((size_t)1 << 41)
 
 static void	master_begin_stop(struct master *, enum master_stop);
+static void	retire_kept(struct master *);
 
 /* The generation a slot belongs to, or NULL when it is gone. */
 static struct generation *
@@ -460,6 +461,7 @@ reload_step(struct master *m, int64_t now)
 		return;
 	if (m->next_failed != NULL) {
 		reload_abort(m, m->next_failed);
+		retire_kept(m);
 		return;
 	}
 	for (i = 0; i < m->slots.n; i++) {
@@ -474,6 +476,9 @@ reload_step(struct master *m, int64_t now)
 	else if (now >= m->next_deadline)
 		reload_abort(m, "the new workers were not ready within "
 		    "start_timeout");
+	else
+		return;
+	retire_kept(m);
 }
 
 static void
@@ -715,10 +720,20 @@ retire(struct master *m, size_t idx, uint32_t reason)
 		s->retire_pending = reason;	/* see ready() */
 		return;
 	}
-	/* Stopping anyway, or of a generation being replaced: no need. */
-	if (s->stopping || s->retiring || m->stop != STOP_NONE ||
-	    gen != m->cur.id)
+	/* Stopping anyway: no need. */
+	if (s->stopping || s->retiring || m->stop != STOP_NONE)
 		return;
+	/*
+	 * A reload is in flight: which generation serves on is not known
+	 * yet.  The worker asks only once, so the master keeps the request
+	 * and acts on it when the reload commits or aborts (retire_kept).
+	 */
+	if (m->next.conf != NULL) {
+		s->retire_pending = reason;
+		return;
+	}
+	if (gen != m->cur.id)
+		return;		/* of a generation being replaced */
 	s->retiring = true;
 	memcpy(name, s->name, sizeof(name));
 	r = slot_add(&m->slots, pool, gen);	/* s is invalid from here */
@@ -868,6 +883,7 @@ static void
 ready(struct master *m, struct slot *s)
 {
 	struct slot	*old;
+	uint32_t	 reason;
 
 	s->ready = true;
 	log_debug("pool %s: worker %ld ready", s->name, (long)s->pid);
@@ -880,8 +896,33 @@ ready(struct master *m, struct slot *s)
 	}
 	s->replaces = 0;
 	/* It asked to be replaced before it was ready (max_requests). */
-	if (s->retire_pending != 0)
-		retire(m, (size_t)(s - m->slots.v), s->retire_pending);
+	if (s->retire_pending != 0) {
+		reason = s->retire_pending;
+		s->retire_pending = 0;
+		retire(m, (size_t)(s - m->slots.v), reason);
+	}
+}
+
+/*
+ * A reload committed or aborted: act on what the serving generation's
+ * workers asked while it was in flight (retire).
+ */
+static void
+retire_kept(struct master *m)
+{
+	uint32_t	 reason;
+	size_t		 i;
+
+	for (i = 0; i < m->slots.n; i++) {
+		struct slot *s = &m->slots.v[i];
+
+		if (s->gen != m->cur.id || s->state != SLOT_RUNNING ||
+		    !s->ready || s->retire_pending == 0)
+			continue;
+		reason = s->retire_pending;
+		s->retire_pending = 0;
+		retire(m, i, reason);	/* may add a slot: s is stale */
+	}
 }
 
 /*

@@ -2,7 +2,9 @@
 # 49-lifecycle: the master's supervision of its workers in every state.
 # An only-ondemand config (no worker at start) is started at once: its
 # first request is answered and a daemon's command returns, well before
-# start_timeout.
+# start_timeout.  A worker of a reload's new generation that asks to be
+# replaced (max_requests) before the reload commits is replaced once it
+# does.
 . "$(dirname "$0")/lib.sh"
 
 # Only ondemand: nothing to wait for at start.  start_timeout = 60 is
@@ -30,5 +32,47 @@ assert_eq "ondemand only: the daemon's command returns 0" 0 \
 HTTP_TIMEOUT=10 http_get /
 assert_status "ondemand only: the daemon answers" 200
 stop_pooled || fail "ondemand only: the daemon stops"
+stop_nginx
+
+# max_requests before a reload commits.  The reload's hanginit worker
+# hangs while $T/hang exists, so the new mr worker serves, and asks to
+# be replaced, while the reload is still in flight.
+POOLED_CONF_GLOBALS='start_timeout = 60
+graceful_timeout = 5'
+write_pool_conf "$(pool_block mr "$T/mr.sock" sleep 'processes = 1' \
+    'threads = 1' 'max_requests = 3')" \
+    "$(pool_block hang "$T/hang.sock" hanginit 'processes = 1' \
+    'threads = 1' "module_options = {\"hang_if=$T/hang\"}")"
+start_pooled || bail_out "pooled did not start"
+start_nginx "unix:$T/mr.sock" || bail_out "nginx did not start"
+touch "$T/hang"
+chmod 755 "$T"
+log_mark
+signal_pooled HUP
+wait_for 10 log_has 'hanginit: hanging in process_init' ||
+    fail "reload: the new hanginit worker hangs"
+# Four at a time, 50 ms each: both mr workers, old and new, serve.
+parallel_get 40 4 "/?ms=50&n=@ID@" "$T/mrload"
+assert_parallel_status "reload in flight: every request got 200" \
+    "$T/mrload" 40 200
+rm -f "$T/hang"
+if wait_for 10 log_has 'master: reload done'; then
+	pass "reload: commits once the hanginit worker starts"
+else
+	fail "reload: commits once the hanginit worker starts"
+fi
+asked=$(log_since_mark | sed -n \
+    's/.*mr\[\([0-9]*\)\]: worker: served 3 requests.*/\1/p' | sort -u)
+assert_ne "reload in flight: workers asked to be replaced" "" "$asked"
+# shellcheck disable=SC2086	# one pid per word
+if wait_for 10 all_dead $asked; then
+	pass "reload in flight: every worker that asked is replaced"
+else
+	fail "reload in flight: every worker that asked is replaced" \
+	    "asked: $(echo $asked), now: $(pool_workers mr)"
+fi
+http_get /
+assert_status "reload in flight: the pool serves after" 200
+stop_pooled || fail "reload in flight: pooled stops"
 stop_nginx
 done_testing
