@@ -243,6 +243,14 @@ spawn_due(struct master *m, int64_t now)
 		}
 		sb_row_start(ws.sb, ws.row, pid, g->id, now);
 		slot_started(s, pid, chan, now);
+		/*
+		 * At start-up and in a reload, the whole start has a
+		 * deadline; any other start (a respawn, pm, a replacement)
+		 * has one of its own.
+		 */
+		if (m->started && g == &m->cur)
+			s->ready_deadline = now +
+			    g->conf->start_timeout * 1000LL;
 		s->sb = ws.sb;
 		s->row = ws.row;
 		log_info("pool %s: started worker %ld", s->name, (long)pid);
@@ -449,6 +457,24 @@ master_reload(struct master *m)
 			    "%s", conf->pools[m->slots.v[i].pool].name);
 	log_notice("master: reload: starting generation %u (%zu pools)",
 	    m->next.id, conf->npools);
+}
+
+/*
+ * Kill the workers not ready by their ready_deadline.  Reaped as a death
+ * before ready, each is started again with the slot's back-off; until it
+ * serves, pm leaves the pool alone, so it must not wait forever.
+ */
+static void
+start_overdue_step(struct master *m, int64_t now)
+{
+	struct slot	*s;
+
+	while ((s = slot_start_overdue(&m->slots, now)) != NULL) {
+		log_warnx("pool %s: worker %ld not ready after start_timeout "
+		    "(%d s); killing it", s->name, (long)s->pid,
+		    m->cur.conf->start_timeout);
+		(void)kill(s->pid, SIGKILL);
+	}
 }
 
 /* Commit or abort a reload whose workers are starting. */
@@ -1052,6 +1078,8 @@ next_timeout(struct master *m, int64_t now)
 		start = m->next_deadline - now;
 		ms = earlier(ms, start < 0 ? 0 : start);
 	}
+	if (m->stop == STOP_NONE)
+		ms = earlier(ms, slot_next_ready_deadline(&m->slots, now));
 	ms = earlier(ms, status_srv_tick(m->status, now));
 	if (m->stop == STOP_NONE && m->started) {
 		start = m->pm_due - now;
@@ -1208,6 +1236,7 @@ master_run(struct conf **confp, int *listen_fds, int ready_fd)
 			}
 			continue;
 		}
+		start_overdue_step(&m, now);
 		if (now >= m.pm_due)
 			pm_step(&m, now);
 		reload_step(&m, now);

@@ -414,6 +414,7 @@ struct slot {
 	uint64_t	 last_requests;	/* pm: served at the last look */
 	int64_t		 idle_since;	/* pm: all its threads idle; or 0 */
 	int64_t		 started_ms;
+	int64_t		 ready_deadline; /* not ready by then: killed; or 0 */
 	int64_t		 due_ms;	/* SLOT_WAITING: when to respawn */
 	int64_t		 backoff_ms;
 	int64_t		 loop_start_ms;	/* first early death in the window */
@@ -437,6 +438,9 @@ bool		 slot_exited(struct slot *, bool abnormal, int64_t now);
 int		 slot_next_deadline(const struct slot_table *, int64_t now);
 size_t		 slot_count_live(const struct slot_table *);
 int		 slot_next_stop_deadline(const struct slot_table *,
+		    int64_t now);
+struct slot	*slot_start_overdue(struct slot_table *, int64_t now);
+int		 slot_next_ready_deadline(const struct slot_table *,
 		    int64_t now);
 
 /* pm.c: the dynamic and ondemand sizing policy */

@@ -4,7 +4,8 @@
 # first request is answered and a daemon's command returns, well before
 # start_timeout.  A worker of a reload's new generation that asks to be
 # replaced (max_requests) before the reload commits is replaced once it
-# does.
+# does.  A respawn that never becomes ready is killed after
+# start_timeout and started again with back-off, not left to hold a slot.
 . "$(dirname "$0")/lib.sh"
 
 # Only ondemand: nothing to wait for at start.  start_timeout = 60 is
@@ -74,5 +75,45 @@ fi
 http_get /
 assert_status "reload in flight: the pool serves after" 200
 stop_pooled || fail "reload in flight: pooled stops"
+stop_nginx
+
+# A respawn stuck in process_init.
+POOLED_CONF_GLOBALS='start_timeout = 2
+kill_timeout = 1'
+write_pool_conf "$(pool_block hang "$T/hang.sock" hanginit 'processes = 2' \
+    'threads = 1' "module_options = {\"hang_if=$T/hang\"}")"
+start_pooled || bail_out "pooled did not start"
+start_nginx "unix:$T/hang.sock" || bail_out "nginx did not start"
+wait_for 10 workers_running 2 hang || fail "respawn: the pool starts"
+victim=$(pool_workers hang | head -n 1)
+touch "$T/hang"
+log_mark
+kill -9 "$victim"
+wait_for 10 log_has 'hanginit: hanging in process_init' ||
+    fail "respawn: the respawned worker hangs"
+stuck=$(log_since_mark | sed -n 's/.*pool hang: started worker \([0-9]*\).*/\1/p' |
+    head -n 1)
+if wait_for 10 log_has \
+    "pool hang: worker $stuck not ready after start_timeout \\(2 s\\); killing it"; then
+	pass "respawn: a worker stuck at start is given up on"
+else
+	fail "respawn: a worker stuck at start is given up on"
+fi
+if wait_for 5 pid_dead "$stuck"; then
+	pass "respawn: the stuck worker is gone"
+else
+	fail "respawn: the stuck worker is gone" "$stuck still runs"
+fi
+assert_log "respawn: it is restarted with back-off" \
+    'pool hang: .*(retrying|restarting).* in [0-9]+ ms'
+rm -f "$T/hang"
+if wait_for 20 workers_replaced "$stuck" 2 hang; then
+	pass "respawn: the pool is whole again"
+else
+	fail "respawn: the pool is whole again" "$(pool_workers hang)"
+fi
+http_get /
+assert_status "respawn: the pool serves" 200
+stop_pooled || fail "respawn: pooled stops"
 stop_nginx
 done_testing
