@@ -6,6 +6,7 @@
 # replaced (max_requests) before the reload commits is replaced once it
 # does.  A respawn that never becomes ready is killed after
 # start_timeout and started again with back-off, not left to hold a slot.
+# A worker stuck at start dies with a killed master and leaves the port.
 . "$(dirname "$0")/lib.sh"
 
 # Only ondemand: nothing to wait for at start.  start_timeout = 60 is
@@ -116,4 +117,34 @@ http_get /
 assert_status "respawn: the pool serves" 200
 stop_pooled || fail "respawn: pooled stops"
 stop_nginx
+
+# The master killed while a worker hangs in process_init.
+free_port PORT || bail_out "no free port"
+POOLED_CONF_GLOBALS='start_timeout = 60'
+write_pool_conf "$(pool_block hang "127.0.0.1:$PORT" hanginit \
+    'processes = 1' 'threads = 1' "module_options = {\"hang_if=$T/hang\"}")"
+touch "$T/hang"
+log_mark
+start_pooled || bail_out "pooled did not start"
+wait_for 10 log_has 'hanginit: hanging in process_init' ||
+    fail "master killed: the worker hangs"
+stuck=$(pool_workers hang)
+[ -n "$stuck" ] && track_pid "$stuck"
+kill -9 "$POOLED_PID"
+wait_pooled_exit 5 || fail "master killed: the master is gone"
+if wait_for 5 pid_dead "$stuck"; then
+	pass "master killed: the worker stuck at start is gone"
+else
+	fail "master killed: the worker stuck at start is gone" \
+	    "$stuck still runs"
+fi
+rm -f "$T/hang"
+log_mark
+if start_pooled; then
+	pass "master killed: a new pooled listens on the port"
+else
+	fail "master killed: a new pooled listens on the port" \
+	    "$(log_since_mark | tail -n 3)"
+fi
+stop_pooled || fail "master killed: the new pooled stops"
 done_testing
