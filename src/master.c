@@ -62,6 +62,7 @@ struct generation {
 struct master {
 	struct generation	 cur;		/* serving */
 	struct generation	 next;		/* starting, after a HUP */
+	uint32_t		 last_gen;	/* ids are never reused */
 	int64_t			 next_deadline;
 	const char		*next_failed;	/* why the start failed */
 	bool			 want_reload;
@@ -437,7 +438,7 @@ master_reload(struct master *m)
 		    (fds[i] = sock_open(&conf->pools[i])) == -1) {
 			while (++i < conf->npools)
 				fds[i] = -1;
-			m->next = (struct generation){ m->cur.id + 1, conf,
+			m->next = (struct generation){ ++m->last_gen, conf,
 			    fds, NULL };
 			gen_release(m, &m->next);
 			log_warnx("master: reload: cannot listen (see "
@@ -447,7 +448,11 @@ master_reload(struct master *m)
 			return;
 		}
 	}
-	m->next = (struct generation){ m->cur.id + 1, conf, fds, NULL };
+	/*
+	 * A new id even after an aborted reload: the workers of that one
+	 * may still be on their way out, and must not pass for this one's.
+	 */
+	m->next = (struct generation){ ++m->last_gen, conf, fds, NULL };
 	gen_init_pools(&m->next);
 	m->next_deadline = clock_ms() + conf->start_timeout * 1000LL;
 	slot_add_conf(&m->slots, conf, m->next.id);
@@ -1163,7 +1168,8 @@ master_run(struct conf **confp, int *listen_fds, int ready_fd)
 		log_warn("master: PR_SET_CHILD_SUBREAPER");
 	else
 		m.procfd = reaper_open();
-	m.cur = (struct generation){ 1, *confp, listen_fds, NULL };
+	m.last_gen = 1;
+	m.cur = (struct generation){ m.last_gen, *confp, listen_fds, NULL };
 	gen_init_pools(&m.cur);
 	m.ready_fd = ready_fd;
 	m.stop = STOP_NONE;

@@ -115,6 +115,22 @@ else
 fi
 http_get /
 assert_status "respawn: the pool serves" 200
+# A reload that fails, then one that works: generation ids are not reused.
+touch "$T/hang"
+log_mark
+signal_pooled HUP
+if wait_for 10 log_has 'master: reload failed: .*start_timeout'; then
+	pass "generations: a reload whose worker hangs fails"
+else
+	fail "generations: a reload whose worker hangs fails"
+fi
+rm -f "$T/hang"
+log_mark
+signal_pooled HUP
+wait_for 10 log_has 'master: reload done' ||
+    fail "generations: the next reload is done"
+assert_log "generations: the next reload has a new id" \
+    'master: reload done: generation 3 serves'
 stop_pooled || fail "respawn: pooled stops"
 stop_nginx
 
