@@ -141,6 +141,8 @@ proc_spawn_worker(const struct worker_spec *ws, int *chan)
 			if (ws->drop[i] != ws->sb)
 				sb_destroy(ws->drop[i]);
 		log_set_role(conf->pools[pool].name);
+		/* Its own config's: a reload's is not the master's yet. */
+		log_set_level(conf->log_level);
 		worker_main(ws, fds[1]);
 		/* NOTREACHED */
 	default:

@@ -7,6 +7,7 @@
 # does.  A respawn that never becomes ready is killed after
 # start_timeout and started again with back-off, not left to hold a slot.
 # A worker stuck at start dies with a killed master and leaves the port.
+# A reload's new workers log at the new log_level.
 . "$(dirname "$0")/lib.sh"
 
 # Only ondemand: nothing to wait for at start.  start_timeout = 60 is
@@ -163,4 +164,18 @@ else
 	    "$(log_since_mark | tail -n 3)"
 fi
 stop_pooled || fail "master killed: the new pooled stops"
+
+# log_level changed by a reload: the new workers use it at once.
+POOLED_CONF_GLOBALS=
+write_pool_conf "$(pool_block lv "$T/lv.sock" hello 'processes = 1')"
+start_pooled || bail_out "pooled did not start"
+POOLED_LOG_LEVEL=debug write_pool_conf \
+    "$(pool_block lv "$T/lv.sock" hello 'processes = 1')"
+log_mark
+signal_pooled HUP
+wait_for 10 log_has 'master: reload done' ||
+    fail "log_level: the reload is done"
+assert_log "log_level: the new worker logs at debug" \
+    'lv\[[0-9]+\]: worker: serving with 2 threads'
+stop_pooled || fail "log_level: pooled stops"
 done_testing
