@@ -398,6 +398,38 @@ shared_socket(struct master *m, const struct pool_conf *pc)
 }
 
 /*
+ * How many workers pool pc of a reload's config starts with: processes,
+ * or for a pool pm sizes that serves now under the same name, as many as
+ * it runs (within the new max_processes): a reload under load must not
+ * drop what pm grew, to grow it again a tick at a time.
+ */
+static int
+reload_size(struct master *m, const struct pool_conf *pc)
+{
+	size_t	 i, j;
+	int	 n = 0;
+
+	if (pc->pm == PM_STATIC)
+		return pc->processes;
+	for (i = 0; i < m->cur.conf->npools; i++) {
+		if (strcmp(m->cur.conf->pools[i].name, pc->name) != 0 ||
+		    m->cur.conf->pools[i].pm == PM_STATIC)
+			continue;
+		for (j = 0; j < m->slots.n; j++) {
+			const struct slot *s = &m->slots.v[j];
+
+			if (s->gen == m->cur.id && s->pool == i &&
+			    s->state != SLOT_EMPTY && !s->stopping &&
+			    !s->retiring)
+				n++;
+		}
+	}
+	if (n > pc->max_processes)
+		n = pc->max_processes;
+	return n > pc->processes ? n : pc->processes;
+}
+
+/*
  * HUP: read the config again; if valid, open what sockets it adds and
  * start its workers as the next generation.
  */
@@ -406,7 +438,7 @@ master_reload(struct master *m)
 {
 	struct conf	*conf;
 	size_t		 i;
-	int		*fds;
+	int		*fds, k;
 
 	if (m->next.conf != NULL) {
 		if (!m->reload_deferred_logged)
@@ -455,7 +487,9 @@ master_reload(struct master *m)
 	m->next = (struct generation){ ++m->last_gen, conf, fds, NULL };
 	gen_init_pools(&m->next);
 	m->next_deadline = clock_ms() + conf->start_timeout * 1000LL;
-	slot_add_conf(&m->slots, conf, m->next.id);
+	for (i = 0; i < conf->npools; i++)
+		for (k = reload_size(m, &conf->pools[i]); k > 0; k--)
+			(void)slot_add(&m->slots, i, m->next.id);
 	for (i = 0; i < m->slots.n; i++)
 		if (m->slots.v[i].gen == m->next.id)
 			snprintf(m->slots.v[i].name, sizeof(m->slots.v[i].name),

@@ -7,7 +7,8 @@
 # does.  A respawn that never becomes ready is killed after
 # start_timeout and started again with back-off, not left to hold a slot.
 # A worker stuck at start dies with a killed master and leaves the port.
-# A reload's new workers log at the new log_level.
+# A reload's new workers log at the new log_level.  A reload keeps the
+# size a dynamic pool grew to.
 . "$(dirname "$0")/lib.sh"
 
 # Only ondemand: nothing to wait for at start.  start_timeout = 60 is
@@ -178,4 +179,31 @@ wait_for 10 log_has 'master: reload done' ||
 assert_log "log_level: the new worker logs at debug" \
     'lv\[[0-9]+\]: worker: serving with 2 threads'
 stop_pooled || fail "log_level: pooled stops"
+
+# A dynamic pool grown under load keeps its size across a reload.
+dyn_block="$(pool_block dyn "$T/dyn.sock" sleep 'pm = "dynamic"' \
+    'processes = 1' 'min_processes = 1' 'max_processes = 4' 'threads = 1' \
+    'min_spare_threads = 1' 'max_spare_threads = 8')"
+write_pool_conf "$dyn_block"
+start_pooled || bail_out "pooled did not start"
+start_nginx "unix:$T/dyn.sock" || bail_out "nginx did not start"
+parallel_get 40 4 "/?ms=300&n=@ID@" "$T/dynload"
+grown=$(count_lines "$(pool_workers dyn)")
+if [ "$grown" -gt 1 ]; then
+	pass "dynamic: the pool grew under load"
+else
+	fail "dynamic: the pool grew under load" "$grown workers"
+fi
+log_mark
+signal_pooled HUP
+wait_for 10 log_has 'master: reload done' ||
+    fail "dynamic: the reload is done"
+if wait_for 10 workers_running "$grown" dyn; then
+	pass "dynamic: the reload keeps the $grown workers"
+else
+	fail "dynamic: the reload keeps the $grown workers" \
+	    "$(count_lines "$(pool_workers dyn)") run"
+fi
+stop_pooled || fail "dynamic: pooled stops"
+stop_nginx
 done_testing
