@@ -351,12 +351,18 @@ reload_commit(struct master *m)
 
 	m->cur = m->next;
 	memset(&m->next, 0, sizeof(m->next));
-	/* The sockets it keeps get their owner and mode as it says. */
+	/*
+	 * The sockets it keeps get their owner, mode and backlog as it
+	 * says: not before, as a reload that fails changes nothing.
+	 */
 	for (i = 0; i < m->cur.conf->npools; i++)
 		for (j = 0; j < old.conf->npools; j++)
-			if (m->cur.fds[i] == old.fds[j])
+			if (m->cur.fds[i] == old.fds[j]) {
 				(void)sock_apply(&m->cur.conf->pools[i],
 				    m->cur.fds[i]);
+				(void)listen(m->cur.fds[i],
+				    m->cur.conf->pools[i].listen_backlog);
+			}
 	for (i = 0; i < m->slots.n; i++) {
 		struct slot *s = &m->slots.v[i];
 
@@ -376,8 +382,8 @@ reload_commit(struct master *m)
 
 /*
  * The listen socket of the serving generation at the same address as pc,
- * or -1.  Kept across a reload, it never stops accepting; its owner and
- * mode change once the new generation serves (reload_commit).
+ * or -1.  Kept across a reload, it never stops accepting; its owner, mode
+ * and backlog change once the new generation serves (reload_commit).
  */
 static int
 shared_socket(struct master *m, const struct pool_conf *pc)
@@ -388,11 +394,8 @@ shared_socket(struct master *m, const struct pool_conf *pc)
 	for (i = 0; i < m->cur.conf->npools; i++) {
 		const struct listen_addr *o = &m->cur.conf->pools[i].listen;
 
-		if (listen_addr_same(o, la)) {
-			/* Its backlog as the new config says. */
-			(void)listen(m->cur.fds[i], pc->listen_backlog);
+		if (listen_addr_same(o, la))
 			return m->cur.fds[i];
-		}
 	}
 	return -1;
 }

@@ -8,7 +8,8 @@
 # start_timeout and started again with back-off, not left to hold a slot.
 # A worker stuck at start dies with a killed master and leaves the port.
 # A reload's new workers log at the new log_level.  A reload keeps the
-# size a dynamic pool grew to.
+# size a dynamic pool grew to.  A failed reload leaves a kept socket's
+# backlog as it was.
 . "$(dirname "$0")/lib.sh"
 
 # Only ondemand: nothing to wait for at start.  start_timeout = 60 is
@@ -206,4 +207,36 @@ else
 fi
 stop_pooled || fail "dynamic: pooled stops"
 stop_nginx
+
+# listen_backlog of a kept socket: changed by a reload that works only.
+# backlog_of PATH: the backlog ss shows for the unix socket at PATH.
+backlog_of()
+{
+	ss -Hxl 2>/dev/null | awk -v p="$1" '$5 == p { print $4 }'
+}
+POOLED_CONF_GLOBALS='start_timeout = 2
+kill_timeout = 1'
+hang_block="$(pool_block hang "$T/hang.sock" hanginit 'processes = 1' \
+    'threads = 1' "module_options = {\"hang_if=$T/hang\"}")"
+write_pool_conf "$(pool_block bl "$T/bl.sock" hello 'listen_backlog = 16')" \
+    "$hang_block"
+start_pooled || bail_out "pooled did not start"
+assert_eq "backlog: as configured" 16 "$(backlog_of "$T/bl.sock")"
+write_pool_conf "$(pool_block bl "$T/bl.sock" hello 'listen_backlog = 32')" \
+    "$hang_block"
+touch "$T/hang"
+log_mark
+signal_pooled HUP
+wait_for 10 log_has 'master: reload failed' ||
+    fail "backlog: the reload fails"
+assert_eq "backlog: a failed reload leaves it" 16 \
+    "$(backlog_of "$T/bl.sock")"
+rm -f "$T/hang"
+log_mark
+signal_pooled HUP
+wait_for 10 log_has 'master: reload done' ||
+    fail "backlog: the next reload is done"
+assert_eq "backlog: a reload that works changes it" 32 \
+    "$(backlog_of "$T/bl.sock")"
+stop_pooled || fail "backlog: pooled stops"
 done_testing
