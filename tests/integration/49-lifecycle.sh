@@ -9,7 +9,8 @@
 # A worker stuck at start dies with a killed master and leaves the port.
 # A reload's new workers log at the new log_level.  A reload keeps the
 # size a dynamic pool grew to.  A failed reload leaves a kept socket's
-# backlog as it was.
+# backlog as it was.  The master out of descriptors does not spin on the
+# status socket.
 . "$(dirname "$0")/lib.sh"
 
 # Only ondemand: nothing to wait for at start.  start_timeout = 60 is
@@ -239,4 +240,50 @@ wait_for 10 log_has 'master: reload done' ||
 assert_eq "backlog: a reload that works changes it" 32 \
     "$(backlog_of "$T/bl.sock")"
 stop_pooled || fail "backlog: pooled stops"
+
+# status_listen at the master's descriptor limit.
+# cpu_ticks PID: user + system clock ticks PID used so far.
+cpu_ticks()
+{
+	awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
+POOLED_CONF_GLOBALS="status_listen = \"$T/status.sock\""
+write_pool_conf "$(pool_block em "$T/em.sock" hello 'processes = 1')"
+start_pooled || bail_out "pooled did not start"
+wait_for 10 workers_running 1 em || fail "emfile: the pool starts"
+nfds=$(ls "/proc/$POOLED_PID/fd" | wc -l)
+# Room for one connection more, then accept fails with EMFILE.
+prlimit --pid "$POOLED_PID" --nofile=$((nfds + 1)):$((nfds + 1)) ||
+    fail "emfile: prlimit"
+log_mark
+python3 -c '
+import socket, sys, time
+held = []
+for _ in range(4):
+	s = socket.socket(socket.AF_UNIX)
+	s.connect(sys.argv[1])
+	held.append(s)
+time.sleep(4)
+' "$T/status.sock" &
+holder=$!
+track_pid "$holder"
+sleep 1
+before=$(cpu_ticks "$POOLED_PID")
+sleep 2
+used=$(($(cpu_ticks "$POOLED_PID") - before))
+diag "emfile: the master used $used ticks in 2 s; fds: $(ls "/proc/$POOLED_PID/fd" | tr '\n' ' ')"
+assert_log "emfile: accept fails, and the log says so" \
+    'status_listen: accept.*Too many open files'
+hz=$(getconf CLK_TCK)
+# Spinning, it takes what CPU it can get; waiting, next to none.
+if [ "$used" -lt $((hz / 2)) ]; then
+	pass "emfile: the master does not spin"
+else
+	fail "emfile: the master does not spin" "$used ticks in 2 s"
+fi
+reap_pid "$holder"
+prlimit --pid "$POOLED_PID" --nofile=1024:1024
+run_pooled -s -c "$POOLED_CONF"
+assert_eq "emfile: pooled -s answers after" 0 "$RUN_STATUS"
+stop_pooled || fail "emfile: pooled stops"
 done_testing
