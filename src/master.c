@@ -169,10 +169,14 @@ row_retire(struct master *m, struct slot *s, bool restarted)
 	n = sb_threads(s->sb);
 	if ((t = calloc(n, sizeof(*t))) != NULL &&
 	    sb_read_row(s->sb, s->row, clock_ms(), &row, t)) {
+		/* Bounded by sb_read_row; added without wrapping. */
 		for (i = 0; i < n; i++)
-			ps->counters.accepted_gone += t[i].requests;
-		ps->counters.slow_gone += row.slow;
-		ps->counters.timeouts_gone += row.timeouts;
+			ps->counters.accepted_gone = sb_sat_add(
+			    ps->counters.accepted_gone, t[i].requests);
+		ps->counters.slow_gone = sb_sat_add(ps->counters.slow_gone,
+		    row.slow);
+		ps->counters.timeouts_gone = sb_sat_add(
+		    ps->counters.timeouts_gone, row.timeouts);
 	}
 	free(t);
 	if (restarted)

@@ -776,9 +776,13 @@ void		 sb_row_set_rss(struct scoreboard *, int row, uint64_t kb);
 void		 sb_row_count(struct scoreboard *, int row, bool timeout);
 void		 sb_pool_publish(struct scoreboard *, const struct sb_pool *);
 void		 sb_pool_read(const struct scoreboard *, struct sb_pool *);
+/* A worker's counters read back are at most this (sums cannot wrap). */
+#define SB_COUNT_MAX	((uint64_t)1 << 40)
+uint64_t	 sb_sat_add(uint64_t, uint64_t);
 /*
  * Anyone: copy row and its threads out, validated (states in range,
- * strings NUL-terminated and printable, times clamped to [0, now_ms], a
+ * strings NUL-terminated and printable, counters at most SB_COUNT_MAX,
+ * times clamped to [0, now_ms], a
  * torn read retried a few times, then given up on: false).  In the master
  * pid, gen and started_ms come from its own records; a free row reads as
  * pid 0 with every thread SB_EMPTY.  threads must hold sb_threads()
