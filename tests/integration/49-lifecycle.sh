@@ -5,7 +5,8 @@
 # start_timeout.  A worker of a reload's new generation that asks to be
 # replaced (max_requests) before the reload commits is replaced once it
 # does.  A respawn that never becomes ready is killed after
-# start_timeout and started again with back-off, not left to hold a slot.
+# start_timeout and started again with back-off, not left to hold a slot,
+# and a reload after a failed one gets a new generation id.
 # A worker stuck at start dies with a killed master and leaves the port.
 # A reload's new workers log at the new log_level.  A reload keeps the
 # size a dynamic pool grew to.  A failed reload leaves a kept socket's
@@ -52,7 +53,6 @@ write_pool_conf "$(pool_block mr "$T/mr.sock" sleep 'processes = 1' \
 start_pooled || bail_out "pooled did not start"
 start_nginx "unix:$T/mr.sock" || bail_out "nginx did not start"
 touch "$T/hang"
-chmod 755 "$T"
 log_mark
 signal_pooled HUP
 wait_for 10 log_has 'hanginit: hanging in process_init' ||
