@@ -418,6 +418,7 @@ struct slot {
 	uint64_t	 last_requests;	/* pm: served at the last look */
 	int64_t		 idle_since;	/* pm: all its threads idle; or 0 */
 	int64_t		 started_ms;
+	int64_t		 ready_deadline; /* not ready by then: killed; or 0 */
 	int64_t		 due_ms;	/* SLOT_WAITING: when to respawn */
 	int64_t		 backoff_ms;
 	int64_t		 loop_start_ms;	/* first early death in the window */
@@ -441,6 +442,9 @@ bool		 slot_exited(struct slot *, bool abnormal, int64_t now);
 int		 slot_next_deadline(const struct slot_table *, int64_t now);
 size_t		 slot_count_live(const struct slot_table *);
 int		 slot_next_stop_deadline(const struct slot_table *,
+		    int64_t now);
+struct slot	*slot_start_overdue(struct slot_table *, int64_t now);
+int		 slot_next_ready_deadline(const struct slot_table *,
 		    int64_t now);
 
 /* pm.c: the dynamic and ondemand sizing policy */
@@ -779,9 +783,13 @@ void		 sb_row_set_rss(struct scoreboard *, int row, uint64_t kb);
 void		 sb_row_count(struct scoreboard *, int row, bool timeout);
 void		 sb_pool_publish(struct scoreboard *, const struct sb_pool *);
 void		 sb_pool_read(const struct scoreboard *, struct sb_pool *);
+/* A worker's counters read back are at most this (sums cannot wrap). */
+#define SB_COUNT_MAX	((uint64_t)1 << 40)
+uint64_t	 sb_sat_add(uint64_t, uint64_t);
 /*
  * Anyone: copy row and its threads out, validated (states in range,
- * strings NUL-terminated and printable, times clamped to [0, now_ms], a
+ * strings NUL-terminated and printable, counters at most SB_COUNT_MAX,
+ * times clamped to [0, now_ms], a
  * torn read retried a few times, then given up on: false).  In the master
  * pid, gen and started_ms come from its own records; a free row reads as
  * pid 0 with every thread SB_EMPTY.  threads must hold sb_threads()

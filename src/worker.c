@@ -433,6 +433,25 @@ open_gate(struct worker *w)
 }
 
 /*
+ * Until the worker is ready it does not watch the channel, so a master
+ * that dies would leave it to hang on in its handler's process_init,
+ * holding the listen socket: the kernel kills it instead.  proc.c asks for
+ * that right after the fork; a change of credentials (privs_enter)
+ * cancels it, so it is asked for again.  on: false once the worker
+ * serves: from then on a master that goes away is seen on the channel,
+ * and the worker finishes its requests (worker_drain).
+ */
+static void
+tie_to_master(pid_t master, bool on)
+{
+	if (prctl(PR_SET_PDEATHSIG, on ? (unsigned long)SIGKILL : 0UL, 0L,
+	    0L, 0L) == -1)
+		fatal("worker: prctl PR_SET_PDEATHSIG");
+	if (on && getppid() != master)
+		_exit(EX_OSERR);	/* it died before the call */
+}
+
+/*
  * Run one worker process as ws describes; never returns.
  * Exits with EX_CONFIG when the handler cannot be loaded or initialised:
  * the master then fails the start, or retries with back-off.
@@ -445,6 +464,7 @@ worker_main(const struct worker_spec *ws, int chan_fd)
 	char			 title[16];
 	size_t			 i;
 	int			 listen_fd = ws->listen_fd;
+	pid_t			 master = getppid();	/* see proc.c */
 
 	memset(&w, 0, sizeof(w));
 	w.conf = ws->conf;
@@ -493,6 +513,7 @@ worker_main(const struct worker_spec *ws, int chan_fd)
 	/* Nothing of the user's runs before this. */
 	if (privs_enter(w.pool) == -1)
 		exit(EX_CONFIG);
+	tie_to_master(master, true);
 	w.pool = privs_view(w.pool);
 	acceptor_init_process(&w);
 
@@ -531,6 +552,7 @@ worker_main(const struct worker_spec *ws, int chan_fd)
 		w.nacceptors++;
 	}
 	open_gate(&w);
+	tie_to_master(master, false);
 	publish_rss(&w);
 	if (chan_send(chan_fd, CHAN_READY, NULL, 0) == -1)
 		fatalx("worker: cannot reach the master");
