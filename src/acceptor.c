@@ -12,9 +12,11 @@
  * the handler answers it; the protocol ends it and says whether the
  * connection carries another request, in which case it is parked again.
  *
- * Acceptors keep the wake-up signal blocked except inside epoll_pwait, so
- * a stop request never interrupts a request's I/O and cannot be lost
- * between the flag check and the wait.
+ * A stop reaches the acceptors as an event in the same epoll set (the
+ * worker's stop eventfd, level-triggered), so it never interrupts a
+ * request's I/O and cannot be lost between the flag check and the wait.
+ * (The wake-up signal, unblocked only inside epoll_pwait, is no longer
+ * sent by pooled; a module's stray one only makes a wait return early.)
  */
 #include "config.h"
 
@@ -218,6 +220,11 @@ accept_new(struct worker *w)
 	case EINTR:
 	case ECONNABORTED:
 		return ACCEPT_RETRY;
+	case EINVAL:
+		/* The worker stops and let go of the socket (worker.c). */
+		if (atomic_load(&w->stopping))
+			return ACCEPT_DRAINED;
+		/* FALLTHROUGH */
 	default:
 		/*
 		 * EMFILE, ENFILE, ENOBUFS...: back off rather than spin, and
@@ -341,13 +348,15 @@ accept_turn(struct acceptor *a)
 }
 
 /*
- * A stopping worker's last look at the listen socket: accept what waits
- * and park it, to be served with the connections in hand.
+ * A stopping worker's last look at the listen socket: accept up to n of
+ * the connections that wait and park them, to be served with the
+ * connections in hand.
  */
 void
-acceptor_take_backlog(struct worker *w)
+acceptor_take_backlog(struct worker *w, size_t n)
 {
-	(void)accept_some(w, park_room_new(w->park), NULL);
+	if (n > 0)
+		(void)accept_some(w, MIN(n, park_room_new(w->park)), NULL);
 }
 
 /*
@@ -385,6 +394,7 @@ next_connection(struct acceptor *a)
 {
 	struct worker		*w = a->w;
 	struct epoll_event	 ev;
+	uint64_t		 drop;
 	int			 n, fd;
 
 	for (;;) {
@@ -406,6 +416,17 @@ next_connection(struct acceptor *a)
 		}
 		if (n <= 0)
 			continue;
+		/*
+		 * The stop broadcast (worker.c, raise_stop): exit at the top
+		 * of the loop, unless a new connection was parked since it
+		 * was raised; then lower it, so the threads that stay to
+		 * serve that one do not spin on it, until the next tick.
+		 */
+		if (ev.data.u64 == PARK_STOP_TOKEN) {
+			if (park_count_new(w->park) != 0)
+				(void)read(w->stop_fd, &drop, sizeof(drop));
+			continue;
+		}
 		/* A listen event is this worker's to take, stopping or not. */
 		if (ev.data.u64 == PARK_LISTEN_TOKEN) {
 			if ((fd = accept_turn(a)) != -1)
@@ -572,17 +593,6 @@ acceptor_start(struct worker *w, size_t index)
 		return NULL;
 	}
 	return a;
-}
-
-/*
- * Wake an acceptor so it sees w->stopping.  The signal is blocked while it
- * runs a request, so the request is not disturbed; the acceptor sees the
- * pending signal at its next epoll_pwait, which returns at once.
- */
-void
-acceptor_wake(struct acceptor *a)
-{
-	pthread_kill(a->tid, ACCEPTOR_WAKE_SIGNAL);
 }
 
 /*

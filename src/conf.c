@@ -63,7 +63,7 @@ static const struct int_range int_ranges[] = {
 	{ "write_timeout",		1, 3600 },
 	{ "keepalive_timeout",		1, 3600 },
 	{ "request_timeout",		1, 86400 },
-	{ "max_waiting_connections",	0, 65536 },
+	{ "max_waiting_connections",	1, 65536 },
 	{ "max_kept_connections",	0, 65536 },
 	{ "cgi_timeout",		1, 86400 },
 	{ "scgi_header_max",		1024, 1048576 },

@@ -62,6 +62,7 @@ struct generation {
 struct master {
 	struct generation	 cur;		/* serving */
 	struct generation	 next;		/* starting, after a HUP */
+	uint32_t		 last_gen;	/* ids are never reused */
 	int64_t			 next_deadline;
 	const char		*next_failed;	/* why the start failed */
 	bool			 want_reload;
@@ -87,6 +88,7 @@ struct master {
 #define PFD_STATUS	((size_t)1 << 41)
 
 static void	master_begin_stop(struct master *, enum master_stop);
+static void	retire_kept(struct master *);
 
 /* The generation a slot belongs to, or NULL when it is gone. */
 static struct generation *
@@ -167,10 +169,14 @@ row_retire(struct master *m, struct slot *s, bool restarted)
 	n = sb_threads(s->sb);
 	if ((t = calloc(n, sizeof(*t))) != NULL &&
 	    sb_read_row(s->sb, s->row, clock_ms(), &row, t)) {
+		/* Bounded by sb_read_row; added without wrapping. */
 		for (i = 0; i < n; i++)
-			ps->counters.accepted_gone += t[i].requests;
-		ps->counters.slow_gone += row.slow;
-		ps->counters.timeouts_gone += row.timeouts;
+			ps->counters.accepted_gone = sb_sat_add(
+			    ps->counters.accepted_gone, t[i].requests);
+		ps->counters.slow_gone = sb_sat_add(ps->counters.slow_gone,
+		    row.slow);
+		ps->counters.timeouts_gone = sb_sat_add(
+		    ps->counters.timeouts_gone, row.timeouts);
 	}
 	free(t);
 	if (restarted)
@@ -242,6 +248,14 @@ spawn_due(struct master *m, int64_t now)
 		}
 		sb_row_start(ws.sb, ws.row, pid, g->id, now);
 		slot_started(s, pid, chan, now);
+		/*
+		 * At start-up and in a reload, the whole start has a
+		 * deadline; any other start (a respawn, pm, a replacement)
+		 * has one of its own.
+		 */
+		if (m->started && g == &m->cur)
+			s->ready_deadline = now +
+			    g->conf->start_timeout * 1000LL;
 		s->sb = ws.sb;
 		s->row = ws.row;
 		log_info("pool %s: started worker %ld", s->name, (long)pid);
@@ -253,11 +267,15 @@ spawn_due(struct master *m, int64_t now)
  * Stop one slot's worker: graceful asks it to finish what it has, now
  * asks it to exit at once and sends SIGTERM.  master_stop_step escalates
  * at the slot's deadline.  A slot waiting for a process is just dropped.
+ * closing tells a graceful worker that its pool's socket closes with it,
+ * so nobody else will serve the backlog.
  */
 static void
-slot_stop(struct master *m, struct slot *s, bool graceful, int64_t now)
+slot_stop_as(struct master *m, struct slot *s, bool graceful, bool closing,
+    int64_t now)
 {
 	const struct conf	*c = m->cur.conf;
+	uint32_t		 flags = closing ? CHAN_STOP_CLOSING : 0;
 
 	if (s->state != SLOT_RUNNING) {
 		s->state = SLOT_EMPTY;
@@ -268,7 +286,8 @@ slot_stop(struct master *m, struct slot *s, bool graceful, int64_t now)
 	s->stopping = true;
 	if (graceful) {
 		if (s->chan != -1)
-			(void)chan_send(s->chan, CHAN_STOP_GRACEFUL, NULL, 0);
+			(void)chan_send(s->chan, CHAN_STOP_GRACEFUL, &flags,
+			    sizeof(flags));
 		s->phase = PHASE_ASKED;
 		s->stop_deadline = now + c->graceful_timeout * 1000LL;
 	} else {
@@ -278,6 +297,13 @@ slot_stop(struct master *m, struct slot *s, bool graceful, int64_t now)
 		s->phase = PHASE_TERM;
 		s->stop_deadline = now + c->kill_timeout * 1000LL;
 	}
+}
+
+/* Stop a slot's worker; once pooled stops, its socket closes with it. */
+static void
+slot_stop(struct master *m, struct slot *s, bool graceful, int64_t now)
+{
+	slot_stop_as(m, s, graceful, m->stop != STOP_NONE, now);
 }
 
 /* Close the sockets of g that the serving generation does not share. */
@@ -341,20 +367,32 @@ reload_commit(struct master *m)
 
 	m->cur = m->next;
 	memset(&m->next, 0, sizeof(m->next));
-	/* The sockets it keeps get their owner and mode as it says. */
+	/*
+	 * The sockets it keeps get their owner, mode and backlog as it
+	 * says: not before, as a reload that fails changes nothing.
+	 */
 	for (i = 0; i < m->cur.conf->npools; i++)
 		for (j = 0; j < old.conf->npools; j++)
-			if (m->cur.fds[i] == old.fds[j])
+			if (m->cur.fds[i] == old.fds[j]) {
 				(void)sock_apply(&m->cur.conf->pools[i],
 				    m->cur.fds[i]);
+				(void)listen(m->cur.fds[i],
+				    m->cur.conf->pools[i].listen_backlog);
+			}
 	for (i = 0; i < m->slots.n; i++) {
 		struct slot *s = &m->slots.v[i];
+		bool kept = false;
 
 		if (s->gen != old.id)
 			continue;
 		if (s->state == SLOT_RUNNING)
 			n++;
-		slot_stop(m, s, true, now);
+		/* A pool the reload removed: its socket closes. */
+		for (j = 0; j < m->cur.conf->npools; j++)
+			if (s->pool < old.conf->npools &&
+			    m->cur.fds[j] == old.fds[s->pool])
+				kept = true;
+		slot_stop_as(m, s, true, !kept, now);
 	}
 	gen_release(m, &old);
 	log_set_level(m->cur.conf->log_level);
@@ -366,8 +404,8 @@ reload_commit(struct master *m)
 
 /*
  * The listen socket of the serving generation at the same address as pc,
- * or -1.  Kept across a reload, it never stops accepting; its owner and
- * mode change once the new generation serves (reload_commit).
+ * or -1.  Kept across a reload, it never stops accepting; its owner, mode
+ * and backlog change once the new generation serves (reload_commit).
  */
 static int
 shared_socket(struct master *m, const struct pool_conf *pc)
@@ -378,13 +416,42 @@ shared_socket(struct master *m, const struct pool_conf *pc)
 	for (i = 0; i < m->cur.conf->npools; i++) {
 		const struct listen_addr *o = &m->cur.conf->pools[i].listen;
 
-		if (listen_addr_same(o, la)) {
-			/* Its backlog as the new config says. */
-			(void)listen(m->cur.fds[i], pc->listen_backlog);
+		if (listen_addr_same(o, la))
 			return m->cur.fds[i];
-		}
 	}
 	return -1;
+}
+
+/*
+ * How many workers pool pc of a reload's config starts with: processes,
+ * or for a pool pm sizes that serves now under the same name, as many as
+ * it runs (within the new max_processes): a reload under load must not
+ * drop what pm grew, to grow it again a tick at a time.
+ */
+static int
+reload_size(struct master *m, const struct pool_conf *pc)
+{
+	size_t	 i, j;
+	int	 n = 0;
+
+	if (pc->pm == PM_STATIC)
+		return pc->processes;
+	for (i = 0; i < m->cur.conf->npools; i++) {
+		if (strcmp(m->cur.conf->pools[i].name, pc->name) != 0 ||
+		    m->cur.conf->pools[i].pm == PM_STATIC)
+			continue;
+		for (j = 0; j < m->slots.n; j++) {
+			const struct slot *s = &m->slots.v[j];
+
+			if (s->gen == m->cur.id && s->pool == i &&
+			    s->state != SLOT_EMPTY && !s->stopping &&
+			    !s->retiring)
+				n++;
+		}
+	}
+	if (n > pc->max_processes)
+		n = pc->max_processes;
+	return n > pc->processes ? n : pc->processes;
 }
 
 /*
@@ -396,7 +463,7 @@ master_reload(struct master *m)
 {
 	struct conf	*conf;
 	size_t		 i;
-	int		*fds;
+	int		*fds, k;
 
 	if (m->next.conf != NULL) {
 		if (!m->reload_deferred_logged)
@@ -430,7 +497,7 @@ master_reload(struct master *m)
 		    (fds[i] = sock_open(&conf->pools[i])) == -1) {
 			while (++i < conf->npools)
 				fds[i] = -1;
-			m->next = (struct generation){ m->cur.id + 1, conf,
+			m->next = (struct generation){ ++m->last_gen, conf,
 			    fds, NULL };
 			gen_release(m, &m->next);
 			log_warnx("master: reload: cannot listen (see "
@@ -440,16 +507,40 @@ master_reload(struct master *m)
 			return;
 		}
 	}
-	m->next = (struct generation){ m->cur.id + 1, conf, fds, NULL };
+	/*
+	 * A new id even after an aborted reload: the workers of that one
+	 * may still be on their way out, and must not pass for this one's.
+	 */
+	m->next = (struct generation){ ++m->last_gen, conf, fds, NULL };
 	gen_init_pools(&m->next);
 	m->next_deadline = clock_ms() + conf->start_timeout * 1000LL;
-	slot_add_conf(&m->slots, conf, m->next.id);
+	for (i = 0; i < conf->npools; i++)
+		for (k = reload_size(m, &conf->pools[i]); k > 0; k--)
+			(void)slot_add(&m->slots, i, m->next.id);
 	for (i = 0; i < m->slots.n; i++)
 		if (m->slots.v[i].gen == m->next.id)
 			snprintf(m->slots.v[i].name, sizeof(m->slots.v[i].name),
 			    "%s", conf->pools[m->slots.v[i].pool].name);
 	log_notice("master: reload: starting generation %u (%zu pools)",
 	    m->next.id, conf->npools);
+}
+
+/*
+ * Kill the workers not ready by their ready_deadline.  Reaped as a death
+ * before ready, each is started again with the slot's back-off; until it
+ * serves, pm leaves the pool alone, so it must not wait forever.
+ */
+static void
+start_overdue_step(struct master *m, int64_t now)
+{
+	struct slot	*s;
+
+	while ((s = slot_start_overdue(&m->slots, now)) != NULL) {
+		log_warnx("pool %s: worker %ld not ready after start_timeout "
+		    "(%d s); killing it", s->name, (long)s->pid,
+		    m->cur.conf->start_timeout);
+		(void)kill(s->pid, SIGKILL);
+	}
 }
 
 /* Commit or abort a reload whose workers are starting. */
@@ -462,6 +553,7 @@ reload_step(struct master *m, int64_t now)
 		return;
 	if (m->next_failed != NULL) {
 		reload_abort(m, m->next_failed);
+		retire_kept(m);
 		return;
 	}
 	for (i = 0; i < m->slots.n; i++) {
@@ -476,6 +568,9 @@ reload_step(struct master *m, int64_t now)
 	else if (now >= m->next_deadline)
 		reload_abort(m, "the new workers were not ready within "
 		    "start_timeout");
+	else
+		return;
+	retire_kept(m);
 }
 
 static void
@@ -632,6 +727,20 @@ master_begin_stop(struct master *m, enum master_stop how)
 		slot_stop(m, &m->slots.v[i], how == STOP_GRACEFUL, now);
 	if (m->next.conf != NULL)
 		gen_release(m, &m->next);
+	/*
+	 * Let go of the listen sockets now, not after the last worker: the
+	 * workers let go of theirs as they begin to stop, and then the
+	 * kernel refuses new connections at once (a unix socket's file goes
+	 * first), so the web server tries elsewhere rather than waiting in a
+	 * backlog nobody serves.
+	 */
+	for (i = 0; i < m->cur.conf->npools; i++) {
+		if (m->cur.fds[i] == -1)
+			continue;
+		sock_unlink(&m->cur.conf->pools[i], m->cur.fds[i]);
+		close(m->cur.fds[i]);
+		m->cur.fds[i] = -1;
+	}
 }
 
 /*
@@ -717,10 +826,20 @@ retire(struct master *m, size_t idx, uint32_t reason)
 		s->retire_pending = reason;	/* see ready() */
 		return;
 	}
-	/* Stopping anyway, or of a generation being replaced: no need. */
-	if (s->stopping || s->retiring || m->stop != STOP_NONE ||
-	    gen != m->cur.id)
+	/* Stopping anyway: no need. */
+	if (s->stopping || s->retiring || m->stop != STOP_NONE)
 		return;
+	/*
+	 * A reload is in flight: which generation serves on is not known
+	 * yet.  The worker asks only once, so the master keeps the request
+	 * and acts on it when the reload commits or aborts (retire_kept).
+	 */
+	if (m->next.conf != NULL) {
+		s->retire_pending = reason;
+		return;
+	}
+	if (gen != m->cur.id)
+		return;		/* of a generation being replaced */
 	s->retiring = true;
 	memcpy(name, s->name, sizeof(name));
 	r = slot_add(&m->slots, pool, gen);	/* s is invalid from here */
@@ -870,6 +989,7 @@ static void
 ready(struct master *m, struct slot *s)
 {
 	struct slot	*old;
+	uint32_t	 reason;
 
 	s->ready = true;
 	log_debug("pool %s: worker %ld ready", s->name, (long)s->pid);
@@ -882,8 +1002,33 @@ ready(struct master *m, struct slot *s)
 	}
 	s->replaces = 0;
 	/* It asked to be replaced before it was ready (max_requests). */
-	if (s->retire_pending != 0)
-		retire(m, (size_t)(s - m->slots.v), s->retire_pending);
+	if (s->retire_pending != 0) {
+		reason = s->retire_pending;
+		s->retire_pending = 0;
+		retire(m, (size_t)(s - m->slots.v), reason);
+	}
+}
+
+/*
+ * A reload committed or aborted: act on what the serving generation's
+ * workers asked while it was in flight (retire).
+ */
+static void
+retire_kept(struct master *m)
+{
+	uint32_t	 reason;
+	size_t		 i;
+
+	for (i = 0; i < m->slots.n; i++) {
+		struct slot *s = &m->slots.v[i];
+
+		if (s->gen != m->cur.id || s->state != SLOT_RUNNING ||
+		    !s->ready || s->retire_pending == 0)
+			continue;
+		reason = s->retire_pending;
+		s->retire_pending = 0;
+		retire(m, i, reason);	/* may add a slot: s is stale */
+	}
 }
 
 /*
@@ -1013,6 +1158,8 @@ next_timeout(struct master *m, int64_t now)
 		start = m->next_deadline - now;
 		ms = earlier(ms, start < 0 ? 0 : start);
 	}
+	if (m->stop == STOP_NONE)
+		ms = earlier(ms, slot_next_ready_deadline(&m->slots, now));
 	ms = earlier(ms, status_srv_tick(m->status, now));
 	if (m->stop == STOP_NONE && m->started) {
 		start = m->pm_due - now;
@@ -1096,7 +1243,8 @@ master_run(struct conf **confp, int *listen_fds, int ready_fd)
 		log_warn("master: PR_SET_CHILD_SUBREAPER");
 	else
 		m.procfd = reaper_open();
-	m.cur = (struct generation){ 1, *confp, listen_fds, NULL };
+	m.last_gen = 1;
+	m.cur = (struct generation){ m.last_gen, *confp, listen_fds, NULL };
 	gen_init_pools(&m.cur);
 	m.ready_fd = ready_fd;
 	m.stop = STOP_NONE;
@@ -1118,6 +1266,13 @@ master_run(struct conf **confp, int *listen_fds, int ready_fd)
 		now = clock_ms();
 		if (m.stop == STOP_NONE)
 			spawn_due(&m, now);
+		/*
+		 * Before the poll, not only after an event: with no worker to
+		 * start (every pool ondemand) nothing would wake it before
+		 * start_timeout.
+		 */
+		if (m.stop == STOP_NONE && !m.started)
+			notify_started(&m);
 		n = build_pollset(&m);
 		if (poll(m.pfd, n, next_timeout(&m, now)) == -1 &&
 		    errno != EINTR)
@@ -1162,6 +1317,7 @@ master_run(struct conf **confp, int *listen_fds, int ready_fd)
 			}
 			continue;
 		}
+		start_overdue_step(&m, now);
 		if (now >= m.pm_due)
 			pm_step(&m, now);
 		reload_step(&m, now);
@@ -1174,8 +1330,10 @@ master_run(struct conf **confp, int *listen_fds, int ready_fd)
 	if (m.procfd != -1)
 		close(m.procfd);
 	for (p = 0; p < m.cur.conf->npools; p++) {
-		sock_unlink(&m.cur.conf->pools[p], m.cur.fds[p]);
-		close(m.cur.fds[p]);
+		if (m.cur.fds[p] != -1) {
+			sock_unlink(&m.cur.conf->pools[p], m.cur.fds[p]);
+			close(m.cur.fds[p]);
+		}
 		sb_destroy(m.cur.pools[p].sb);
 	}
 	free(m.cur.pools);

@@ -362,6 +362,8 @@ enum retire_reason {
 	RETIRE_STUCK,			/* a request outlived request_timeout */
 	RETIRE_LISTEN			/* cannot watch its listen socket */
 };
+/* CHAN_STOP_GRACEFUL's optional u32: the pool's socket closes with it. */
+#define CHAN_STOP_CLOSING	0x1u
 #define CHAN_MAX_PAYLOAD	256
 
 struct chan_msg {
@@ -416,6 +418,7 @@ struct slot {
 	uint64_t	 last_requests;	/* pm: served at the last look */
 	int64_t		 idle_since;	/* pm: all its threads idle; or 0 */
 	int64_t		 started_ms;
+	int64_t		 ready_deadline; /* not ready by then: killed; or 0 */
 	int64_t		 due_ms;	/* SLOT_WAITING: when to respawn */
 	int64_t		 backoff_ms;
 	int64_t		 loop_start_ms;	/* first early death in the window */
@@ -439,6 +442,9 @@ bool		 slot_exited(struct slot *, bool abnormal, int64_t now);
 int		 slot_next_deadline(const struct slot_table *, int64_t now);
 size_t		 slot_count_live(const struct slot_table *);
 int		 slot_next_stop_deadline(const struct slot_table *,
+		    int64_t now);
+struct slot	*slot_start_overdue(struct slot_table *, int64_t now);
+int		 slot_next_ready_deadline(const struct slot_table *,
 		    int64_t now);
 
 /* pm.c: the dynamic and ondemand sizing policy */
@@ -651,6 +657,7 @@ void		 scgi_envp_fill(char *block, size_t len, char **envp);
 
 /* park.c */
 #define PARK_LISTEN_TOKEN	UINT64_MAX	/* epoll data of the listen fd */
+#define PARK_STOP_TOKEN		(UINT64_MAX - 1) /* of the stop eventfd */
 typedef enum conn_readiness park_ready_fn(int fd, const char **why);
 struct park;
 struct park	*park_new(int epfd, int max_kept, int max_waiting,
@@ -693,8 +700,7 @@ extern const struct proto proto_scgi;
 struct worker;
 struct acceptor;
 struct acceptor	*acceptor_start(struct worker *, size_t index);
-void		 acceptor_wake(struct acceptor *);
-void		 acceptor_take_backlog(struct worker *);
+void		 acceptor_take_backlog(struct worker *, size_t n);
 void		 acceptor_check_deadline(struct acceptor *, int64_t now);
 void		 acceptor_refused_flush(struct worker *, int64_t now);
 bool		 acceptor_try_join(struct acceptor *, int ms);
@@ -777,9 +783,13 @@ void		 sb_row_set_rss(struct scoreboard *, int row, uint64_t kb);
 void		 sb_row_count(struct scoreboard *, int row, bool timeout);
 void		 sb_pool_publish(struct scoreboard *, const struct sb_pool *);
 void		 sb_pool_read(const struct scoreboard *, struct sb_pool *);
+/* A worker's counters read back are at most this (sums cannot wrap). */
+#define SB_COUNT_MAX	((uint64_t)1 << 40)
+uint64_t	 sb_sat_add(uint64_t, uint64_t);
 /*
  * Anyone: copy row and its threads out, validated (states in range,
- * strings NUL-terminated and printable, times clamped to [0, now_ms], a
+ * strings NUL-terminated and printable, counters at most SB_COUNT_MAX,
+ * times clamped to [0, now_ms], a
  * torn read retried a few times, then given up on: false).  In the master
  * pid, gen and started_ms come from its own records; a free row reads as
  * pid 0 with every thread SB_EMPTY.  threads must hold sb_threads()
@@ -914,6 +924,7 @@ struct worker {
 	struct acceptor	       **acceptors;
 	size_t			 nacceptors;
 	_Atomic bool		 stopping;
+	int			 stop_fd;	/* eventfd: acceptors, exit */
 	pthread_mutex_t		 listen_mtx;	/* listen fd in epfd, stopping */
 	_Atomic int		 waiting;	/* acceptors in epoll_pwait */
 	_Atomic uint64_t	 next_req_id;

@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <sys/prctl.h>
 #include <sys/wait.h>
 
 #include <dirent.h>
@@ -104,7 +105,7 @@ proc_spawn_worker(const struct worker_spec *ws, int *chan)
 	size_t			 pool = ws->pool, i;
 	sigset_t		 all, old;
 	int			 fds[2], keep[3];
-	pid_t			 pid;
+	pid_t			 pid, master;
 
 	if (chan_pair(fds) == -1)
 		return -1;
@@ -115,6 +116,7 @@ proc_spawn_worker(const struct worker_spec *ws, int *chan)
 	 */
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, &old);
+	master = getpid();
 	switch (pid = fork()) {
 	case -1:
 		sigprocmask(SIG_SETMASK, &old, NULL);
@@ -124,6 +126,10 @@ proc_spawn_worker(const struct worker_spec *ws, int *chan)
 		return -1;
 	case 0:
 		proc_default_signals();
+		/* Until it serves, it dies with the master (worker_main). */
+		if (prctl(PR_SET_PDEATHSIG, (unsigned long)SIGKILL, 0L, 0L,
+		    0L) == -1 || getppid() != master)
+			_exit(EX_OSERR);
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		keep[0] = ws->listen_fd;
 		keep[1] = fds[1];
@@ -135,6 +141,8 @@ proc_spawn_worker(const struct worker_spec *ws, int *chan)
 			if (ws->drop[i] != ws->sb)
 				sb_destroy(ws->drop[i]);
 		log_set_role(conf->pools[pool].name);
+		/* Its own config's: a reload's is not the master's yet. */
+		log_set_level(conf->log_level);
 		worker_main(ws, fds[1]);
 		/* NOTREACHED */
 	default:

@@ -106,6 +106,7 @@ struct scoreboard {
 	struct sb_row	*row;		/* in the segment */
 	struct sb_slot	*slot;		/* in the segment */
 	struct sb_owned	*owned;		/* private, rows entries */
+	struct sb_pool	 pool;		/* private: what the master published */
 };
 
 /* *off += n * size, rounded up to a cache line; false on overflow. */
@@ -448,6 +449,7 @@ sb_pool_publish(struct scoreboard *sb, const struct sb_pool *p)
 
 	if (sb == NULL || getpid() != sb->owner)
 		return;
+	sb->pool = *p;
 	h = sb->base;
 	SB_PUT(&h->pool.start_wall_ms, p->start_wall_ms);
 	SB_PUT(&h->pool.accepted_gone, p->accepted_gone);
@@ -457,7 +459,10 @@ sb_pool_publish(struct scoreboard *sb, const struct sb_pool *p)
 	SB_PUT(&h->pool.max_reached, p->max_reached);
 }
 
-/* Anyone: the pool counters last published (for display). */
+/*
+ * Anyone: the pool counters last published (for display).  The master
+ * gets its own copy: a worker may have written anything in the segment.
+ */
 void
 sb_pool_read(const struct scoreboard *sb, struct sb_pool *p)
 {
@@ -466,6 +471,10 @@ sb_pool_read(const struct scoreboard *sb, struct sb_pool *p)
 	memset(p, 0, sizeof(*p));
 	if (sb == NULL)
 		return;
+	if (getpid() == sb->owner) {
+		*p = sb->pool;
+		return;
+	}
 	h = sb->base;
 	p->start_wall_ms = SB_GET(&h->pool.start_wall_ms);
 	p->accepted_gone = SB_GET(&h->pool.accepted_gone);
@@ -473,6 +482,20 @@ sb_pool_read(const struct scoreboard *sb, struct sb_pool *p)
 	p->timeouts_gone = SB_GET(&h->pool.timeouts_gone);
 	p->restarts = SB_GET(&h->pool.restarts);
 	p->max_reached = SB_GET(&h->pool.max_reached);
+}
+
+/* a + b, or UINT64_MAX when that does not fit. */
+uint64_t
+sb_sat_add(uint64_t a, uint64_t b)
+{
+	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+/* A worker-written counter, bounded so that sums of them cannot wrap. */
+static uint64_t
+bound_count(uint64_t n)
+{
+	return n > SB_COUNT_MAX ? SB_COUNT_MAX : n;
 }
 
 /* Yield the CPU to a writer that may have been preempted mid-write. */
@@ -562,6 +585,7 @@ check_thread(struct sb_thread *t, int64_t now_ms)
 		t->state = SB_EMPTY;
 		return;
 	}
+	t->requests = bound_count(t->requests);
 	if (t->state == SB_IDLE) {
 		t->start_ms = 0;
 		memset(t->method, 0, sizeof(t->method));
@@ -623,8 +647,8 @@ sb_read_row(const struct scoreboard *sb, int row, int64_t now_ms,
 	kb = SB_GET(&sh->rss_kb);
 	out->rss_kb = kb > SB_RSS_KB_MAX ? SB_RSS_KB_MAX : kb;
 	/* Counters only: a lie here skews a display, nothing else. */
-	out->slow = SB_GET(&sh->slow);
-	out->timeouts = SB_GET(&sh->timeouts);
+	out->slow = bound_count(SB_GET(&sh->slow));
+	out->timeouts = bound_count(SB_GET(&sh->timeouts));
 	for (i = 0; i < sb->threads; i++) {
 		if (!copy_thread(thread_at(sb, row, i), &threads[i])) {
 			free_row(sb, out, threads);

@@ -108,6 +108,7 @@ slot_started(struct slot *s, pid_t pid, int chan, int64_t now)
 	s->retire_pending = 0;
 	s->phase = PHASE_NONE;
 	s->started_ms = now;
+	s->ready_deadline = 0;
 	s->last_requests = 0;
 	s->idle_since = 0;
 }
@@ -127,6 +128,7 @@ slot_exited(struct slot *s, bool abnormal, int64_t now)
 	s->pid = -1;
 	s->chan = -1;
 	s->ready = false;
+	s->ready_deadline = 0;
 	/* Stopped, or replaced by a slot of its own: gone for good. */
 	if (s->stopping || s->retiring) {
 		s->state = SLOT_EMPTY;
@@ -157,12 +159,26 @@ slot_exited(struct slot *s, bool abnormal, int64_t now)
 	return s->early_deaths >= SLOT_LOOP_COUNT;
 }
 
+enum slot_deadline {
+	DEADLINE_RESPAWN,
+	DEADLINE_STOP,
+	DEADLINE_READY
+};
+
+/* Whether s's worker is starting, with a deadline to be ready by. */
+static bool
+start_timed(const struct slot *s)
+{
+	return s->state == SLOT_RUNNING && !s->ready && !s->stopping &&
+	    s->ready_deadline != 0;
+}
+
 /*
  * Milliseconds from now until the earliest deadline of the slots that
- * have one of the kind asked for (respawns, or stop escalations), or -1.
+ * have one of the kind asked for, or -1.
  */
 static int
-earliest(const struct slot_table *t, int64_t now, bool stops)
+earliest(const struct slot_table *t, int64_t now, enum slot_deadline kind)
 {
 	int64_t	 best = -1, d;
 	size_t	 i;
@@ -170,10 +186,14 @@ earliest(const struct slot_table *t, int64_t now, bool stops)
 	for (i = 0; i < t->n; i++) {
 		const struct slot *s = &t->v[i];
 
-		if (stops && s->state == SLOT_RUNNING && s->stopping)
+		if (kind == DEADLINE_STOP && s->state == SLOT_RUNNING &&
+		    s->stopping)
 			d = s->stop_deadline - now;
-		else if (!stops && s->state == SLOT_WAITING)
+		else if (kind == DEADLINE_RESPAWN &&
+		    s->state == SLOT_WAITING)
 			d = s->due_ms - now;
+		else if (kind == DEADLINE_READY && start_timed(s))
+			d = s->ready_deadline - now;
 		else
 			continue;
 		if (d < 0)
@@ -190,7 +210,7 @@ earliest(const struct slot_table *t, int64_t now, bool stops)
 int
 slot_next_deadline(const struct slot_table *t, int64_t now)
 {
-	return earliest(t, now, false);
+	return earliest(t, now, DEADLINE_RESPAWN);
 }
 
 /* Number of slots with a live process. */
@@ -212,5 +232,33 @@ slot_count_live(const struct slot_table *t)
 int
 slot_next_stop_deadline(const struct slot_table *t, int64_t now)
 {
-	return earliest(t, now, true);
+	return earliest(t, now, DEADLINE_STOP);
+}
+
+/*
+ * A slot whose worker was started with a ready_deadline and is not ready
+ * by it (stuck in its handler's process_init, say), or NULL.  The caller
+ * kills it; its deadline is cleared, so it is returned once.
+ */
+struct slot *
+slot_start_overdue(struct slot_table *t, int64_t now)
+{
+	size_t	 i;
+
+	for (i = 0; i < t->n; i++)
+		if (start_timed(&t->v[i]) && now >= t->v[i].ready_deadline) {
+			t->v[i].ready_deadline = 0;
+			return &t->v[i];
+		}
+	return NULL;
+}
+
+/*
+ * Milliseconds until the next starting worker's ready_deadline, or -1
+ * when none has one.
+ */
+int
+slot_next_ready_deadline(const struct slot_table *t, int64_t now)
+{
+	return earliest(t, now, DEADLINE_READY);
 }

@@ -31,7 +31,7 @@ add_proc(struct snapshot *s, const struct sb_row *row,
 	for (i = 0; i < nthreads; i++) {
 		struct sb_thread *t = &threads[i];
 
-		p->requests += t->requests;
+		p->requests = sb_sat_add(p->requests, t->requests);
 		if (t->start_ms != 0)
 			t->start_ms += shift;
 		if (t->state == SB_IDLE)
@@ -45,9 +45,9 @@ add_proc(struct snapshot *s, const struct sb_row *row,
 		s->pool.active_processes++;
 	else
 		s->pool.idle_processes++;
-	s->pool.accepted += p->requests;
-	s->pool.slow_requests += row->slow;
-	s->pool.timeouts += row->timeouts;
+	s->pool.accepted = sb_sat_add(s->pool.accepted, p->requests);
+	s->pool.slow_requests = sb_sat_add(s->pool.slow_requests, row->slow);
+	s->pool.timeouts = sb_sat_add(s->pool.timeouts, row->timeouts);
 }
 
 /*
@@ -85,9 +85,11 @@ snapshot_take(struct snapshot *s, const struct scoreboard *sb,
 	s->pool.total_threads = s->pool.active_threads +
 	    s->pool.idle_threads;
 	s->pool.total_processes = (unsigned int)s->pool.nprocs;
-	s->pool.accepted += counters.accepted_gone;
-	s->pool.slow_requests += counters.slow_gone;
-	s->pool.timeouts += counters.timeouts_gone;
+	s->pool.accepted = sb_sat_add(s->pool.accepted, counters.accepted_gone);
+	s->pool.slow_requests = sb_sat_add(s->pool.slow_requests,
+	    counters.slow_gone);
+	s->pool.timeouts = sb_sat_add(s->pool.timeouts,
+	    counters.timeouts_gone);
 	s->pool.restarts = counters.restarts;
 	s->pool.max_reached = counters.max_reached;
 	if (wall > s->pool.start_ms + 1000 && s->pool.start_ms > 0)

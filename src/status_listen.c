@@ -38,6 +38,7 @@
 #define STATUS_HEAD_MAX		2048
 #define STATUS_DEADLINE_MS	5000
 #define STATUS_REFUSED_LOG_MS	1000	/* one refusal line, at most */
+#define STATUS_ACCEPT_PAUSE_MS	1000	/* out of descriptors: wait */
 
 struct status_conn {
 	int		 fd;		/* -1: free */
@@ -61,6 +62,8 @@ struct status_srv {
 	int			 max_per_client;
 	int64_t			 refused_at;	/* clock_ms of the last line */
 	unsigned long		 refused_unlogged; /* since that line */
+	bool			 paused;	/* not polled until accept_after */
+	int64_t			 accept_after;
 };
 
 /* Append len bytes to a growing malloc'd string; false when out of memory. */
@@ -236,8 +239,10 @@ status_srv_pollfds(struct status_srv *srv, struct pollfd *pfd)
 
 	if (srv == NULL)
 		return 0;
-	pfd[n].fd = srv->fd;
-	pfd[n++].events = POLLIN;
+	if (!srv->paused) {
+		pfd[n].fd = srv->fd;
+		pfd[n++].events = POLLIN;
+	}
 	for (i = 0; i < STATUS_CONNS; i++) {
 		if (srv->conns[i].fd == -1)
 			continue;
@@ -311,8 +316,21 @@ accept_one(struct status_srv *srv, int64_t now)
 	bool			 tcp = srv->pc.listen.kind == LISTEN_TCP;
 
 	if ((fd = accept4(srv->fd, (struct sockaddr *)&ss, &sslen,
-	    SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1)
+	    SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1) {
+		/*
+		 * The connection stays queued and the socket readable: polled
+		 * on, the master would spin.  It looks again in a while
+		 * (status_srv_tick), when a descriptor may be free.
+		 */
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+		    errno == ENOMEM) {
+			log_warn("status_listen: accept; trying again in %d ms",
+			    STATUS_ACCEPT_PAUSE_MS);
+			srv->paused = true;
+			srv->accept_after = now + STATUS_ACCEPT_PAUSE_MS;
+		}
 		return;
+	}
 	if (tcp && !acl_allows(&srv->acl, (const struct sockaddr *)&ss,
 	    sslen)) {
 		refuse(srv, fd, &ss, sslen, "not in status_allowed_clients",
@@ -463,7 +481,8 @@ status_srv_event(struct status_srv *srv, int fd, int64_t now)
 
 /*
  * Close the connections past their deadline, log the refusals not logged
- * yet once the last line is a second old; ms to the next, or -1.
+ * yet once the last line is a second old, poll the socket again after a
+ * pause; ms to the next, or -1.
  */
 int
 status_srv_tick(struct status_srv *srv, int64_t now)
@@ -471,6 +490,13 @@ status_srv_tick(struct status_srv *srv, int64_t now)
 	int64_t	 next = -1;
 	size_t	 i;
 
+	if (srv != NULL && srv->paused) {
+		if (now >= srv->accept_after) {
+			srv->paused = false;
+			next = 0;	/* poll the socket again at once */
+		} else
+			next = srv->accept_after - now;
+	}
 	if (srv != NULL && srv->refused_unlogged > 0) {
 		if (now - srv->refused_at >= STATUS_REFUSED_LOG_MS) {
 			log_msg(POOLED_LOG_WARNING, "status_listen: %lu more "
@@ -478,7 +504,8 @@ status_srv_tick(struct status_srv *srv, int64_t now)
 			    srv->refused_unlogged);
 			srv->refused_at = now;
 			srv->refused_unlogged = 0;
-		} else
+		} else if (next == -1 || srv->refused_at +
+		    STATUS_REFUSED_LOG_MS - now < next)
 			next = srv->refused_at + STATUS_REFUSED_LOG_MS - now;
 	}
 	for (i = 0; srv != NULL && i < STATUS_CONNS; i++) {

@@ -2,14 +2,18 @@
  * A worker process: its main thread is the control thread, which loads the
  * pool's handler, starts the acceptor threads, then listens to the master
  * on the channel and ticks four times a second for deadlines.  Stopping sets an
- * atomic flag and wakes the acceptors; each finishes the request in hand.
+ * atomic flag and wakes all the acceptors at once through an eventfd in
+ * their epoll set; each finishes the request in hand.
  */
 #include "config.h"
 
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <poll.h>
 #include <signal.h>
@@ -106,6 +110,13 @@ worker_tick(struct worker *w)
 	if (ticks++ % (1000 / WORKER_TICK_MS) == 0)
 		publish_rss(w);
 	park_tick(w->park, now);
+	/*
+	 * A worker that stopped took its listen event with it: connections
+	 * left in the backlog wake nobody until the next arrival.  An idle
+	 * acceptor here means they are this worker's to take.
+	 */
+	if (atomic_load(&w->waiting) > 0 && !atomic_load(&w->stopping))
+		worker_listen_rearm(w);
 	acceptor_refused_flush(w, now);
 	log_peer_flush(now);
 	for (i = 0; i < w->nacceptors; i++)
@@ -115,12 +126,15 @@ worker_tick(struct worker *w)
 
 /*
  * Read one message from the master.  Returns the message type, or 0 when
- * there is none; sets *gone when the master closed the channel.
+ * there is none; sets *gone when the master closed the channel, and
+ * *closing when a graceful stop says the pool's socket closes with this
+ * worker (CHAN_STOP_CLOSING: nobody stays to take its backlog).
  */
 static uint32_t
-read_master(struct worker *w, bool *gone)
+read_master(struct worker *w, bool *gone, bool *closing)
 {
 	struct chan_msg	 msg;
+	uint32_t	 flags;
 	bool		 eof;
 	int		 fd;
 
@@ -139,6 +153,11 @@ read_master(struct worker *w, bool *gone)
 			(void)log_adopt(fd);
 		return 0;
 	case CHAN_STOP_GRACEFUL:
+		flags = 0;
+		if (msg.len == sizeof(flags))
+			memcpy(&flags, msg.payload, sizeof(flags));
+		*closing = (flags & CHAN_STOP_CLOSING) != 0;
+		return msg.type;
 	case CHAN_STOP_NOW:
 		return msg.type;
 	default:
@@ -148,18 +167,58 @@ read_master(struct worker *w, bool *gone)
 }
 
 /*
+ * Let go of the listen socket: once every process holding it has, the
+ * kernel refuses new connections (ECONNREFUSED) and the web server tries
+ * another upstream at once, where a socket left open would take them into
+ * a backlog nobody serves.  The descriptor's number is filled with a
+ * socket that does not listen, so an acceptor still on its way to
+ * accept4 gets EINVAL rather than a connection reusing the number.
+ */
+static void
+listen_release(struct worker *w)
+{
+	int	 fd;
+
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
+	    dup3(fd, w->listen_fd, O_CLOEXEC) == -1)
+		log_warn("worker: cannot let go of the listen socket");
+	if (fd != -1)
+		close(fd);
+}
+
+/*
+ * Tell every acceptor at once that it may exit: the stop eventfd, level-
+ * triggered in the epoll set, wakes each thread waiting there in turn
+ * (epoll wakes the next waiter while an event stays ready), where a
+ * signal to one thread at a time cost up to a tick a thread.  Raised
+ * while no new connection waits to be served; an acceptor that finds one
+ * still parked lowers it (acceptor.c), and the next tick raises it again.
+ */
+static void
+raise_stop(struct worker *w)
+{
+	uint64_t	 one = 1;
+
+	if (park_count_new(w->park) == 0 &&
+	    write(w->stop_fd, &one, sizeof(one)) == -1 && errno != EAGAIN)
+		log_warn("worker: cannot wake the acceptors");
+}
+
+/*
  * Stop accepting, let every acceptor finish its request, then exit.  While
  * the master is there it decides when a drain has taken too long
  * (graceful_timeout, then SIGTERM); the worker keeps listening to it for
  * STOP_NOW.  Without a master, the worker gives itself graceful_timeout.
+ * closing says nobody stays on the listen socket (QUIT, a pool a reload
+ * removed, no master): the backlog is this worker's to serve.
  */
 static void POOLED_NORETURN
-worker_drain(struct worker *w, bool master_gone)
+worker_drain(struct worker *w, bool master_gone, bool closing)
 {
 	struct pollfd	 pfd = { .fd = w->chan_fd, .events = POLLIN };
 	int64_t		 deadline = INT64_MAX;
 	size_t		 i = 0;
-	bool		 gone;
+	bool		 gone, ignored;
 
 	log_info("worker: %s: finishing requests in flight",
 	    master_gone ? "master went away" : "graceful stop");
@@ -170,13 +229,18 @@ worker_drain(struct worker *w, bool master_gone)
 	pthread_mutex_unlock(&w->listen_mtx);
 	/*
 	 * A connection that arrived just before may have woken this worker
-	 * alone, and its event gone with the listen socket: take what
-	 * waits, to be served with the rest.
+	 * alone, and its event gone with the listen socket: take what its
+	 * idle acceptors can serve now, no more.  The rest of the backlog
+	 * stays in the shared socket for the workers that stay (their tick
+	 * looks at it, worker_tick), where, taken here, it would wait for
+	 * this worker's few threads and die at graceful_timeout.  When
+	 * the socket closes, there is nobody else: take all of it.
 	 */
-	acceptor_take_backlog(w);
+	acceptor_take_backlog(w, closing || master_gone ? SIZE_MAX :
+	    (size_t)atomic_load(&w->waiting));
+	listen_release(w);
 	park_close_kept(w->park);
-	for (i = 0; i < w->nacceptors; i++)
-		acceptor_wake(w->acceptors[i]);
+	raise_stop(w);
 	for (i = 0; i < w->nacceptors; ) {
 		if (master_gone && deadline == INT64_MAX)
 			deadline = clock_ms() +
@@ -192,13 +256,12 @@ worker_drain(struct worker *w, bool master_gone)
 			worker_exit_now(EX_SOFTWARE);
 		}
 		if (!master_gone && poll(&pfd, 1, 0) > 0) {
-			if (read_master(w, &gone) == CHAN_STOP_NOW)
+			if (read_master(w, &gone, &ignored) == CHAN_STOP_NOW)
 				worker_exit_now(0);
 			master_gone = gone;
 		}
 		worker_tick(w);
-		/* A module may have used up the wake-up signal. */
-		acceptor_wake(w->acceptors[i]);
+		raise_stop(w);
 	}
 	park_free(w->park);
 	if (w->backend->process_fini != NULL)
@@ -213,7 +276,7 @@ static void POOLED_NORETURN
 worker_control(struct worker *w)
 {
 	struct pollfd	 pfd = { .fd = w->chan_fd, .events = POLLIN };
-	bool		 gone;
+	bool		 gone, closing = false;
 
 	for (;;) {
 		if (poll(&pfd, 1, WORKER_TICK_MS) == -1 && errno != EINTR)
@@ -221,15 +284,15 @@ worker_control(struct worker *w)
 		worker_tick(w);
 		if (pfd.revents == 0)
 			continue;
-		switch (read_master(w, &gone)) {
+		switch (read_master(w, &gone, &closing)) {
 		case CHAN_STOP_GRACEFUL:
-			worker_drain(w, false);
+			worker_drain(w, false, closing);
 			/* NOTREACHED */
 		case CHAN_STOP_NOW:
 			worker_exit_now(0);
 		default:
 			if (gone)
-				worker_drain(w, true);
+				worker_drain(w, true, true);
 			break;
 		}
 	}
@@ -319,8 +382,9 @@ worker_request_done(struct worker *w)
 /*
  * Called by each acceptor after its thread_init: ok says whether it
  * worked.  Blocks until every thread got that far, so no thread serves a
- * request before the worker knows all of them can.  Returns true when the
- * thread may serve, false when the worker gives up.
+ * request before the worker knows whether it serves at all.  Returns true
+ * when the thread may serve, false when it failed or the worker gives
+ * up.
  */
 bool
 worker_thread_inited(struct worker *w, bool ok)
@@ -334,14 +398,16 @@ worker_thread_inited(struct worker *w, bool ok)
 	pthread_cond_broadcast(&w->gate_cond);
 	while (w->gate == 0)
 		pthread_cond_wait(&w->gate_cond, &w->gate_mtx);
-	go = w->gate > 0;
+	go = w->gate > 0 && ok;
 	pthread_mutex_unlock(&w->gate_mtx);
 	return go;
 }
 
 /*
- * Wait for every acceptor's thread_init; exit with EX_CONFIG if one
- * failed, else let them all serve.
+ * Wait for every acceptor's thread_init.  A thread whose thread_init
+ * failed ends (pooled-module(3)), its scoreboard slot left empty; the
+ * worker serves with the others.  With none left it cannot serve: exit
+ * with EX_CONFIG, so the master fails the start or backs off.
  */
 static void
 open_gate(struct worker *w)
@@ -352,14 +418,37 @@ open_gate(struct worker *w)
 	while (w->threads_inited < w->nacceptors)
 		pthread_cond_wait(&w->gate_cond, &w->gate_mtx);
 	failed = w->threads_failed;
-	w->gate = failed > 0 ? -1 : 1;
+	w->gate = failed < w->nacceptors ? 1 : -1;
 	pthread_cond_broadcast(&w->gate_cond);
 	pthread_mutex_unlock(&w->gate_mtx);
-	if (failed > 0) {
-		log_warnx("worker: thread_init failed in %zu of %zu threads",
-		    failed, w->nacceptors);
+	if (failed == w->nacceptors) {
+		log_warnx("worker: thread_init failed in all %zu threads",
+		    w->nacceptors);
 		exit(EX_CONFIG);
 	}
+	if (failed > 0)
+		log_warnx("worker: thread_init failed in %zu of %zu threads; "
+		    "serving with the other %zu", failed, w->nacceptors,
+		    w->nacceptors - failed);
+}
+
+/*
+ * Until the worker is ready it does not watch the channel, so a master
+ * that dies would leave it to hang on in its handler's process_init,
+ * holding the listen socket: the kernel kills it instead.  proc.c asks for
+ * that right after the fork; a change of credentials (privs_enter)
+ * cancels it, so it is asked for again.  on: false once the worker
+ * serves: from then on a master that goes away is seen on the channel,
+ * and the worker finishes its requests (worker_drain).
+ */
+static void
+tie_to_master(pid_t master, bool on)
+{
+	if (prctl(PR_SET_PDEATHSIG, on ? (unsigned long)SIGKILL : 0UL, 0L,
+	    0L, 0L) == -1)
+		fatal("worker: prctl PR_SET_PDEATHSIG");
+	if (on && getppid() != master)
+		_exit(EX_OSERR);	/* it died before the call */
 }
 
 /*
@@ -371,9 +460,11 @@ void
 worker_main(const struct worker_spec *ws, int chan_fd)
 {
 	struct worker		 w;
+	struct epoll_event	 ev;
 	char			 title[16];
 	size_t			 i;
 	int			 listen_fd = ws->listen_fd;
+	pid_t			 master = getppid();	/* see proc.c */
 
 	memset(&w, 0, sizeof(w));
 	w.conf = ws->conf;
@@ -422,6 +513,7 @@ worker_main(const struct worker_spec *ws, int chan_fd)
 	/* Nothing of the user's runs before this. */
 	if (privs_enter(w.pool) == -1)
 		exit(EX_CONFIG);
+	tie_to_master(master, true);
 	w.pool = privs_view(w.pool);
 	acceptor_init_process(&w);
 
@@ -440,6 +532,13 @@ worker_main(const struct worker_spec *ws, int chan_fd)
 	pthread_mutex_init(&w.listen_mtx, NULL);
 	if (listen_add(&w) == -1)
 		fatal("worker: epoll_ctl listen socket");
+	/* Level-triggered and not exclusive: one write wakes them all. */
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.u64 = PARK_STOP_TOKEN;
+	if ((w.stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1 ||
+	    epoll_ctl(w.epfd, EPOLL_CTL_ADD, w.stop_fd, &ev) == -1)
+		fatal("worker: stop eventfd");
 	if ((w.park = park_new(w.epfd, w.pool->max_kept_connections,
 	    w.pool->max_waiting_connections, w.proto->ready)) == NULL)
 		fatal("worker: park_new");
@@ -453,6 +552,7 @@ worker_main(const struct worker_spec *ws, int chan_fd)
 		w.nacceptors++;
 	}
 	open_gate(&w);
+	tie_to_master(master, false);
 	publish_rss(&w);
 	if (chan_send(chan_fd, CHAN_READY, NULL, 0) == -1)
 		fatalx("worker: cannot reach the master");

@@ -636,10 +636,10 @@ test_errors_pool(void **state)
 		    POOL_A_OPEN "\twrite_timeout = 3601\n}\n", 3,
 		    "pool \"a\": write_timeout: 3601 is out of range "
 		    "(1..3600)" },
-		{ "max_waiting_connections -1",
-		    POOL_A_OPEN "\tmax_waiting_connections = -1\n}\n", 3,
-		    "pool \"a\": max_waiting_connections: -1 is out of range "
-		    "(0..65536)" },
+		{ "max_waiting_connections 0",
+		    POOL_A_OPEN "\tmax_waiting_connections = 0\n}\n", 3,
+		    "pool \"a\": max_waiting_connections: 0 is out of range "
+		    "(1..65536)" },
 		{ "request_timeout 0",
 		    POOL_A_OPEN "\trequest_timeout = 0\n}\n", 3,
 		    "pool \"a\": request_timeout: 0 is out of range "

@@ -528,6 +528,58 @@ test_compromised_worker(void **state)
 	sb_destroy(sb);
 }
 
+static int
+child_reads_pool(struct scoreboard *sb)
+{
+	struct sb_pool	 p;
+
+	/* A worker reads the segment: whatever is there, for display. */
+	sb_pool_read(sb, &p);
+	return p.restarts == 0x4242424242424242ULL ? 0 : 1;
+}
+
+/*
+ * The master's status comes from its own records: the pool counters it
+ * published, not what a worker wrote over them; a counter read back is
+ * bounded, so sums of them do not wrap.
+ */
+static void
+test_master_counters(void **state)
+{
+	struct scoreboard	*sb;
+	struct sb_thread	*slot;
+	struct sb_pool		 pub, got;
+
+	(void)state;
+	sb = sb_create(2, 3);
+	assert_non_null(sb);
+	memset(&pub, 0, sizeof(pub));
+	pub.start_wall_ms = 5;
+	pub.restarts = 3;
+	pub.accepted_gone = 7;
+	sb_pool_publish(sb, &pub);
+	scribble(sb, 'B', 0);
+	sb_pool_read(sb, &got);
+	assert_int_equal(got.restarts, 3);
+	assert_int_equal(got.accepted_gone, 7);
+	assert_int_equal(got.start_wall_ms, 5);
+	assert_int_equal(in_child(child_reads_pool, sb), 0);
+
+	scribble(sb, 0, 0);
+	assert_int_equal(start_row(sb, 111, 1, 10), 0);
+	sb_thread_set(sb, 0, 1, SB_RUNNING, 5, "GET", "/count");
+	slot = find_slot(sb, "/count");
+	__atomic_store_n(&slot->requests, UINT64_MAX, __ATOMIC_RELAXED);
+	assert_true(sb_read_row(sb, 0, NOW, &row, th));
+	assert_int_equal(th[1].requests, SB_COUNT_MAX);
+	__atomic_store_n(&slot->requests, 12, __ATOMIC_RELAXED);
+	assert_true(sb_read_row(sb, 0, NOW, &row, th));
+	assert_int_equal(th[1].requests, 12);
+	assert_int_equal(sb_sat_add(UINT64_MAX - 1, 5), UINT64_MAX);
+	assert_int_equal(sb_sat_add(2, 5), 7);
+	sb_destroy(sb);
+}
+
 /*
  * Every RUNNING copy says "GET /n" started at n, READING "POST /n"; and
  * thread 0's n never goes back from one copy to the next.
@@ -686,6 +738,7 @@ main(void)
 		cmocka_unit_test(test_set_and_read),
 		cmocka_unit_test(test_truncation_and_cleaning),
 		cmocka_unit_test(test_compromised_worker),
+		cmocka_unit_test(test_master_counters),
 		cmocka_unit_test(test_fork_writer_consistent_reads),
 		cmocka_unit_test(test_thread_writer_consistent_reads),
 	};

@@ -276,6 +276,37 @@ test_next_stop_deadline(void **state)
 	assert_int_equal(slot_next_stop_deadline(t, 6000), 3000);
 }
 
+/* A worker not ready by its ready_deadline is reported once, then backs off. */
+static void
+test_start_overdue(void **state)
+{
+	struct slot_table	*t = *state;
+	struct slot		*s = &t->v[1];
+
+	slot_started(s, 300, 3, 1000);
+	assert_null(slot_start_overdue(t, 999999));	/* no deadline */
+	assert_int_equal(slot_next_ready_deadline(t, 1000), -1);
+	s->ready_deadline = 3000;
+	assert_int_equal(slot_next_ready_deadline(t, 1000), 2000);
+	assert_null(slot_start_overdue(t, 2999));
+	assert_ptr_equal(slot_start_overdue(t, 3000), s);
+	assert_null(slot_start_overdue(t, 3001));	/* once */
+	assert_int_equal(slot_next_ready_deadline(t, 3001), -1);
+	/* Killed before ready: an early death, with back-off. */
+	assert_false(slot_exited(s, true, 3010));
+	assert_int_equal(s->state, SLOT_WAITING);
+	assert_int_equal(s->backoff_ms, SLOT_MIN_INTERVAL_MS);
+	/* Ready or stopping in time: no deadline applies. */
+	slot_started(s, 301, 3, 5000);
+	s->ready_deadline = 7000;
+	s->ready = true;
+	assert_null(slot_start_overdue(t, 8000));
+	s->ready = false;
+	s->stopping = true;
+	assert_null(slot_start_overdue(t, 8000));
+	assert_int_equal(slot_next_ready_deadline(t, 8000), -1);
+}
+
 int
 main(void)
 {
@@ -306,6 +337,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_retired_is_not_respawned,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_next_stop_deadline, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_start_overdue, setup,
 		    teardown),
 	};
 
