@@ -412,7 +412,7 @@ worker_thread_inited(struct worker *w, bool ok)
 static void
 open_gate(struct worker *w)
 {
-	size_t	 failed;
+	size_t	 failed, i;
 
 	pthread_mutex_lock(&w->gate_mtx);
 	while (w->threads_inited < w->nacceptors)
@@ -424,6 +424,11 @@ open_gate(struct worker *w)
 	if (failed == w->nacceptors) {
 		log_warnx("worker: thread_init failed in all %zu threads",
 		    w->nacceptors);
+		/* Each ends at once on the closed gate; do not leak them. */
+		for (i = 0; i < w->nacceptors; i++)
+			while (!acceptor_try_join(w->acceptors[i],
+			    WORKER_TICK_MS))
+				;
 		exit(EX_CONFIG);
 	}
 	if (failed > 0)
