@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "pooled.h"
+#include "paths.h"
 
 static void
 usage(FILE *f)
@@ -93,7 +94,11 @@ probe_modules(const struct conf *conf)
 	return failed ? -1 : 0;
 }
 
-/* -t: the directories of the unix sockets, as a start checks them. */
+/*
+ * -t: the directories of the unix sockets, as a start checks them, and
+ * those of the pid file, log and status socket; a directory a start
+ * creates (rundir.c) passes.
+ */
 static int
 check_socket_dirs(const struct conf *conf)
 {
@@ -101,9 +106,11 @@ check_socket_dirs(const struct conf *conf)
 	int	 rc = 0;
 
 	for (i = 0; i < conf->npools; i++)
-		if (sock_check_dir(&conf->pools[i]) == -1)
+		if (!(conf->pools[i].listen.kind == LISTEN_UNIX &&
+		    rundir_creates(conf->pools[i].listen.path)) &&
+		    sock_check_dir(&conf->pools[i]) == -1)
 			rc = -1;
-	return rc;
+	return rundir_check(conf) == -1 ? -1 : rc;
 }
 
 /*
@@ -252,6 +259,8 @@ run(struct conf **confp, bool foreground)
 	 */
 	if (prctl(PR_SET_DUMPABLE, 0L, 0L, 0L, 0L) == -1)
 		log_warn("master: PR_SET_DUMPABLE");
+	if (rundir_create(conf) == -1)
+		return 1;
 	listen_fds = xcalloc(conf->npools, sizeof(*listen_fds));
 	for (nopen = 0; nopen < conf->npools; nopen++) {
 		if ((listen_fds[nopen] = sock_open(&conf->pools[nopen])) == -1)

@@ -25,11 +25,6 @@
 #define POOLED_NOINLINE		__attribute__((noinline))
 #define POOLED_NO_SANITIZE_ADDRESS __attribute__((no_sanitize("address")))
 
-#ifndef SYSCONFDIR
-#define SYSCONFDIR		"/etc"
-#endif
-#define POOLED_DEFAULT_CONF	SYSCONFDIR "/pooled/pooled.conf"
-
 /* conf.c */
 
 enum listen_kind {
@@ -326,6 +321,11 @@ char		*xstrdup(const char *);
 /* clock.c */
 int64_t		 clock_ms(void);
 int64_t		 clock_wall_ms(void);
+
+/* rundir.c */
+int		 rundir_create(const struct conf *);
+int		 rundir_check(const struct conf *);
+bool		 rundir_creates(const char *path);
 
 /* sock.c */
 int		 sock_open(const struct pool_conf *);
