@@ -259,7 +259,8 @@ run(struct conf **confp, bool foreground)
 	 */
 	if (prctl(PR_SET_DUMPABLE, 0L, 0L, 0L, 0L) == -1)
 		log_warn("master: PR_SET_DUMPABLE");
-	if (rundir_create(conf) == -1)
+	sd_notify_init();
+	if (sd_listen_init() == -1 || rundir_create(conf) == -1)
 		return 1;
 	listen_fds = xcalloc(conf->npools, sizeof(*listen_fds));
 	for (nopen = 0; nopen < conf->npools; nopen++) {
@@ -267,6 +268,7 @@ run(struct conf **confp, bool foreground)
 			goto fail;
 		sock_warn_access(&conf->pools[nopen]);
 	}
+	sd_listen_warn_unused();
 	if (!foreground) {
 		/* Open the log first, so a bad error_log is reported here. */
 		if (log_open(conf->error_log) == -1)

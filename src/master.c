@@ -203,6 +203,7 @@ notify_started(struct master *m)
 	m->started = true;
 	log_notice("master: all pools started (%zu workers)",
 	    slot_count_live(&m->slots));
+	sd_notify_ready(slot_count_live(&m->slots));
 	if (m->ready_fd != -1) {
 		(void)write(m->ready_fd, "1", 1);
 		m->ready_fd = -1;
@@ -475,6 +476,7 @@ master_reload(struct master *m)
 	m->want_reload = false;
 	m->reload_deferred_logged = false;
 	log_notice("master: SIGHUP: reloading %s", m->cur.conf->path);
+	sd_notify_reloading();
 	if ((conf = conf_load(m->cur.conf->path)) == NULL ||
 	    preflight_check(conf) == -1) {
 		conf_free(conf);
@@ -718,6 +720,7 @@ master_begin_stop(struct master *m, enum master_stop how)
 	if (m->stop == STOP_NOW || m->stop == how)
 		return;
 	m->stop = how;
+	sd_notify_stopping();
 	if (how == STOP_GRACEFUL)
 		log_notice("master: graceful stop: workers finish their "
 		    "requests (up to %d s)", m->cur.conf->graceful_timeout);
@@ -1215,6 +1218,28 @@ status_page(void *arg, const char *path, const char *query, int *status,
 }
 
 /*
+ * systemd's STATUS= line, now and then: the workers, and the requests the
+ * serving generation's scoreboards count (display only).
+ */
+static void
+sd_status_step(struct master *m, int64_t now)
+{
+	struct snapshot	 snap;
+	uint64_t	 requests = 0;
+	size_t		 i;
+
+	if (!sd_notify_status_due(now))
+		return;
+	for (i = 0; i < m->cur.conf->npools; i++)
+		if (m->cur.pools[i].sb != NULL && snapshot_take(&snap,
+		    m->cur.pools[i].sb, &m->cur.conf->pools[i], -1) == 0) {
+			requests = sb_sat_add(requests, snap.pool.accepted);
+			snapshot_free(&snap);
+		}
+	sd_notify_status(now, slot_count_live(&m->slots), requests);
+}
+
+/*
  * Run the pools until stopped.  *confp and listen_fds (one open socket per
  * pool, malloc'd) become the master's: a reload replaces them, and on
  * return *confp is the config last served, for the caller to free, and
@@ -1323,6 +1348,9 @@ master_run(struct conf **confp, int *listen_fds, int ready_fd)
 		reload_step(&m, now);
 		if (m.want_reload)
 			master_reload(&m);
+		sd_notify_reload_settled(m.next.conf != NULL,
+		    slot_count_live(&m.slots));
+		sd_status_step(&m, now);
 	}
 
 	/* No worker is left: neither may anything they started be. */

@@ -327,6 +327,24 @@ int		 rundir_create(const struct conf *);
 int		 rundir_check(const struct conf *);
 bool		 rundir_creates(const char *path);
 
+/* sd_notify.c: systemd's sd_notify(3) protocol */
+void		 sd_notify_init(void);
+bool		 sd_notify_enabled(void);
+void		 sd_notify_send(const char *fmt, ...) POOLED_PRINTFLIKE(1, 2);
+void		 sd_notify_ready(size_t workers);
+void		 sd_notify_reloading(void);
+void		 sd_notify_reload_settled(bool in_progress, size_t workers);
+void		 sd_notify_stopping(void);
+bool		 sd_notify_status_due(int64_t now);
+void		 sd_notify_status(int64_t now, size_t workers,
+		    uint64_t requests);
+
+/* sd_listen.c: sockets passed by systemd (sd_listen_fds(3)) */
+int		 sd_listen_init(void);
+int		 sd_listen_take(const struct pool_conf *, int *fdp);
+bool		 sd_listen_owns(int fd);
+void		 sd_listen_warn_unused(void);
+
 /* sock.c */
 int		 sock_open(const struct pool_conf *);
 void		 sock_rcvbuf(const struct pool_conf *, int fd);

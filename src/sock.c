@@ -378,6 +378,18 @@ sock_open(const struct pool_conf *pc)
 	mode_t				 old_umask = 0;
 	int				 fd, rc, on = 1;
 
+	/* A socket systemd opened for the pool (sd_listen.c) comes first. */
+	if (sd_listen_take(pc, &fd) == -1)
+		return -1;
+	if (fd != -1) {
+		sock_rcvbuf(pc, fd);
+		if (la->kind == LISTEN_UNIX && (pc->listen_uid != (uid_t)-1 ||
+		    pc->listen_gid != (gid_t)-1) && sock_apply(pc, fd) == -1) {
+			close(fd);
+			return -1;
+		}
+		return fd;
+	}
 	if (la->kind == LISTEN_UNIX && (sock_check_dir(pc) == -1 ||
 	    clear_stale_socket(pc) == -1))
 		return -1;
@@ -432,7 +444,7 @@ fail:
 
 /*
  * Remove the file of a pool's unix socket fd (before fd is closed), if
- * the path still holds it.  Between the check and the unlink only a user
+ * the path still holds it and systemd did not pass the socket.  Between the check and the unlink only a user
  * who may write to the directory could swap the file, and such a user may
  * remove that name anyway.
  */
@@ -442,7 +454,8 @@ sock_unlink(const struct pool_conf *pc, int fd)
 	struct stat	 st;
 	int		 pfd;
 
-	if (pc->listen.kind != LISTEN_UNIX)
+	/* systemd's socket file: it keeps listening there for the next run. */
+	if (pc->listen.kind != LISTEN_UNIX || sd_listen_owns(fd))
 		return;
 	if ((pfd = open_bound_file(pc, fd, "not removing it", true,
 	    &st)) == -1)

@@ -6,7 +6,8 @@
 # config.  A second "make install" keeps an edited config.  Configured
 # again with another prefix, the same build rebuilds the binary's default
 # config path; installed there for real, the shipped config passes its
-# own "pooled -t" (no -c) and starts as a daemon as installed, creating
+# own "pooled -t" (no -c), its systemd units pass "systemd-analyze
+# verify", and it starts as a daemon as installed, creating
 # its runtime and log directories (root's, 0755), and serves its example
 # pool through nginx.
 . "$(dirname "$0")/lib.sh"
@@ -48,7 +49,8 @@ assert_eq "make install DESTDIR" 0 "$?"
 for f in etc/pooled/pooled.conf etc/pooled/pool.d/hello.conf \
     "usr/lib/$triplet/pkgconfig/pooled.pc" \
     "usr/lib/$triplet/pooled/hello.so" usr/sbin/pooled \
-    usr/include/pooled.h; do
+    usr/include/pooled.h usr/lib/systemd/system/pooled.service \
+    usr/lib/systemd/system/pooled.socket; do
 	assert_true "installed /$f" test -f "$d/$f"
 done
 assert_true "pooled.pc not in /usr/lib/pkgconfig" \
@@ -67,6 +69,11 @@ assert_true "no @variable@ is left" \
     test -z "$(grep -rl '@[a-z]*@' "$d/etc/pooled")"
 assert_contains "the binary's default config" \
     "$("$d/usr/sbin/pooled" -h)" "default /etc/pooled/pooled.conf"
+assert_true "the unit runs /usr/sbin/pooled" grep -q -x \
+    "ExecStart=/usr/sbin/pooled -F" "$d/usr/lib/systemd/system/pooled.service"
+assert_true "the socket unit listens on /run/pooled/hello.sock" grep -q -x \
+    "ListenStream=/run/pooled/hello.sock" \
+    "$d/usr/lib/systemd/system/pooled.socket"
 
 echo "# edited" >>"$conf"
 echo "# edited" >>"$d/etc/pooled/pool.d/hello.conf"
@@ -93,6 +100,16 @@ assert_eq "make install into $p" 0 "$?"
 # What /run and /var/log are on a real system; pooled makes pooled/ in them.
 mkdir -p "$p/run" "$p/var/log"
 chmod 755 "$T" "$p" "$p/run" "$p/var" "$p/var/log"
+
+# systemd-analyze verify wants the binaries the units name: these exist.
+if command -v systemd-analyze >/dev/null 2>&1; then
+	out=$(systemd-analyze verify --man=no \
+	    "$p/lib/systemd/system/pooled.service" \
+	    "$p/lib/systemd/system/pooled.socket" 2>&1)
+	assert_eq "systemd-analyze verify passes on the units" "0:" "$?:$out"
+else
+	skip "systemd-analyze verify" "systemd-analyze is missing"
+fi
 
 POOLED=$p/sbin/pooled
 run_pooled -t
