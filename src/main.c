@@ -86,7 +86,7 @@ probe_modules(const struct conf *conf)
 			;
 		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 			log_warnx("%s:%d: pool \"%s\": module %s cannot be used",
-			    conf->path, pc->line, pc->name, pc->module);
+			    pc->file, pc->line, pc->name, pc->module);
 			failed = 1;
 		}
 	}

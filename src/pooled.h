@@ -87,6 +87,7 @@ enum pool_pm {
 /* One "pool NAME { ... }" section, validated and immutable. */
 struct pool_conf {
 	char			*name;
+	char			*file;		/* the file it is in */
 	int			 line;		/* where the section starts */
 	struct listen_addr	 listen;
 	unsigned int		 listen_mode;	/* unix sockets, default 0660 */
@@ -185,6 +186,17 @@ struct conf	*conf_load(const char *path);
 void		 conf_free(struct conf *);
 /* Parse a log level name; -1 when unknown. */
 int		 conf_log_level(const char *name);
+
+/* conf_text.c */
+struct conf_text;
+/* Read path and the files it includes; NULL (logged) on error. */
+struct conf_text *conf_text_load(const char *path);
+/* The text, NUL-terminated, and its length in *lenp. */
+char		*conf_text_buf(const struct conf_text *, size_t *lenp);
+/* The file a line of the text is in, and its line there. */
+const char	*conf_text_where(const struct conf_text *, int line,
+		    int *file_line);
+void		 conf_text_free(struct conf_text *);
 
 /* acl.c */
 int		 acl_parse(const char *text, struct client_acl *, char *err,
@@ -322,6 +334,7 @@ void		 log_peer_set_window(int seconds);
 void		*xmalloc(size_t);
 void		*xcalloc(size_t, size_t);
 char		*xstrdup(const char *);
+void		*xreallocarray(void *, size_t, size_t);
 
 /* clock.c */
 int64_t		 clock_ms(void);
