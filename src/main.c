@@ -273,6 +273,7 @@ run(struct conf **confp, bool foreground)
 	if (conf->pid_file != NULL && write_pid_file(conf->pid_file,
 	    &pid_st) == -1)
 		goto fail;
+	proctitle_set("master process %s", conf->path);
 	log_notice("master: pooled %s starting with %zu pools", PACKAGE_VERSION,
 	    conf->npools);
 	acl_warn_wildcard(conf);
@@ -308,6 +309,7 @@ main(int argc, char *argv[])
 	const char	*pool = NULL, *query = NULL;
 	int		 ch, rc;
 
+	proctitle_init(argc, argv);
 	log_init("pooled", POOLED_LOG_INFO);
 	while ((ch = getopt(argc, argv, "c:Fhstv")) != -1) {
 		switch (ch) {

@@ -187,6 +187,10 @@ void		 conf_free(struct conf *);
 /* Parse a log level name; -1 when unknown. */
 int		 conf_log_level(const char *name);
 
+/* proctitle.c */
+void		 proctitle_init(int argc, char *argv[]);
+void		 proctitle_set(const char *fmt, ...) POOLED_PRINTFLIKE(1, 2);
+
 /* conf_text.c */
 struct conf_text;
 /* Read path and the files it includes; NULL (logged) on error. */
