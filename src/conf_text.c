@@ -27,6 +27,7 @@
 #define CONF_FILES_MAX	4096		/* files read, includes too */
 #define CONF_DEPTH_MAX	8		/* includes within includes */
 #define CONF_MSG_MAX	1024
+#define CONF_TEXT_NGLOBALS 2
 
 /* From this line of the text on, the lines are those of a file. */
 struct conf_seg {
@@ -53,6 +54,15 @@ struct conf_text {
 	struct conf_pool_seen	*pools;
 	size_t			 npools, poolsize;
 	struct stat		 stack[CONF_DEPTH_MAX + 1]; /* files open */
+	char			*globals[CONF_TEXT_NGLOBALS]; /* or NULL */
+};
+
+/*
+ * The global settings read here, for the commands that need only them
+ * (pooled -s, -k) and must work when a pool or a module is broken.
+ */
+static const char *const global_names[CONF_TEXT_NGLOBALS] = {
+	"status_listen", "pid_file"
 };
 
 /* A token of the top level, after the comments are gone. */
@@ -421,6 +431,21 @@ add_pool(struct conf_text *ct, const struct tok *title, size_t file,
 	return 0;
 }
 
+/* Note "name = value" at the top level if name is a global we keep. */
+static void
+set_global(struct conf_text *ct, const struct tok *name,
+    const struct tok *value)
+{
+	size_t	 i;
+
+	for (i = 0; i < CONF_TEXT_NGLOBALS; i++)
+		if (tok_is(name, TOK_WORD, global_names[i])) {
+			/* The last one counts, as for libconfuse. */
+			free(ct->globals[i]);
+			ct->globals[i] = tok_value(value);
+		}
+}
+
 /* Keep glob() going past a directory that does not exist. */
 static int	 glob_errno;
 static char	 glob_errpath[1024];
@@ -608,6 +633,10 @@ expand(struct conf_text *ct, const char *path, int depth)
 			memset(&prev2, 0, sizeof(prev2));
 			continue;
 		}
+		if (nest == 0 && (t.kind == TOK_WORD ||
+		    t.kind == TOK_STRING) && tok_is(&prev1, TOK_PUNCT, "=") &&
+		    prev2.kind == TOK_WORD)
+			set_global(ct, &prev2, &t);
 		if (tok_is(&t, TOK_PUNCT, "{")) {
 			if (nest++ == 0 && tok_is(&prev2, TOK_WORD, "pool") &&
 			    (prev1.kind == TOK_WORD ||
@@ -682,6 +711,21 @@ conf_text_where(const struct conf_text *ct, int line, int *file_line)
 	return ct->files[s->file];
 }
 
+/*
+ * The value of a global setting (status_listen, pid_file) as written at
+ * the top level of the files, unchecked; NULL when it is not set.
+ */
+const char *
+conf_text_global(const struct conf_text *ct, const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < CONF_TEXT_NGLOBALS; i++)
+		if (strcmp(name, global_names[i]) == 0)
+			return ct->globals[i];
+	return NULL;
+}
+
 /* Free what conf_text_load() returned; NULL is ignored. */
 void
 conf_text_free(struct conf_text *ct)
@@ -694,6 +738,8 @@ conf_text_free(struct conf_text *ct)
 		free(ct->files[i]);
 	for (i = 0; i < ct->npools; i++)
 		free(ct->pools[i].name);
+	for (i = 0; i < CONF_TEXT_NGLOBALS; i++)
+		free(ct->globals[i]);
 	free(ct->files);
 	free(ct->segs);
 	free(ct->pools);

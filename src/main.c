@@ -23,11 +23,15 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: pooled [-Fhtv] [-c file]\n"
-	    "       pooled -s [-c file] [pool] [json|openmetrics|full...]\n"
+	    "       pooled -s [-c file | -S address] [pool] "
+	    "[json|openmetrics|full...]\n"
+	    "       pooled -k reload|stop|quit|reopen [-c file]\n"
 	    "  -c file  configuration file (default %s)\n"
 	    "  -F       stay in the foreground, log to stderr\n"
+	    "  -k cmd   signal the running pooled (through pid_file)\n"
 	    "  -s       print the status of the running pooled "
 	    "(status_listen)\n"
+	    "  -S addr  with -s: the status address, not the config's\n"
 	    "  -t       test the configuration and the modules, then exit\n"
 	    "  -v       print the version and exit\n"
 	    "  -h       print this help and exit\n"
@@ -306,12 +310,12 @@ main(int argc, char *argv[])
 	const char	*path = POOLED_DEFAULT_CONF;
 	struct conf	*conf;
 	bool		 foreground = false, test = false, status = false;
-	const char	*pool = NULL, *query = NULL;
+	const char	*pool = NULL, *query = NULL, *addr = NULL, *cmd = NULL;
 	int		 ch, rc;
 
 	proctitle_init(argc, argv);
 	log_init("pooled", POOLED_LOG_INFO);
-	while ((ch = getopt(argc, argv, "c:Fhstv")) != -1) {
+	while ((ch = getopt(argc, argv, "c:Fhk:sS:tv")) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
@@ -319,8 +323,14 @@ main(int argc, char *argv[])
 		case 'F':
 			foreground = true;
 			break;
+		case 'k':
+			cmd = optarg;
+			break;
 		case 's':
 			status = true;
+			break;
+		case 'S':
+			addr = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -341,18 +351,20 @@ main(int argc, char *argv[])
 		pool = argv[optind++];
 	if (status && optind < argc)
 		query = argv[optind++];
-	if (optind != argc || (status && (foreground || test))) {
+	if (optind != argc || (status && (foreground || test)) ||
+	    (addr != NULL && !status) || (cmd != NULL && (status ||
+	    foreground || test))) {
 		usage(stderr);
 		return EX_USAGE;
 	}
+	/* Neither loads the config: see ctl.c. */
+	if (status)
+		return ctl_status(path, addr, pool, query);
+	if (cmd != NULL)
+		return ctl_signal(path, cmd);
 
 	if ((conf = conf_load(path)) == NULL)
 		return 1;
-	if (status) {
-		rc = status_client(conf, pool, query);
-		conf_free(conf);
-		return rc;
-	}
 	if (preflight_check(conf) == -1) {
 		conf_free(conf);
 		return 1;

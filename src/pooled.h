@@ -200,6 +200,8 @@ char		*conf_text_buf(const struct conf_text *, size_t *lenp);
 /* The file a line of the text is in, and its line there. */
 const char	*conf_text_where(const struct conf_text *, int line,
 		    int *file_line);
+/* A global setting as written (status_listen, pid_file), or NULL. */
+const char	*conf_text_global(const struct conf_text *, const char *name);
 void		 conf_text_free(struct conf_text *);
 
 /* acl.c */
@@ -924,8 +926,13 @@ size_t		 status_srv_maxfds(void);
 void		 status_srv_event(struct status_srv *, int fd, int64_t now);
 int		 status_srv_tick(struct status_srv *, int64_t now);
 
+/* ctl.c: pooled -s, -k */
+int		 ctl_status(const char *path, const char *addr,
+		    const char *pool, const char *query);
+int		 ctl_signal(const char *path, const char *cmd);
+
 /* status_client.c: pooled -s */
-int		 status_client(const struct conf *, const char *pool,
+int		 status_client(const struct listen_addr *, const char *pool,
 		    const char *query);
 
 /* worker.c */
