@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 
 #include <confuse.h>
+#include <ctype.h>
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
@@ -103,6 +104,8 @@ static int	 pool_line(cfg_t *);
 static int	 check_int(cfg_t *, cfg_opt_t *);
 static int	 check_error_log(cfg_t *, cfg_opt_t *);
 static int	 check_log_level(cfg_t *, cfg_opt_t *);
+static int	 check_syslog_facility(cfg_t *, cfg_opt_t *);
+static int	 check_syslog_ident(cfg_t *, cfg_opt_t *);
 static int	 check_pid_file(cfg_t *, cfg_opt_t *);
 static int	 check_listen(cfg_t *, cfg_opt_t *);
 static int	 check_listen_mode(cfg_t *, cfg_opt_t *);
@@ -208,6 +211,8 @@ static cfg_opt_t pool_opts[] = {
 static cfg_opt_t conf_opts[] = {
 	CFG_STR("error_log", "stderr", CFGF_NONE),
 	CFG_STR("log_level", "info", CFGF_NONE),
+	CFG_STR("syslog_facility", "daemon", CFGF_NONE),
+	CFG_STR("syslog_ident", "pooled", CFGF_NONE),
 	CFG_STR("pid_file", NULL, CFGF_NODEFAULT),
 	CFG_INT_CB("graceful_timeout", 30, CFGF_NONE, parse_int),
 	CFG_INT_CB("kill_timeout", 5, CFGF_NONE, parse_int),
@@ -233,6 +238,8 @@ static const struct {
 } validators[] = {
 	{ "error_log",			check_error_log },
 	{ "log_level",			check_log_level },
+	{ "syslog_facility",		check_syslog_facility },
+	{ "syslog_ident",		check_syslog_ident },
 	{ "pid_file",			check_pid_file },
 	{ "graceful_timeout",		check_int },
 	{ "kill_timeout",		check_int },
@@ -435,10 +442,61 @@ check_error_log(cfg_t *cfg, cfg_opt_t *opt)
 {
 	const char	*s = cfg_opt_getnstr(opt, 0);
 
-	if (strcmp(s, "stderr") == 0 || s[0] == '/')
+	if (strcmp(s, "stderr") == 0 || strcmp(s, "syslog") == 0 ||
+	    s[0] == '/')
 		return 0;
-	conf_warnx(cfg, cfg->line,
-	    "error_log: \"%s\" is neither \"stderr\" nor an absolute path", s);
+	conf_warnx(cfg, cfg->line, "error_log: \"%s\" is neither \"stderr\", "
+	    "\"syslog\" nor an absolute path", s);
+	return -1;
+}
+
+/* syslog(3)'s facilities pooled may log as; LOG_DAEMON is 3 << 3. */
+static const struct {
+	const char	*name;
+	int		 value;
+} facilities[] = {
+	{ "daemon", 3 << 3 }, { "user", 1 << 3 }, { "local0", 16 << 3 },
+	{ "local1", 17 << 3 }, { "local2", 18 << 3 }, { "local3", 19 << 3 },
+	{ "local4", 20 << 3 }, { "local5", 21 << 3 }, { "local6", 22 << 3 },
+	{ "local7", 23 << 3 },
+};
+
+/* The facility called name; -1 when unknown. */
+static int
+facility_value(const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(facilities) / sizeof(facilities[0]); i++)
+		if (strcmp(name, facilities[i].name) == 0)
+			return facilities[i].value;
+	return -1;
+}
+
+static int
+check_syslog_facility(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char	*s = cfg_opt_getnstr(opt, 0);
+
+	if (facility_value(s) != -1)
+		return 0;
+	conf_warnx(cfg, cfg->line, "syslog_facility: unknown facility \"%s\" "
+	    "(daemon, user, local0 ... local7)", s);
+	return -1;
+}
+
+static int
+check_syslog_ident(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char	*s = cfg_opt_getnstr(opt, 0), *p;
+
+	for (p = s; *p != '\0'; p++)
+		if (!isalnum((unsigned char)*p) && strchr("_.-", *p) == NULL)
+			break;
+	if (*s != '\0' && *p == '\0' && p - s <= 32)
+		return 0;
+	conf_warnx(cfg, cfg->line, "syslog_ident \"%s\": use 1 to 32 letters, "
+	    "digits, \"_\", \".\" and \"-\"", s);
 	return -1;
 }
 
@@ -1609,6 +1667,9 @@ conf_load(const char *path)
 	conf->path = xstrdup(path);
 	conf->error_log = xstrdup(cfg_getstr(cfg, "error_log"));
 	conf->log_level = conf_log_level(cfg_getstr(cfg, "log_level"));
+	conf->syslog_facility = facility_value(cfg_getstr(cfg,
+	    "syslog_facility"));
+	conf->syslog_ident = xstrdup(cfg_getstr(cfg, "syslog_ident"));
 	if ((s = cfg_getstr(cfg, "pid_file")) != NULL)
 		conf->pid_file = xstrdup(s);
 	conf->graceful_timeout = (int)cfg_getint(cfg, "graceful_timeout");
@@ -1699,6 +1760,7 @@ conf_free(struct conf *conf)
 	free(conf->pools);
 	free(conf->path);
 	free(conf->error_log);
+	free(conf->syslog_ident);
 	free(conf->pid_file);
 	free(conf);
 }

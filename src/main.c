@@ -244,8 +244,8 @@ run(struct conf **confp, bool foreground)
 	struct conf	*conf = *confp;
 	struct stat	 pid_st;
 	char		*pid_file;
-	int	*listen_fds, ready_fd = -1, rc = 1;
-	size_t	 i, nopen;
+	int	*listen_fds = NULL, ready_fd = -1, rc = 1;
+	size_t	 i, nopen = 0;
 
 	log_set_level(conf->log_level);
 	log_set_role("master");
@@ -256,6 +256,16 @@ run(struct conf **confp, bool foreground)
 	 */
 	if (prctl(PR_SET_DUMPABLE, 0L, 0L, 0L, 0L) == -1)
 		log_warn("master: PR_SET_DUMPABLE");
+	/*
+	 * The log first, so that a bad error_log is reported on the
+	 * terminal and the start-up lines go to the log too.
+	 */
+	if (!foreground) {
+		log_set_syslog(conf->syslog_facility, conf->syslog_ident);
+		if (log_open(conf->error_log) == -1)
+			goto fail;
+		log_set_tee(true);
+	}
 	listen_fds = xcalloc(conf->npools, sizeof(*listen_fds));
 	for (nopen = 0; nopen < conf->npools; nopen++) {
 		if ((listen_fds[nopen] = sock_open(&conf->pools[nopen])) == -1)
@@ -263,10 +273,8 @@ run(struct conf **confp, bool foreground)
 		sock_warn_access(&conf->pools[nopen]);
 	}
 	if (!foreground) {
-		/* Open the log first, so a bad error_log is reported here. */
-		if (log_open(conf->error_log) == -1)
-			goto fail;
 		ready_fd = daemonize(conf);
+		log_set_tee(false);	/* stderr is /dev/null now */
 	}
 	/*
 	 * After daemonizing: the launcher waiting for the verdict keeps the

@@ -166,8 +166,10 @@ struct pool_conf {
 /* The whole config file, validated and immutable. */
 struct conf {
 	char			*path;
-	char			*error_log;	/* path, or "stderr" */
+	char			*error_log;	/* path, "stderr" or "syslog" */
 	int			 log_level;	/* enum pooled_log_level */
+	int			 syslog_facility; /* LOG_DAEMON ... */
+	char			*syslog_ident;
 	char			*pid_file;	/* NULL: none */
 	int			 graceful_timeout; /* seconds, QUIT */
 	int			 kill_timeout;	/* seconds, TERM before KILL */
@@ -306,6 +308,9 @@ size_t		 cgi_header_path_rest(const char *loc, size_t len);
 void		 log_init(const char *role, int level);
 void		 log_set_role(const char *role);
 int		 log_open(const char *error_log);
+int		 log_open_syslog(const char *error_log, const char *sockpath);
+void		 log_set_syslog(int facility, const char *ident);
+void		 log_set_tee(bool on);
 int		 log_reopen(void);
 int		 log_adopt(int fd);
 int		 log_fd(void);

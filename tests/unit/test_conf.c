@@ -537,8 +537,12 @@ test_errors_global(void **state)
 		{ "log_level", "log_level = loud\n" POOL_A, 1,
 		    "log_level: unknown level \"loud\"" },
 		{ "error_log relative", "\nerror_log = pooled.log\n" POOL_A, 2,
-		    "error_log: \"pooled.log\" is neither \"stderr\" nor an "
-		    "absolute path" },
+		    "error_log: \"pooled.log\" is neither \"stderr\", "
+		    "\"syslog\" nor an absolute path" },
+		{ "syslog_facility", "syslog_facility = kern\n" POOL_A, 1,
+		    "syslog_facility: unknown facility \"kern\"" },
+		{ "syslog_ident", "syslog_ident = \"a b\"\n" POOL_A, 1,
+		    "syslog_ident \"a b\": use 1 to 32 letters" },
 		{ "pid_file relative", "pid_file = \"run/p.pid\"\n" POOL_A, 1,
 		    "pid_file: \"run/p.pid\" is not an absolute path" },
 		{ "graceful_timeout 0", "graceful_timeout = 0\n" POOL_A, 1,
