@@ -276,6 +276,8 @@ run(struct conf **confp, bool foreground)
 		ready_fd = daemonize(conf);
 		log_set_tee(false);	/* stderr is /dev/null now */
 	}
+	/* Before the pid file, which pooled -k checks it against. */
+	proctitle_set("master process %s", conf->path);
 	/*
 	 * After daemonizing: the launcher waiting for the verdict keeps the
 	 * default signals, so a ^C there does not stop the daemon.
@@ -285,7 +287,6 @@ run(struct conf **confp, bool foreground)
 	if (conf->pid_file != NULL && write_pid_file(conf->pid_file,
 	    &pid_st) == -1)
 		goto fail;
-	proctitle_set("master process %s", conf->path);
 	log_notice("master: pooled %s starting with %zu pools", PACKAGE_VERSION,
 	    conf->npools);
 	acl_warn_wildcard(conf);
