@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# 21-install: a distribution admin's path from the source tree.  A build
+# 24-install: a distribution admin's path from the source tree.  A build
 # configured with Debian's directories installs into a DESTDIR: the
 # config and its example pool in /etc/pooled, modules and pooled.pc in
 # the multiarch libdir, the configured paths in the binary and the
