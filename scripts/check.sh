@@ -5,7 +5,9 @@
 # and UndefinedBehaviorSanitizer in build-asan/, under ThreadSanitizer in
 # build-tsan/; then a 60 s libFuzzer run of the SCGI parser (clang, in
 # build-fuzz/); then "make distcheck" (the release tarball builds, passes
-# its tests, installs and uninstalls cleanly).  Ends with one line
+# its tests, installs and uninstalls cleanly); then, where dpkg-dev and
+# debootstrap are installed, the Debian packages in a fresh root
+# (scripts/test-deb.sh).  Ends with one line
 # "N passed, M failed": every assertion of every build, counted from the
 # automake .trs files, plus distcheck as one.  Exits non-zero on a build
 # error or any failure.  CHECK_QUICK=yes runs the plain build only.
@@ -136,12 +138,41 @@ run_fuzz()
 	done < <(tests/fuzz/run.sh "$1" 2>&1)
 }
 
+# run_deb: build the Debian packages and install, upgrade and purge them
+# in a fresh root (scripts/test-deb.sh, about 2.5 minutes); one result.
+# Only where dpkg-dev and debootstrap are installed (POOLED_DEB_DEPS) and
+# as root: the check installs neither.
+run_deb()
+{
+	local rc=0
+
+	if ! command -v dpkg-buildpackage >/dev/null 2>&1 ||
+	    ! command -v debootstrap >/dev/null 2>&1 ||
+	    [ "$(id -u)" -ne 0 ]; then
+		echo "check: no dpkg-dev, debootstrap or root: package test skipped"
+		skipped=$((skipped + 1))
+		return 0
+	fi
+	scripts/test-deb.sh || rc=$?
+	if [ "$rc" -eq 0 ]; then
+		echo "check: package test passed"
+		passed=$((passed + 1))
+	elif [ "$rc" -eq 77 ]; then
+		skipped=$((skipped + 1))
+	else
+		echo "check: package test failed" >&2
+		failures+=("scripts/test-deb.sh")
+		failed=$((failed + 1))
+	fi
+}
+
 run_suite build --enable-werror
 if [ "$CHECK_QUICK" != yes ]; then
 	run_suite build-asan --enable-werror --enable-sanitizers
 	run_suite build-tsan --enable-werror --enable-sanitizers=thread
 	run_fuzz build-fuzz
 	run_distcheck build
+	run_deb
 fi
 
 # A make check that failed without any .trs file (a test program that did

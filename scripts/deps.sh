@@ -16,6 +16,9 @@ POOLED_DEPS=(build-essential autoconf automake pkg-config libfcgi-dev
 # (socket activation and the units; nothing of it is started).  The test
 # users are made with useradd (passwd, always there).
 POOLED_CHECK_DEPS=(clang libclang-rt-dev apache2-bin procps systemd)
+# What the Debian packages (scripts/make-deb.sh, make deb) and their test
+# in a fresh root (scripts/test-deb.sh) need on top.
+POOLED_DEB_DEPS=(dpkg-dev debhelper lintian debootstrap)
 # What only the benchmark (make bench, tests/bench/bench.sh) needs on top.
 POOLED_BENCH_DEPS=(wrk spawn-fcgi php-fpm gnuplot-nox strace)
 
