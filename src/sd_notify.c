@@ -42,6 +42,7 @@ sd_notify_init(void)
 	const char	*s = getenv("NOTIFY_SOCKET");
 	size_t		 len;
 
+	notify_len = 0;
 	if (s == NULL)
 		return;
 	len = strlen(s);
