@@ -19,6 +19,12 @@
 extern char	**environ;
 
 static char	*title_start;	/* argv[0] */
+/*
+ * The environment's copies, also here: unsetenv (sd_notify.c,
+ * sd_listen.c) drops a string from environ, and it must not then read
+ * as leaked.
+ */
+static char	**env_copies;
 static size_t	 title_len;	/* bytes up to the end of the last string */
 
 /*
@@ -42,10 +48,11 @@ proctitle_init(int argc, char *argv[])
 	for (n = 0; environ[n] != NULL; n++)
 		;
 	env = xcalloc(n + 1, sizeof(*env));
+	env_copies = xcalloc(n + 1, sizeof(*env_copies));
 	for (i = 0; i < n; i++) {
 		if (environ[i] == end)
 			end = environ[i] + strlen(environ[i]) + 1;
-		env[i] = xstrdup(environ[i]);
+		env[i] = env_copies[i] = xstrdup(environ[i]);
 	}
 	environ = env;
 	program_invocation_name = xstrdup(program_invocation_name);
