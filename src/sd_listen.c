@@ -36,12 +36,13 @@
 /* More than any sane unit passes; a bound on what is read from env. */
 #define SD_LISTEN_MAX		1024
 
+/* has_addr: bound in a family pooled listens on; dev, ino: its dups. */
 struct sd_sock {
 	int			 fd;
 	char			 name[256];	/* "" when unnamed */
 	struct listen_addr	 addr;
-	bool			 has_addr;	/* a family pooled listens on */
-	dev_t			 dev;		/* identifies duplicates */
+	bool			 has_addr;
+	dev_t			 dev;
 	ino_t			 ino;
 	bool			 used;
 };
@@ -76,7 +77,7 @@ bound_addr(int fd, struct listen_addr *la)
 	struct sockaddr_storage	 ss;
 	socklen_t		 len = sizeof(ss);
 	char			 text[300], host[INET6_ADDRSTRLEN], err[256];
-	const struct sockaddr_un	*sun;
+	const struct sockaddr_un *sun;
 
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1)
 		return false;
