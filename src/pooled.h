@@ -737,9 +737,9 @@ struct acceptor	*acceptor_start(struct worker *, size_t index);
 void		 acceptor_take_backlog(struct worker *, size_t n);
 void		 acceptor_check_deadline(struct acceptor *, int64_t now);
 void		 acceptor_refused_flush(struct worker *, int64_t now);
-bool		 acceptor_try_join(struct acceptor *, int ms);
+bool		 acceptor_ended(const struct acceptor *);
+bool		 acceptor_try_join(struct acceptor *);
 void		 acceptor_init_process(const struct worker *);
-int		 acceptor_wake_signal(void);
 
 /* scoreboard.c: per-pool live state in a shared segment */
 enum sb_state {
@@ -945,6 +945,38 @@ int		 status_srv_tick(struct status_srv *, int64_t now);
 int		 status_client(const struct conf *, const char *pool,
 		    const char *query);
 
+/* worker_life.c: a worker's own lifecycle (STYLE.md, section 14) */
+enum wlife_state {
+	WLIFE_STARTING,		/* handler loading, threads in thread_init */
+	WLIFE_SERVING,		/* accepting and serving */
+	WLIFE_RETIRING,		/* serving; asked the master for a successor */
+	WLIFE_DRAINING,		/* let go of the listen socket; finishing */
+	WLIFE_EXITING		/* requests done or abandoned; ending */
+};
+#define WLIFE_EXIT_MS	1000	/* for threads done serving to end */
+struct wlife {
+	_Atomic int		 state;		/* read without mtx */
+	pthread_mutex_t		 mtx;		/* a step, and the rest */
+	int64_t			 entered;	/* clock_ms of the last step */
+	int64_t			 deadline;	/* INT64_MAX: none */
+	bool			 closing;	/* the socket closes with us */
+	bool			 master_gone;
+	int64_t			 start_ms;	/* start_timeout */
+	int64_t			 drain_ms;	/* graceful_timeout */
+	int64_t			 kill_ms;	/* kill_timeout */
+};
+void		 wlife_init(struct wlife *, const struct conf *, int64_t now);
+int		 wlife_to(struct wlife *, enum wlife_state, int64_t now);
+enum wlife_state wlife_state(const struct wlife *);
+const char	*wlife_name(enum wlife_state);
+bool		 wlife_stopping(const struct wlife *);
+int64_t		 wlife_deadline(struct wlife *);
+bool		 wlife_overdue(struct wlife *, int64_t now);
+void		 wlife_set_closing(struct wlife *);
+void		 wlife_set_master_gone(struct wlife *, int64_t now);
+bool		 wlife_has_master(struct wlife *);
+bool		 wlife_alone(struct wlife *);
+
 /* worker.c */
 struct worker {
 	const struct conf	*conf;
@@ -957,9 +989,10 @@ struct worker {
 	struct park		*park;
 	struct acceptor	       **acceptors;
 	size_t			 nacceptors;
-	_Atomic bool		 stopping;
+	struct wlife		 life;
 	int			 stop_fd;	/* eventfd: acceptors, exit */
-	pthread_mutex_t		 listen_mtx;	/* listen fd in epfd, stopping */
+	int			 done_fd;	/* eventfd: an acceptor ended */
+	pthread_mutex_t		 listen_mtx;	/* listen fd in epfd, drain */
 	_Atomic int		 waiting;	/* acceptors in epoll_pwait */
 	_Atomic uint64_t	 next_req_id;
 	struct scoreboard	*sb;		/* the pool's */
@@ -967,12 +1000,10 @@ struct worker {
 	uint32_t		 gen;
 	uint64_t		 max_requests;	/* with its jitter; 0: none */
 	_Atomic uint64_t	 served;
-	_Atomic bool		 retire_asked;
 	pthread_mutex_t		 gate_mtx;	/* thread start-up gate */
-	pthread_cond_t		 gate_cond;
+	pthread_cond_t		 gate_cond;	/* on CLOCK_MONOTONIC */
 	size_t			 threads_inited;
 	size_t			 threads_failed;
-	int			 gate;		/* 0 wait, 1 serve, -1 quit */
 };
 void		 worker_main(const struct worker_spec *, int chan_fd)
 		    POOLED_NORETURN;
