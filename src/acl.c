@@ -257,7 +257,7 @@ acl_warn_wildcard(const struct conf *conf)
 			log_msg(POOLED_LOG_WARNING, "%s:%d: pool \"%s\": "
 			    "listens on all interfaces (%s) but only loopback "
 			    "clients are accepted: allowed_clients defaults to "
-			    "127.0.0.0/8, ::1; set allowed_clients", conf->path,
+			    "127.0.0.0/8, ::1; set allowed_clients", pc->file,
 			    pc->line, pc->name, pc->listen.text);
 	}
 	if (conf->has_status_listen &&

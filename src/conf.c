@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 
 #include <confuse.h>
+#include <ctype.h>
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
@@ -33,7 +34,6 @@
 #define POOL_NAME_MAX	32
 #define CONF_MSG_MAX	1024
 #define PREFIX_MAX	256	/* "pool \"name\": " */
-#define CONF_FILE_MAX	(1024 * 1024)
 
 /*
  * A hidden option of every pool section that records the line the
@@ -92,15 +92,8 @@ static const char *const log_level_names[] = {
 	"error", "warning", "notice", "info", "debug"
 };
 
-static void	 conf_vwarnx(const char *, int, const char *, va_list)
-		    POOLED_PRINTFLIKE(3, 0);
 static void	 conf_warnx(cfg_t *, int, const char *, ...)
 		    POOLED_PRINTFLIKE(3, 4);
-static void	 file_warnx(const char *, int, const char *, ...)
-		    POOLED_PRINTFLIKE(3, 4);
-static char	*read_file(const char *, size_t *);
-static char	*env_end(char *, char *);
-static int	 blank_comments(const char *, char *, size_t);
 static void	 confuse_error(cfg_t *, const char *, va_list)
 		    POOLED_PRINTFLIKE(2, 0);
 static int	 parse_int(cfg_t *, cfg_opt_t *, const char *, void *);
@@ -111,6 +104,8 @@ static int	 pool_line(cfg_t *);
 static int	 check_int(cfg_t *, cfg_opt_t *);
 static int	 check_error_log(cfg_t *, cfg_opt_t *);
 static int	 check_log_level(cfg_t *, cfg_opt_t *);
+static int	 check_syslog_facility(cfg_t *, cfg_opt_t *);
+static int	 check_syslog_ident(cfg_t *, cfg_opt_t *);
 static int	 check_pid_file(cfg_t *, cfg_opt_t *);
 static int	 check_listen(cfg_t *, cfg_opt_t *);
 static int	 check_listen_mode(cfg_t *, cfg_opt_t *);
@@ -141,6 +136,9 @@ static int	 build_pool(cfg_t *, cfg_t *, struct pool_conf *);
 static char	**copy_list(cfg_t *, const char *, size_t *);
 
 static char	 pool_line_default[] = "{start}";
+
+/* The text being parsed, to report its lines by file (conf_warnx). */
+static const struct conf_text *cur_text;
 
 static cfg_opt_t pool_opts[] = {
 	CFG_INT_LIST_CB(POOL_LINE_OPT, pool_line_default, CFGF_NONE,
@@ -213,6 +211,8 @@ static cfg_opt_t pool_opts[] = {
 static cfg_opt_t conf_opts[] = {
 	CFG_STR("error_log", "stderr", CFGF_NONE),
 	CFG_STR("log_level", "info", CFGF_NONE),
+	CFG_STR("syslog_facility", "daemon", CFGF_NONE),
+	CFG_STR("syslog_ident", "pooled", CFGF_NONE),
 	CFG_STR("pid_file", NULL, CFGF_NODEFAULT),
 	CFG_INT_CB("graceful_timeout", 30, CFGF_NONE, parse_int),
 	CFG_INT_CB("kill_timeout", 5, CFGF_NONE, parse_int),
@@ -238,6 +238,8 @@ static const struct {
 } validators[] = {
 	{ "error_log",			check_error_log },
 	{ "log_level",			check_log_level },
+	{ "syslog_facility",		check_syslog_facility },
+	{ "syslog_ident",		check_syslog_ident },
 	{ "pid_file",			check_pid_file },
 	{ "graceful_timeout",		check_int },
 	{ "kill_timeout",		check_int },
@@ -311,39 +313,29 @@ static const struct {
 	{ "pool",			check_pool_section },
 };
 
-/* Log "file:line: message", or "file: message" without a line. */
+/*
+ * Log "file:line: message", or "file: message" without a line.  The line
+ * is one of the text libconfuse parses, the included files spliced in;
+ * conf_text_where() turns it back into a file and a line of that file.
+ */
 static void
-conf_vwarnx(const char *file, int line, const char *fmt, va_list ap)
+conf_warnx(cfg_t *cfg, int line, const char *fmt, ...)
 {
+	const char	*file = cfg->filename;
 	char		 msg[CONF_MSG_MAX];
+	va_list		 ap;
 
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (line > 0 && cur_text != NULL)
+		file = conf_text_where(cur_text, line, &line);
 	if (file == NULL)
 		file = "(config)";
-	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (line > 0)
 		log_warnx("%s:%d: %s", file, line, msg);
 	else
 		log_warnx("%s: %s", file, msg);
-}
-
-static void
-conf_warnx(cfg_t *cfg, int line, const char *fmt, ...)
-{
-	va_list	 ap;
-
-	va_start(ap, fmt);
-	conf_vwarnx(cfg->filename, line, fmt, ap);
-	va_end(ap);
-}
-
-static void
-file_warnx(const char *file, int line, const char *fmt, ...)
-{
-	va_list	 ap;
-
-	va_start(ap, fmt);
-	conf_vwarnx(file, line, fmt, ap);
-	va_end(ap);
 }
 
 /* libconfuse's own errors: unknown options, syntax, duplicate titles. */
@@ -450,10 +442,61 @@ check_error_log(cfg_t *cfg, cfg_opt_t *opt)
 {
 	const char	*s = cfg_opt_getnstr(opt, 0);
 
-	if (strcmp(s, "stderr") == 0 || s[0] == '/')
+	if (strcmp(s, "stderr") == 0 || strcmp(s, "syslog") == 0 ||
+	    s[0] == '/')
 		return 0;
-	conf_warnx(cfg, cfg->line,
-	    "error_log: \"%s\" is neither \"stderr\" nor an absolute path", s);
+	conf_warnx(cfg, cfg->line, "error_log: \"%s\" is neither \"stderr\", "
+	    "\"syslog\" nor an absolute path", s);
+	return -1;
+}
+
+/* syslog(3)'s facilities pooled may log as; LOG_DAEMON is 3 << 3. */
+static const struct {
+	const char	*name;
+	int		 value;
+} facilities[] = {
+	{ "daemon", 3 << 3 }, { "user", 1 << 3 }, { "local0", 16 << 3 },
+	{ "local1", 17 << 3 }, { "local2", 18 << 3 }, { "local3", 19 << 3 },
+	{ "local4", 20 << 3 }, { "local5", 21 << 3 }, { "local6", 22 << 3 },
+	{ "local7", 23 << 3 },
+};
+
+/* The facility called name; -1 when unknown. */
+static int
+facility_value(const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(facilities) / sizeof(facilities[0]); i++)
+		if (strcmp(name, facilities[i].name) == 0)
+			return facilities[i].value;
+	return -1;
+}
+
+static int
+check_syslog_facility(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char	*s = cfg_opt_getnstr(opt, 0);
+
+	if (facility_value(s) != -1)
+		return 0;
+	conf_warnx(cfg, cfg->line, "syslog_facility: unknown facility \"%s\" "
+	    "(daemon, user, local0 ... local7)", s);
+	return -1;
+}
+
+static int
+check_syslog_ident(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char	*s = cfg_opt_getnstr(opt, 0), *p;
+
+	for (p = s; *p != '\0'; p++)
+		if (!isalnum((unsigned char)*p) && strchr("_.-", *p) == NULL)
+			break;
+	if (*s != '\0' && *p == '\0' && p - s <= 32)
+		return 0;
+	conf_warnx(cfg, cfg->line, "syslog_ident \"%s\": use 1 to 32 letters, "
+	    "digits, \"_\", \".\" and \"-\"", s);
 	return -1;
 }
 
@@ -1182,6 +1225,22 @@ check_pool_privs(cfg_t *sec)
 	return 0;
 }
 
+/* Where pool other starts, as seen from pool sec: "line N" or "file:N". */
+static const char *
+where(cfg_t *sec, cfg_t *other, char *buf, size_t len)
+{
+	const char	*file, *ofile;
+	int		 line, oline;
+
+	file = conf_text_where(cur_text, pool_line(sec), &line);
+	ofile = conf_text_where(cur_text, pool_line(other), &oline);
+	if (strcmp(file, ofile) == 0)
+		snprintf(buf, len, "line %d", oline);
+	else
+		snprintf(buf, len, "%s:%d", ofile, oline);
+	return buf;
+}
+
 /*
  * What can only be checked once a section is complete: its name, the
  * required options, and its listen address against the pools before it.
@@ -1263,8 +1322,8 @@ check_pool(cfg_opt_t *opt, unsigned int idx)
 		if (listen_addr_conflict(&la, &prev)) {
 			conf_warnx(sec, pool_line(sec), "pool \"%s\": listen "
 			    "\"%s\" conflicts with listen \"%s\" of pool "
-			    "\"%s\" (line %d)", sec->title, la.text, prev.text,
-			    other->title, pool_line(other));
+			    "\"%s\" (%s)", sec->title, la.text, prev.text,
+			    other->title, where(sec, other, err, sizeof(err)));
 			return -1;
 		}
 	}
@@ -1318,7 +1377,9 @@ build_user(cfg_t *cfg, cfg_t *sec, struct pool_conf *pc)
 		return -1;
 	}
 	pc->has_user = true;
-	pc->user_line = cfg_size(sec, "user") > 0 ? pool_line(sec) : 0;
+	/* In the pool's section, so in its file. */
+	if (cfg_size(sec, "user") > 0)
+		(void)conf_text_where(cur_text, pool_line(sec), &pc->user_line);
 	pc->user = xstrdup(pw.pw_name);
 	pc->uid = pw.pw_uid;
 	pc->gid = pw.pw_gid;
@@ -1407,7 +1468,8 @@ build_pool(cfg_t *cfg, cfg_t *sec, struct pool_conf *pc)
 	int		 saved_errno;
 
 	pc->name = xstrdup(sec->title);
-	pc->line = pool_line(sec);
+	pc->file = xstrdup(conf_text_where(cur_text, pool_line(sec),
+	    &pc->line));
 	/* Both were validated while parsing. */
 	if (listen_addr_parse(cfg_getstr(sec, "listen"), &pc->listen, err,
 	    sizeof(err)) == -1 || parse_mode(cfg_getstr(sec, "listen_mode"),
@@ -1540,181 +1602,12 @@ build_pool(cfg_t *cfg, cfg_t *sec, struct pool_conf *pc)
 	return 0;
 }
 
-/* The whole file, NUL-terminated; logs and returns NULL on error. */
-static char *
-read_file(const char *path, size_t *lenp)
-{
-	FILE	*fp;
-	char	*buf;
-	size_t	 len;
-
-	if ((fp = fopen(path, "re")) == NULL) {
-		log_warn("%s", path);
-		return NULL;
-	}
-	buf = xmalloc(CONF_FILE_MAX + 1);
-	len = fread(buf, 1, CONF_FILE_MAX + 1, fp);
-	if (ferror(fp)) {
-		log_warn("%s", path);
-		goto fail;
-	}
-	if (len > CONF_FILE_MAX) {
-		log_warnx("%s: larger than %d bytes", path, CONF_FILE_MAX);
-		goto fail;
-	}
-	fclose(fp);
-	buf[len] = '\0';
-	*lenp = len;
-	return buf;
-fail:
-	free(buf);
-	fclose(fp);
-	return NULL;
-}
-
-/* The "}" that ends a "${...}" starting at p, as the lexer sees it. */
-static char *
-env_end(char *p, char *end)
-{
-	if (end - p < 2 || p[0] != '$' || p[1] != '{')
-		return NULL;
-	return memchr(p, '}', (size_t)(end - p));
-}
-
-/*
- * Blank out the comments, keeping their newlines, before libconfuse sees
- * the text.  libconfuse 3.3 counts two lines too many for every "#" or
- * "//" comment and one for every block comment, and fails on a comment
- * inside a list; without comments its line numbers are exact.
- *
- * This follows libconfuse's lexer: "#" starts a comment anywhere outside
- * quotes, "//" and a block comment only where a token starts, and
- * "${...}" is one token even across quotes.  It also rejects what that
- * lexer would silently accept: NUL bytes, a "*" or "+" outside quotes
- * (listen = *:9000 would read as ":9000"), and a missing "}" at the end.
- */
-static int
-blank_comments(const char *file, char *buf, size_t len)
-{
-	char	*p, *e, *end = buf + len, q;
-	int	 line = 1, start, depth = 0, open_line = 0;
-	bool	 word = false;
-
-	if ((e = memchr(buf, '\0', len)) != NULL) {
-		for (p = buf; p < e; p++)
-			if (*p == '\n')
-				line++;
-		file_warnx(file, line, "NUL byte in the file");
-		return -1;
-	}
-	for (p = buf; p < end; p++) {
-		switch (*p) {
-		case '\n':
-			line++;
-			word = false;
-			break;
-		case '"':
-		case '\'':
-			q = *p;
-			start = line;
-			for (p++; p < end && *p != q; p++) {
-				if (*p == '\\' && p + 1 < end)
-					p++;
-				else if (q == '"' &&
-				    (e = env_end(p, end)) != NULL)
-					for (; p < e; p++)
-						if (*p == '\n')
-							line++;
-				if (*p == '\n')
-					line++;
-			}
-			if (p == end) {
-				file_warnx(file, start, "unterminated string");
-				return -1;
-			}
-			word = false;
-			break;
-		case '#':
-			for (; p < end && *p != '\n'; p++)
-				*p = ' ';
-			p--;
-			word = false;
-			break;
-		case '/':
-			if (!word && p[1] == '/') {
-				for (; p < end && *p != '\n'; p++)
-					*p = ' ';
-				p--;
-			} else if (!word && p[1] == '*') {
-				start = line;
-				p[0] = p[1] = ' ';
-				for (p += 2; p < end; p++) {
-					if (p[0] == '*' && p[1] == '/')
-						break;
-					if (*p == '\n')
-						line++;
-					else
-						*p = ' ';
-				}
-				if (p == end) {
-					file_warnx(file, start,
-					    "unterminated comment");
-					return -1;
-				}
-				p[0] = p[1] = ' ';
-				p++;
-				word = false;
-			} else
-				word = true;
-			break;
-		case '$':
-			if (!word && (e = env_end(p, end)) != NULL) {
-				for (; p < e; p++)
-					if (*p == '\n')
-						line++;
-				word = false;
-			} else
-				word = true;
-			break;
-		case '{':
-			if (depth++ == 0)
-				open_line = line;
-			word = false;
-			break;
-		case '}':
-			if (depth > 0)
-				depth--;	/* else libconfuse complains */
-			word = false;
-			break;
-		case '+':
-			if (p[1] == '=') {
-				p++;
-				word = false;
-				break;
-			}
-			/* FALLTHROUGH */
-		case '*':
-			file_warnx(file, line, "stray \"%c\" (put values "
-			    "containing it in double quotes)", *p);
-			return -1;
-		default:
-			word = strchr(" \t\r=(),", *p) == NULL;
-			break;
-		}
-	}
-	/* libconfuse would take the end of the file as the "}". */
-	if (depth > 0) {
-		file_warnx(file, open_line, "\"{\" is never closed");
-		return -1;
-	}
-	return 0;
-}
-
 /* Parse and validate path; on error log "file:line: reason", NULL. */
 struct conf *
 conf_load(const char *path)
 {
 	struct conf	*conf = NULL;
+	struct conf_text *text;
 	cfg_t		*cfg = NULL;
 	cfg_opt_t	*opt;
 	FILE		*fp = NULL;
@@ -1723,10 +1616,10 @@ conf_load(const char *path)
 	size_t		 len;
 	unsigned int	 i, n;
 
-	if ((buf = read_file(path, &len)) == NULL)
+	if ((text = conf_text_load(path)) == NULL)
 		return NULL;
-	if (blank_comments(path, buf, len) == -1)
-		goto fail;
+	cur_text = text;
+	buf = conf_text_buf(text, &len);
 	if ((fp = fmemopen(buf, len, "r")) == NULL)
 		fatal("conf_load: fmemopen");
 
@@ -1774,6 +1667,9 @@ conf_load(const char *path)
 	conf->path = xstrdup(path);
 	conf->error_log = xstrdup(cfg_getstr(cfg, "error_log"));
 	conf->log_level = conf_log_level(cfg_getstr(cfg, "log_level"));
+	conf->syslog_facility = facility_value(cfg_getstr(cfg,
+	    "syslog_facility"));
+	conf->syslog_ident = xstrdup(cfg_getstr(cfg, "syslog_ident"));
 	if ((s = cfg_getstr(cfg, "pid_file")) != NULL)
 		conf->pid_file = xstrdup(s);
 	conf->graceful_timeout = (int)cfg_getint(cfg, "graceful_timeout");
@@ -1815,7 +1711,8 @@ fail:
 		cfg_free(cfg);
 	if (fp != NULL)
 		fclose(fp);
-	free(buf);
+	cur_text = NULL;
+	conf_text_free(text);
 	return conf;
 }
 
@@ -1831,6 +1728,7 @@ conf_free(struct conf *conf)
 	for (i = 0; i < conf->npools; i++) {
 		pc = &conf->pools[i];
 		free(pc->name);
+		free(pc->file);
 		free(pc->module);
 		for (j = 0; j < pc->nmodule_options; j++)
 			free(pc->module_options[j]);
@@ -1862,6 +1760,7 @@ conf_free(struct conf *conf)
 	free(conf->pools);
 	free(conf->path);
 	free(conf->error_log);
+	free(conf->syslog_ident);
 	free(conf->pid_file);
 	free(conf);
 }

@@ -1,11 +1,18 @@
 /*
  * Logging: one line per event, "time level role[pid]: message", built in a
  * local buffer and written with one write(2) so that threads and processes
- * sharing the error log never interleave within a line.
+ * sharing the error log never interleave within a line.  The time is ISO
+ * 8601 with the offset ("2026-12-03T15:40:01.123+01:00").  Two other forms:
+ * to syslog, one datagram per line on /dev/log (a socket of our own, not
+ * syslog(3), so that it is one more descriptor a worker keeps and a chroot
+ * does not lose), and to stderr when it is systemd's journal stream
+ * (JOURNAL_STREAM): no time, which journald adds, and a "<N>" priority.
  */
 #include "config.h"
 
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +28,8 @@
 
 #define LOG_LINE_MAX	2048
 
+enum { LOG_FORM_PLAIN, LOG_FORM_JOURNAL, LOG_FORM_SYSLOG };
+
 static const char *const level_names[] = {
 	"error", "warning", "notice", "info", "debug"
 };
@@ -29,6 +38,31 @@ static int		 log_level = POOLED_LOG_INFO;
 static int		 log_out = STDERR_FILENO;
 static char		 log_path[4096];	/* "" while logging to stderr */
 static char		 log_role[64] = "pooled";
+static bool		 log_journal;	/* stderr is journald's stream */
+static bool		 log_tee;	/* a file's lines also to stderr */
+static bool		 log_syslog;	/* log_out is a socket to syslog */
+static int		 log_facility = 3 << 3;	/* LOG_DAEMON */
+static char		 log_ident[33] = "pooled";
+
+/* syslog(3)'s priorities, by level. */
+static const int	 level_prio[] = { 3, 4, 5, 6, 7 };
+
+/* Whether stderr is the stream systemd connected to the journal. */
+static bool
+stderr_is_journal(void)
+{
+	struct stat	 st;
+	const char	*e;
+	unsigned long	 dev, ino;
+	char		 c;
+
+	if ((e = getenv("JOURNAL_STREAM")) == NULL ||
+	    sscanf(e, "%lu:%lu%c", &dev, &ino, &c) != 2 ||
+	    fstat(STDERR_FILENO, &st) == -1)
+		return false;
+	return (unsigned long)st.st_dev == dev &&
+	    (unsigned long)st.st_ino == ino;
+}
 
 /* Start logging to stderr at the given level, as role. */
 void
@@ -36,6 +70,7 @@ log_init(const char *role, int level)
 {
 	log_set_role(role);
 	log_level = level;
+	log_journal = stderr_is_journal();
 }
 
 /* Name this process in every line it logs ("master", "app" ...). */
@@ -114,26 +149,97 @@ fail:
 	return -1;
 }
 
-/* Send the log to error_log: a file path, or "stderr". */
+/*
+ * Syslog's facility (a LOG_* value) and ident for error_log = "syslog";
+ * before log_open.
+ */
+void
+log_set_syslog(int facility, const char *ident)
+{
+	log_facility = facility;
+	snprintf(log_ident, sizeof(log_ident), "%s", ident);
+}
+
+/*
+ * A datagram socket connected to the syslog socket at path.  It is
+ * non-blocking: a syslog daemon that stopped reading costs lines, never
+ * the master's progress.
+ */
+static int
+open_syslog(const char *path)
+{
+	struct sockaddr_un	 sun;
+	int			 fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		log_warnx("log_open: %s: path too long", path);
+		return -1;
+	}
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0)) == -1) {
+		log_warn("log_open: socket");
+		return -1;
+	}
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		log_warn("log_open: syslog %s", path);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Use fd for the log from now on; path "" unless it is a file's. */
+static void
+set_out(int fd, const char *path, bool syslog)
+{
+	if (log_out != STDERR_FILENO)
+		close(log_out);
+	log_out = fd;
+	log_syslog = syslog;
+	snprintf(log_path, sizeof(log_path), "%s", path);
+}
+
+/*
+ * Send the log to error_log: a file path, "stderr" or "syslog".  Until
+ * log_tee(false), a file's lines also go to stderr, so that the start-up
+ * lines are in the file and on the terminal.
+ */
 int
 log_open(const char *error_log)
+{
+	return log_open_syslog(error_log, "/dev/log");
+}
+
+/* log_open, with the syslog socket at sockpath (tests). */
+int
+log_open_syslog(const char *error_log, const char *sockpath)
 {
 	int	 fd;
 
 	if (error_log == NULL || strcmp(error_log, "stderr") == 0) {
-		log_path[0] = '\0';
-		if (log_out != STDERR_FILENO)
-			close(log_out);
-		log_out = STDERR_FILENO;
+		set_out(STDERR_FILENO, "", false);
+		return 0;
+	}
+	if (strcmp(error_log, "syslog") == 0) {
+		if ((fd = open_syslog(sockpath)) == -1)
+			return -1;
+		set_out(fd, "", true);
 		return 0;
 	}
 	if ((fd = open_log_file(error_log, "log_open")) == -1)
 		return -1;
-	if (log_out != STDERR_FILENO)
-		close(log_out);
-	log_out = fd;
-	snprintf(log_path, sizeof(log_path), "%s", error_log);
+	set_out(fd, error_log, false);
 	return 0;
+}
+
+/* Whether lines written to a log file or syslog also go to stderr. */
+void
+log_set_tee(bool on)
+{
+	log_tee = on;
 }
 
 /*
@@ -261,18 +367,59 @@ log_escape(char *dst, size_t dstsize, const char *src, size_t len)
 }
 
 /*
- * Format and write one line; prefix (may be NULL) follows the role.  The
- * whole text after the time and level goes through log_escape, whoever
- * wrote it, so no caller has to remember to.
+ * The start of a line up to the message: "TIME LEVEL role[pid]: ", TIME
+ * in ISO 8601 with the offset; for the journal "<PRIO>LEVEL role[pid]: "
+ * (journald adds the time); for syslog "<PRI>Mmm dd hh:mm:ss
+ * ident[pid]: role: " (RFC 3164, what syslog(3) sends).
+ */
+static size_t
+head(char *buf, size_t size, int level, const struct timeval *tv,
+    const struct tm *tm, int form)
+{
+	char	 zone[8];
+	size_t	 len;
+	int	 n;
+
+	if (form == LOG_FORM_SYSLOG) {
+		n = snprintf(buf, size, "<%d>", log_facility |
+		    level_prio[level]);
+		len = (size_t)n + strftime(buf + n, size - (size_t)n,
+		    "%b %e %H:%M:%S ", tm);
+		n = snprintf(buf + len, size - len, "%s[%ld]: %s: ", log_ident,
+		    (long)getpid(), log_role);
+	} else if (form == LOG_FORM_JOURNAL) {
+		len = 0;
+		n = snprintf(buf, size, "<%d>%s %s[%ld]: ", level_prio[level],
+		    level_names[level], log_role, (long)getpid());
+	} else {
+		len = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", tm);
+		/* %z is "+0100": ISO 8601 extended wants "+01:00". */
+		if (strftime(zone, sizeof(zone), "%z", tm) != 5)
+			snprintf(zone, sizeof(zone), "+0000");
+		n = snprintf(buf + len, size - len,
+		    ".%03ld%.3s:%s %s %s[%ld]: ", (long)tv->tv_usec / 1000,
+		    zone, zone + 3,
+		    level_names[level], log_role, (long)getpid());
+	}
+	if (n > 0)
+		len += (size_t)n < size - len ? (size_t)n : size - len - 1;
+	return len;
+}
+
+/*
+ * Format and write one line; prefix (may be NULL) comes first in the
+ * message.  The whole message goes through log_escape, whoever wrote
+ * it, so no caller has to remember to.
  */
 void
 log_vmsg(int level, const char *prefix, const char *fmt, va_list ap)
 {
-	char		 raw[LOG_LINE_MAX], line[LOG_LINE_MAX * 2];
+	char		 raw[LOG_LINE_MAX], msg[LOG_LINE_MAX * 2];
+	char		 line[LOG_LINE_MAX * 3];
 	struct timeval	 tv;
 	struct tm	 tm;
-	size_t		 len, rawlen;
-	int		 n, saved_errno = errno;
+	size_t		 len, rawlen, msglen;
+	int		 n, form, saved_errno = errno;
 
 	if (level > log_level)
 		return;
@@ -282,24 +429,40 @@ log_vmsg(int level, const char *prefix, const char *fmt, va_list ap)
 		level = POOLED_LOG_DEBUG;
 	gettimeofday(&tv, NULL);
 	localtime_r(&tv.tv_sec, &tm);
-	len = strftime(line, sizeof(line), "%Y-%m-%d %H:%M:%S", &tm);
-	n = snprintf(line + len, sizeof(line) - len, ".%03ld %s ",
-	    (long)tv.tv_usec / 1000, level_names[level]);
-	if (n > 0)
-		len += (size_t)n < sizeof(line) - len ? (size_t)n :
-		    sizeof(line) - len - 1;
-	n = snprintf(raw, sizeof(raw), "%s[%ld]: %s%s", log_role,
-	    (long)getpid(), prefix ? prefix : "", prefix ? " " : "");
+	n = snprintf(raw, sizeof(raw), "%s%s", prefix ? prefix : "",
+	    prefix ? " " : "");
 	rawlen = n > 0 ? ((size_t)n < sizeof(raw) ? (size_t)n :
 	    sizeof(raw) - 1) : 0;
 	n = vsnprintf(raw + rawlen, sizeof(raw) - rawlen, fmt, ap);
 	if (n > 0)
 		rawlen += (size_t)n < sizeof(raw) - rawlen ? (size_t)n :
 		    sizeof(raw) - rawlen - 1;
-	/* One byte kept for the newline. */
-	len += log_escape(line + len, sizeof(line) - len - 1, raw, rawlen);
-	line[len++] = '\n';
-	(void)write(log_out, line, len);
+	msglen = log_escape(msg, sizeof(msg), raw, rawlen);
+
+	if (log_syslog)
+		form = LOG_FORM_SYSLOG;
+	else if (log_out == STDERR_FILENO && log_journal)
+		form = LOG_FORM_JOURNAL;
+	else
+		form = LOG_FORM_PLAIN;
+	len = head(line, sizeof(line), level, &tv, &tm, form);
+	memcpy(line + len, msg, msglen);
+	len += msglen;
+	if (form == LOG_FORM_SYSLOG)
+		(void)send(log_out, line, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	else {
+		line[len++] = '\n';
+		(void)write(log_out, line, len);
+	}
+	/* Start-up lines: the terminal gets them too (log_set_tee). */
+	if (log_tee && log_out != STDERR_FILENO) {
+		len = head(line, sizeof(line), level, &tv, &tm,
+		    log_journal ? LOG_FORM_JOURNAL : LOG_FORM_PLAIN);
+		memcpy(line + len, msg, msglen);
+		len += msglen;
+		line[len++] = '\n';
+		(void)write(STDERR_FILENO, line, len);
+	}
 	errno = saved_errno;
 }
 

@@ -23,11 +23,15 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: pooled [-Fhtv] [-c file]\n"
-	    "       pooled -s [-c file] [pool] [json|openmetrics|full...]\n"
+	    "       pooled -s [-c file | -S address] [pool] "
+	    "[json|openmetrics|full...]\n"
+	    "       pooled -k reload|stop|quit|reopen [-c file]\n"
 	    "  -c file  configuration file (default %s)\n"
 	    "  -F       stay in the foreground, log to stderr\n"
+	    "  -k cmd   signal the running pooled (through pid_file)\n"
 	    "  -s       print the status of the running pooled "
 	    "(status_listen)\n"
+	    "  -S addr  with -s: the status address, not the config's\n"
 	    "  -t       test the configuration and the modules, then exit\n"
 	    "  -v       print the version and exit\n"
 	    "  -h       print this help and exit\n"
@@ -86,7 +90,7 @@ probe_modules(const struct conf *conf)
 			;
 		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 			log_warnx("%s:%d: pool \"%s\": module %s cannot be used",
-			    conf->path, pc->line, pc->name, pc->module);
+			    pc->file, pc->line, pc->name, pc->module);
 			failed = 1;
 		}
 	}
@@ -240,8 +244,8 @@ run(struct conf **confp, bool foreground)
 	struct conf	*conf = *confp;
 	struct stat	 pid_st;
 	char		*pid_file;
-	int	*listen_fds, ready_fd = -1, rc = 1;
-	size_t	 i, nopen;
+	int	*listen_fds = NULL, ready_fd = -1, rc = 1;
+	size_t	 i, nopen = 0;
 
 	log_set_level(conf->log_level);
 	log_set_role("master");
@@ -252,6 +256,16 @@ run(struct conf **confp, bool foreground)
 	 */
 	if (prctl(PR_SET_DUMPABLE, 0L, 0L, 0L, 0L) == -1)
 		log_warn("master: PR_SET_DUMPABLE");
+	/*
+	 * The log first, so that a bad error_log is reported on the
+	 * terminal and the start-up lines go to the log too.
+	 */
+	if (!foreground) {
+		log_set_syslog(conf->syslog_facility, conf->syslog_ident);
+		if (log_open(conf->error_log) == -1)
+			goto fail;
+		log_set_tee(true);
+	}
 	listen_fds = xcalloc(conf->npools, sizeof(*listen_fds));
 	for (nopen = 0; nopen < conf->npools; nopen++) {
 		if ((listen_fds[nopen] = sock_open(&conf->pools[nopen])) == -1)
@@ -259,11 +273,11 @@ run(struct conf **confp, bool foreground)
 		sock_warn_access(&conf->pools[nopen]);
 	}
 	if (!foreground) {
-		/* Open the log first, so a bad error_log is reported here. */
-		if (log_open(conf->error_log) == -1)
-			goto fail;
 		ready_fd = daemonize(conf);
+		log_set_tee(false);	/* stderr is /dev/null now */
 	}
+	/* Before the pid file, which pooled -k checks it against. */
+	proctitle_set("master process %s", conf->path);
 	/*
 	 * After daemonizing: the launcher waiting for the verdict keeps the
 	 * default signals, so a ^C there does not stop the daemon.
@@ -305,11 +319,12 @@ main(int argc, char *argv[])
 	const char	*path = POOLED_DEFAULT_CONF;
 	struct conf	*conf;
 	bool		 foreground = false, test = false, status = false;
-	const char	*pool = NULL, *query = NULL;
+	const char	*pool = NULL, *query = NULL, *addr = NULL, *cmd = NULL;
 	int		 ch, rc;
 
+	proctitle_init(argc, argv);
 	log_init("pooled", POOLED_LOG_INFO);
-	while ((ch = getopt(argc, argv, "c:Fhstv")) != -1) {
+	while ((ch = getopt(argc, argv, "c:Fhk:sS:tv")) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
@@ -317,8 +332,14 @@ main(int argc, char *argv[])
 		case 'F':
 			foreground = true;
 			break;
+		case 'k':
+			cmd = optarg;
+			break;
 		case 's':
 			status = true;
+			break;
+		case 'S':
+			addr = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -339,18 +360,20 @@ main(int argc, char *argv[])
 		pool = argv[optind++];
 	if (status && optind < argc)
 		query = argv[optind++];
-	if (optind != argc || (status && (foreground || test))) {
+	if (optind != argc || (status && (foreground || test)) ||
+	    (addr != NULL && !status) || (cmd != NULL && (status ||
+	    foreground || test))) {
 		usage(stderr);
 		return EX_USAGE;
 	}
+	/* Neither loads the config: see ctl.c. */
+	if (status)
+		return ctl_status(path, addr, pool, query);
+	if (cmd != NULL)
+		return ctl_signal(path, cmd);
 
 	if ((conf = conf_load(path)) == NULL)
 		return 1;
-	if (status) {
-		rc = status_client(conf, pool, query);
-		conf_free(conf);
-		return rc;
-	}
 	if (preflight_check(conf) == -1) {
 		conf_free(conf);
 		return 1;

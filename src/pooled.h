@@ -87,6 +87,7 @@ enum pool_pm {
 /* One "pool NAME { ... }" section, validated and immutable. */
 struct pool_conf {
 	char			*name;
+	char			*file;		/* the file it is in */
 	int			 line;		/* where the section starts */
 	struct listen_addr	 listen;
 	unsigned int		 listen_mode;	/* unix sockets, default 0660 */
@@ -165,8 +166,10 @@ struct pool_conf {
 /* The whole config file, validated and immutable. */
 struct conf {
 	char			*path;
-	char			*error_log;	/* path, or "stderr" */
+	char			*error_log;	/* path, "stderr" or "syslog" */
 	int			 log_level;	/* enum pooled_log_level */
+	int			 syslog_facility; /* LOG_DAEMON ... */
+	char			*syslog_ident;
 	char			*pid_file;	/* NULL: none */
 	int			 graceful_timeout; /* seconds, QUIT */
 	int			 kill_timeout;	/* seconds, TERM before KILL */
@@ -185,6 +188,23 @@ struct conf	*conf_load(const char *path);
 void		 conf_free(struct conf *);
 /* Parse a log level name; -1 when unknown. */
 int		 conf_log_level(const char *name);
+
+/* proctitle.c */
+void		 proctitle_init(int argc, char *argv[]);
+void		 proctitle_set(const char *fmt, ...) POOLED_PRINTFLIKE(1, 2);
+
+/* conf_text.c */
+struct conf_text;
+/* Read path and the files it includes; NULL (logged) on error. */
+struct conf_text *conf_text_load(const char *path);
+/* The text, NUL-terminated, and its length in *lenp. */
+char		*conf_text_buf(const struct conf_text *, size_t *lenp);
+/* The file a line of the text is in, and its line there. */
+const char	*conf_text_where(const struct conf_text *, int line,
+		    int *file_line);
+/* A global setting as written (status_listen, pid_file), or NULL. */
+const char	*conf_text_global(const struct conf_text *, const char *name);
+void		 conf_text_free(struct conf_text *);
 
 /* acl.c */
 int		 acl_parse(const char *text, struct client_acl *, char *err,
@@ -288,6 +308,9 @@ size_t		 cgi_header_path_rest(const char *loc, size_t len);
 void		 log_init(const char *role, int level);
 void		 log_set_role(const char *role);
 int		 log_open(const char *error_log);
+int		 log_open_syslog(const char *error_log, const char *sockpath);
+void		 log_set_syslog(int facility, const char *ident);
+void		 log_set_tee(bool on);
 int		 log_reopen(void);
 int		 log_adopt(int fd);
 int		 log_fd(void);
@@ -322,6 +345,7 @@ void		 log_peer_set_window(int seconds);
 void		*xmalloc(size_t);
 void		*xcalloc(size_t, size_t);
 char		*xstrdup(const char *);
+void		*xreallocarray(void *, size_t, size_t);
 
 /* clock.c */
 int64_t		 clock_ms(void);
@@ -941,8 +965,13 @@ size_t		 status_srv_maxfds(void);
 void		 status_srv_event(struct status_srv *, int fd, int64_t now);
 int		 status_srv_tick(struct status_srv *, int64_t now);
 
+/* ctl.c: pooled -s, -k */
+int		 ctl_status(const char *path, const char *addr,
+		    const char *pool, const char *query);
+int		 ctl_signal(const char *path, const char *cmd);
+
 /* status_client.c: pooled -s */
-int		 status_client(const struct conf *, const char *pool,
+int		 status_client(const struct listen_addr *, const char *pool,
 		    const char *query);
 
 /* worker_life.c: a worker's own lifecycle (STYLE.md, section 14) */

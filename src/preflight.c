@@ -62,7 +62,7 @@ who_writes(const struct pool_conf *pc, const struct stat *st)
 
 /* Bounded walk of a cgi_root: the first writable directory or program. */
 static int
-walk(const struct conf *conf, const struct pool_conf *pc, int dirfd,
+walk(const struct pool_conf *pc, int dirfd,
     char *path, size_t len, int depth, unsigned int *seen)
 {
 	struct dirent	*de;
@@ -92,7 +92,7 @@ walk(const struct conf *conf, const struct pool_conf *pc, int dirfd,
 			snprintf(path + n, len - n, "/%s", de->d_name);
 			log_warnx("%s:%d: pool \"%s\": cgi_root: %s is writable "
 			    "by %s: whoever runs as %s can change the programs "
-			    "it runs", conf->path, pc->line, pc->name, path,
+			    "it runs", pc->file, pc->line, pc->name, path,
 			    who_writes(pc, &st), pc->has_user ? pc->user :
 			    "the pool");
 			found = 1;
@@ -104,7 +104,7 @@ walk(const struct conf *conf, const struct pool_conf *pc, int dirfd,
 		    O_NOFOLLOW | O_CLOEXEC)) == -1)
 			continue;
 		snprintf(path + n, len - n, "/%s", de->d_name);
-		found = walk(conf, pc, fd, path, len, depth + 1, seen);
+		found = walk(pc, fd, path, len, depth + 1, seen);
 		if (found == 0)
 			path[n] = '\0';
 	}
@@ -114,7 +114,7 @@ walk(const struct conf *conf, const struct pool_conf *pc, int dirfd,
 
 /* Warn about what the pool's user could rewrite to change the code run. */
 static void
-warn_writable(const struct conf *conf, const struct pool_conf *pc)
+warn_writable(const struct pool_conf *pc)
 {
 	struct stat	 st;
 	char		 path[PATH_MAX], dir[PATH_MAX], *slash;
@@ -125,7 +125,7 @@ warn_writable(const struct conf *conf, const struct pool_conf *pc)
 	if (pc->module != NULL && stat(pc->module, &st) == 0 &&
 	    writable_by(pc, &st))
 		log_warnx("%s:%d: pool \"%s\": module %s is writable by %s: "
-		    "the pool could change its own code", conf->path, pc->line,
+		    "the pool could change its own code", pc->file, pc->line,
 		    pc->name, pc->module, who_writes(pc, &st));
 	if (pc->module != NULL) {
 		snprintf(dir, sizeof(dir), "%s", pc->module);
@@ -135,7 +135,7 @@ warn_writable(const struct conf *conf, const struct pool_conf *pc)
 		    !(st.st_mode & S_ISVTX))
 			log_warnx("%s:%d: pool \"%s\": the directory of module "
 			    "%s is writable by %s: the pool could replace the "
-			    "module", conf->path, pc->line, pc->name,
+			    "module", pc->file, pc->line, pc->name,
 			    pc->module, who_writes(pc, &st));
 	}
 	for (i = 0; i < pc->ncgi_roots; i++) {
@@ -144,7 +144,7 @@ warn_writable(const struct conf *conf, const struct pool_conf *pc)
 		if (writable_by(pc, &st)) {
 			log_warnx("%s:%d: pool \"%s\": cgi_root %s is writable "
 			    "by %s: whoever runs as %s can add programs to it",
-			    conf->path, pc->line, pc->name, pc->cgi_roots[i],
+			    pc->file, pc->line, pc->name, pc->cgi_roots[i],
 			    who_writes(pc, &st), pc->has_user ? pc->user :
 			    "the pool");
 			continue;
@@ -153,25 +153,25 @@ warn_writable(const struct conf *conf, const struct pool_conf *pc)
 		    O_CLOEXEC)) == -1)
 			continue;
 		snprintf(path, sizeof(path), "%s", pc->cgi_roots[i]);
-		(void)walk(conf, pc, fd, path, sizeof(path), 0, &seen);
+		(void)walk(pc, fd, path, sizeof(path), 0, &seen);
 	}
 }
 
 /* A chroot: a root-owned directory the pool cannot write; /proc for CGI. */
 static int
-check_chroot(const struct conf *conf, const struct pool_conf *pc)
+check_chroot(const struct pool_conf *pc)
 {
 	struct stat	 st;
 	char		 proc[PATH_MAX];
 
 	if (stat(pc->chroot, &st) == -1) {
-		log_warn("%s:%d: pool \"%s\": chroot %s", conf->path, pc->line,
+		log_warn("%s:%d: pool \"%s\": chroot %s", pc->file, pc->line,
 		    pc->name, pc->chroot);
 		return -1;
 	}
 	if (st.st_uid != 0 || writable_by(pc, &st)) {
 		log_warnx("%s:%d: pool \"%s\": chroot %s must belong to root "
-		    "and not be writable by the pool's user", conf->path,
+		    "and not be writable by the pool's user", pc->file,
 		    pc->line, pc->name, pc->chroot);
 		return -1;
 	}
@@ -180,7 +180,7 @@ check_chroot(const struct conf *conf, const struct pool_conf *pc)
 	if (pc->handler == HANDLER_CGI && access(proc, F_OK) == -1) {
 		log_warnx("%s:%d: pool \"%s\": a CGI pool in chroot %s needs "
 		    "/proc mounted inside it (%s/proc: mount -t proc proc "
-		    "%s/proc)", conf->path, pc->line, pc->name, pc->chroot,
+		    "%s/proc)", pc->file, pc->line, pc->name, pc->chroot,
 		    pc->chroot, pc->chroot);
 		return -1;
 	}
@@ -203,7 +203,7 @@ rlimit_str(rlim_t v, char *buf, size_t len)
  * its rlimit_* or else the one it inherits from this process.
  */
 static int
-check_cgi_rlimits(const struct conf *conf, const struct pool_conf *pc,
+check_cgi_rlimits(const struct pool_conf *pc,
     uid_t euid)
 {
 	const struct pool_rlimit	*cl;
@@ -225,7 +225,7 @@ check_cgi_rlimits(const struct conf *conf, const struct pool_conf *pc,
 			continue;
 		log_warnx("%s:%d: pool \"%s\": %s %s is above the workers' "
 		    "hard limit, %s: an unprivileged worker cannot raise it, "
-		    "and no program would start", conf->path, pc->line,
+		    "and no program would start", pc->file, pc->line,
 		    pc->name, cl->name, rlimit_str(cl->value, a, sizeof(a)),
 		    rlimit_str(rl.rlim_max, b, sizeof(b)));
 		rc = -1;
@@ -253,7 +253,7 @@ group_root(const struct pool_conf *pc)
 
 /* Who one pool runs as, against who this process is. */
 static int
-check_runas(const struct conf *conf, const struct pool_conf *pc, uid_t euid)
+check_runas(const struct pool_conf *pc, uid_t euid)
 {
 	int	 line = pc->user_line > 0 ? pc->user_line : pc->line;
 
@@ -266,14 +266,14 @@ check_runas(const struct conf *conf, const struct pool_conf *pc, uid_t euid)
 			    "root's group may (pooled.conf at 0640, the log); "
 			    "set group, or take the user out of group root, "
 			    "or, to run it so anyway, allow_root = yes",
-			    conf->path, line, pc->name, pc->user);
+			    pc->file, line, pc->name, pc->user);
 			return -1;
 		}
 		if (!pc->allow_root) {
 			log_warnx("%s:%d: pool \"%s\": %s: its module or CGI "
 			    "programs would run as root; set user (a user of "
 			    "its own, not www-data) or, to run it as root "
-			    "anyway, allow_root = yes", conf->path, line,
+			    "anyway, allow_root = yes", pc->file, line,
 			    pc->name, pc->has_user ? "user is root" :
 			    "no user set and pooled runs as root");
 			return -1;
@@ -282,24 +282,24 @@ check_runas(const struct conf *conf, const struct pool_conf *pc, uid_t euid)
 			log_warnx("%s:%d: pool \"%s\": runs with group root "
 			    "(allow_root): whoever breaks its module or CGI "
 			    "programs reads what root's group may",
-			    conf->path, line, pc->name);
+			    pc->file, line, pc->name);
 			return 0;
 		}
 		log_warnx("%s:%d: pool \"%s\": runs as root (allow_root): "
 		    "whoever breaks its module or CGI programs owns the "
-		    "machine", conf->path, line, pc->name);
+		    "machine", pc->file, line, pc->name);
 		return 0;
 	}
 	if (pc->has_user && pc->uid != euid) {
 		log_warnx("%s:%d: pool \"%s\": user \"%s\": pooled runs as uid "
 		    "%ld and cannot switch to uid %ld; start it as root, or "
-		    "remove user", conf->path, line, pc->name, pc->user,
+		    "remove user", pc->file, line, pc->name, pc->user,
 		    (long)euid, (long)pc->uid);
 		return -1;
 	}
 	if (pc->chroot != NULL) {
 		log_warnx("%s:%d: pool \"%s\": chroot needs pooled to start as "
-		    "root", conf->path, pc->line, pc->name);
+		    "root", pc->file, pc->line, pc->name);
 		return -1;
 	}
 	return 0;
@@ -320,21 +320,21 @@ preflight_check(const struct conf *conf)
 
 	for (i = 0; i < conf->npools; i++) {
 		pc = &conf->pools[i];
-		if (check_runas(conf, pc, euid) == -1) {
+		if (check_runas(pc, euid) == -1) {
 			rc = -1;
 			continue;
 		}
-		if (pc->chroot != NULL && check_chroot(conf, pc) == -1) {
+		if (pc->chroot != NULL && check_chroot(pc) == -1) {
 			rc = -1;
 			continue;
 		}
-		if (check_cgi_rlimits(conf, pc, euid) == -1) {
+		if (check_cgi_rlimits(pc, euid) == -1) {
 			rc = -1;
 			continue;
 		}
 		/* Root may write anything: its warning was the one above. */
 		if (pc->uid != 0)
-			warn_writable(conf, pc);
+			warn_writable(pc);
 	}
 	return rc;
 }

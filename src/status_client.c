@@ -51,24 +51,19 @@ read_all(int fd, size_t *len)
 }
 
 /*
- * Print the status of the pooled running with conf (query: "json",
- * "full", "openmetrics"..., or NULL; pool: one pool's name, or NULL).
- * Returns the exit code: 0, or 1 with the reason on stderr.
+ * Print the status of the pooled whose status_listen is la (query:
+ * "json", "full", "openmetrics"..., or NULL; pool: one pool's name, or
+ * NULL).  Returns the exit code: 0, or 1 with the reason on stderr.
  */
 int
-status_client(const struct conf *conf, const char *pool, const char *query)
+status_client(const struct listen_addr *la, const char *pool,
+    const char *query)
 {
-	const struct listen_addr	*la = &conf->status_listen;
 	struct timeval			 tv = { STATUS_CLIENT_TIMEOUT, 0 };
 	char				*req = NULL, *ans, *body;
 	size_t				 len;
 	int				 fd, n, code;
 
-	if (!conf->has_status_listen) {
-		fprintf(stderr, "pooled: %s sets no status_listen\n",
-		    conf->path);
-		return 1;
-	}
 	if ((fd = socket(la->ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC,
 	    0)) == -1 ||
 	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1 ||

@@ -602,6 +602,8 @@ worker_main(const struct worker_spec *ws, int chan_fd)
 	log_peer_set_window(w.pool->log_repeat_window);
 	snprintf(title, sizeof(title), "pooled:%s", w.pool->name);
 	(void)prctl(PR_SET_NAME, title, 0, 0, 0);
+	proctitle_set("pool %s (generation %u)", w.pool->name,
+	    (unsigned int)w.gen);
 	/*
 	 * Timers as exact as the kernel can: the default 50 us slack, there
 	 * to batch wake-ups for power, is added to every timed wait of a

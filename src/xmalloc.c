@@ -41,3 +41,15 @@ xstrdup(const char *s)
 		fatal("xstrdup");
 	return p;
 }
+
+/* reallocarray that exits on failure. */
+void *
+xreallocarray(void *ptr, size_t nmemb, size_t size)
+{
+	void	*p;
+
+	if ((p = reallocarray(ptr, nmemb == 0 ? 1 : nmemb,
+	    size == 0 ? 1 : size)) == NULL)
+		fatal("xreallocarray: %zu * %zu bytes", nmemb, size);
+	return p;
+}

@@ -42,7 +42,8 @@ PY
 start_gaps()
 {
 	log_since_mark | grep -E "master\[[0-9]+\]: pool $1: started worker" |
-	    awk '{ split($2, t, ":"); ms = (t[1] * 3600 + t[2] * 60 + t[3]) * 1000
+	    awk '{ split(substr($1, 12, 12), t, ":")
+		ms = (t[1] * 3600 + t[2] * 60 + t[3]) * 1000
 		if (NR > 1) printf "%d\n", ms - prev; prev = ms }'
 }
 

@@ -111,20 +111,13 @@ teardown(void **state)
 	return 0;
 }
 
-/* Write text, with the marks replaced, to a new temp file named in path. */
+/* Write text to fp with the marks replaced. */
 static void
-write_conf(char *path, size_t pathlen, const char *text)
+write_marks(FILE *fp, const char *text)
 {
 	const char	*p;
-	FILE		*fp;
 	size_t		 i, len;
-	int		 fd;
 
-	snprintf(path, pathlen, "/tmp/test_conf.XXXXXX");
-	fd = mkstemp(path);
-	assert_true(fd != -1);
-	fp = fdopen(fd, "w");
-	assert_non_null(fp);
 	for (p = text; *p != '\0';) {
 		for (i = 0; i < sizeof(marks) / sizeof(marks[0]); i++) {
 			len = strlen(marks[i].mark);
@@ -137,6 +130,21 @@ write_conf(char *path, size_t pathlen, const char *text)
 		} else
 			fputc(*p++, fp);
 	}
+}
+
+/* Write text, with the marks replaced, to a new temp file named in path. */
+static void
+write_conf(char *path, size_t pathlen, const char *text)
+{
+	FILE		*fp;
+	int		 fd;
+
+	snprintf(path, pathlen, "/tmp/test_conf.XXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd != -1);
+	fp = fdopen(fd, "w");
+	assert_non_null(fp);
+	write_marks(fp, text);
 	assert_int_equal(fclose(fp), 0);
 }
 
@@ -529,8 +537,12 @@ test_errors_global(void **state)
 		{ "log_level", "log_level = loud\n" POOL_A, 1,
 		    "log_level: unknown level \"loud\"" },
 		{ "error_log relative", "\nerror_log = pooled.log\n" POOL_A, 2,
-		    "error_log: \"pooled.log\" is neither \"stderr\" nor an "
-		    "absolute path" },
+		    "error_log: \"pooled.log\" is neither \"stderr\", "
+		    "\"syslog\" nor an absolute path" },
+		{ "syslog_facility", "syslog_facility = kern\n" POOL_A, 1,
+		    "syslog_facility: unknown facility \"kern\"" },
+		{ "syslog_ident", "syslog_ident = \"a b\"\n" POOL_A, 1,
+		    "syslog_ident \"a b\": use 1 to 32 letters" },
 		{ "pid_file relative", "pid_file = \"run/p.pid\"\n" POOL_A, 1,
 		    "pid_file: \"run/p.pid\" is not an absolute path" },
 		{ "graceful_timeout 0", "graceful_timeout = 0\n" POOL_A, 1,
@@ -597,8 +609,10 @@ test_errors_syntax(void **state)
 		    "missing title for section 'pool'" },
 		{ "nested pool", POOL_A_OPEN "\tpool b {\n\t}\n}\n", 3,
 		    "pool \"a\": no such option 'pool'" },
-		{ "include", "include(\"/etc/passwd\")\n" POOL_A, 1,
-		    "no such option 'include'" },
+		{ "include as a function", "include(\"/etc/passwd\")\n"
+		    POOL_A, 1, "include: write include = \"pattern\"" },
+		{ "include in a pool", POOL_A_OPEN "\tinclude = \"x\"\n}\n",
+		    3, "pool \"a\": no such option 'include'" },
 	};
 
 	(void)state;
@@ -1007,7 +1021,7 @@ test_errors_pool_name(void **state)
 		    "than 32 characters" },
 		{ "duplicate", POOL_A "\npool a {\n\tlisten = \"/tmp/s\"\n"
 		    "\tmodule = \"@MOD@\"\n}\n", 6,
-		    "found duplicate title 'a'" },
+		    "pool \"a\": already defined at line 1" },
 	};
 	struct conf	*conf;
 
@@ -1110,6 +1124,196 @@ test_errors_file(void **state)
 	conf = load_path("/tmp", err, sizeof(err));
 	assert_null(conf);
 	assert_non_null(strstr(err, "/tmp: Is a directory"));
+}
+
+/* The directory the include tests write their files into. */
+static char	 inc_dir[64];
+
+/* Write text, marks replaced, to inc_dir/name; subdirectories made. */
+static void
+inc_file(const char *name, const char *text)
+{
+	char	 path[256], *slash;
+	FILE	*fp;
+
+	snprintf(path, sizeof(path), "%s/%s", inc_dir, name);
+	for (slash = strchr(path + strlen(inc_dir) + 1, '/'); slash != NULL;
+	    slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		(void)mkdir(path, 0755);
+		*slash = '/';
+	}
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	write_marks(fp, text);
+	assert_int_equal(fclose(fp), 0);
+}
+
+/* Load inc_dir/main.conf; err gets what it logged. */
+static struct conf *
+inc_load(char *err, size_t errlen)
+{
+	char	 path[256];
+
+	snprintf(path, sizeof(path), "%s/main.conf", inc_dir);
+	return load_path(path, err, errlen);
+}
+
+/* Load inc_dir/main.conf, expect failure and "FILE:LINE: message". */
+static void
+inc_fail(const char *file, int line, const char *message)
+{
+	struct conf	*conf;
+	char		 err[ERR_MAX], want[1024];
+
+	conf = inc_load(err, sizeof(err));
+	if (conf != NULL) {
+		conf_free(conf);
+		fail_msg("accepted, want \"%s\"", message);
+	}
+	snprintf(want, sizeof(want), "%s/%s:%d: %s", inc_dir, file, line,
+	    message);
+	if (strstr(err, want) == NULL)
+		fail_msg("want \"%s\", got \"%s\"", want, err);
+}
+
+static void
+inc_reset(void)
+{
+	char	 cmd[128];
+
+	if (inc_dir[0] != '\0') {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", inc_dir);
+		assert_int_equal(system(cmd), 0);
+	}
+	snprintf(inc_dir, sizeof(inc_dir), "/tmp/test_conf.inc.XXXXXX");
+	assert_non_null(mkdtemp(inc_dir));
+}
+
+#define POOL_IN(name, port) \
+	"pool " name " {\n\tlisten = \"127.0.0.1:" port "\"\n" \
+	"\tmodule = \"@MOD@\"\n}\n"
+
+static void
+test_include(void **state)
+{
+	struct conf	*conf;
+	char		 err[ERR_MAX], want[256];
+	int		 i;
+
+	(void)state;
+
+	/* A glob, sorted, relative to the file; others and dirs ignored. */
+	inc_reset();
+	inc_file("main.conf", "log_level = info\n"
+	    "include = \"pool.d/*.conf\"\n"
+	    "# after the include\n" POOL_IN("m", "9100"));
+	inc_file("pool.d/b.conf", "\n" POOL_IN("b", "9102"));
+	inc_file("pool.d/a.conf", POOL_IN("a", "9101"));
+	inc_file("pool.d/c.conf.orig", POOL_IN("c", "9103"));
+	inc_file("pool.d/d.conf/x", "");
+	conf = inc_load(err, sizeof(err));
+	if (conf == NULL)
+		fail_msg("rejected: %s", err);
+	assert_int_equal(conf->npools, 3);
+	assert_string_equal(conf->pools[0].name, "a");
+	assert_string_equal(conf->pools[1].name, "b");
+	assert_string_equal(conf->pools[2].name, "m");
+	snprintf(want, sizeof(want), "%s/pool.d/a.conf", inc_dir);
+	assert_string_equal(conf->pools[0].file, want);
+	assert_int_equal(conf->pools[0].line, 1);
+	snprintf(want, sizeof(want), "%s/pool.d/b.conf", inc_dir);
+	assert_string_equal(conf->pools[1].file, want);
+	assert_int_equal(conf->pools[1].line, 2);
+	snprintf(want, sizeof(want), "%s/main.conf", inc_dir);
+	assert_string_equal(conf->pools[2].file, want);
+	assert_int_equal(conf->pools[2].line, 4);
+	conf_free(conf);
+
+	/* Errors in an included file, and after an include, by file:line. */
+	inc_file("pool.d/b.conf", "\n" POOL_IN("b", "9102")
+	    "pool e {\n\tthreads = 0\n}\n");
+	inc_fail("pool.d/b.conf", 7, "pool \"e\": threads: 0 is out of "
+	    "range");
+	inc_file("pool.d/b.conf", "\n" POOL_IN("b", "9102"));
+	inc_file("main.conf", "include = \"pool.d/*.conf\"\n"
+	    "\n" POOL_IN("m", "9100") "bogus = 1\n");
+	inc_fail("main.conf", 7, "no such option 'bogus'");
+	inc_file("pool.d/b.conf", "pool b {\n/* x */ listen = *\n}\n");
+	inc_fail("pool.d/b.conf", 2, "stray \"*\"");
+
+	/* A pool defined twice names both places; so does a listen clash. */
+	inc_file("pool.d/b.conf", POOL_IN("a", "9102"));
+	snprintf(want, sizeof(want), "pool \"a\": already defined at "
+	    "%s/pool.d/a.conf:1", inc_dir);
+	inc_fail("pool.d/b.conf", 1, want);
+	inc_file("pool.d/b.conf", POOL_IN("b", "9101"));
+	snprintf(want, sizeof(want), "pool \"b\": listen \"127.0.0.1:9101\" "
+	    "conflicts with listen \"127.0.0.1:9101\" of pool \"a\" "
+	    "(%s/pool.d/a.conf:1)", inc_dir);
+	inc_fail("pool.d/b.conf", 1, want);
+
+	/* A glob matching nothing is fine; a missing file is not. */
+	inc_reset();
+	inc_file("main.conf", "include = \"none.d/*.conf\"\n"
+	    "include = 'empty.d/*'\n" POOL_IN("m", "9100"));
+	inc_file("empty.d/.keep", "");
+	conf = inc_load(err, sizeof(err));
+	if (conf == NULL)
+		fail_msg("rejected: %s", err);
+	assert_int_equal(conf->npools, 1);
+	assert_int_equal(conf->pools[0].line, 3);
+	conf_free(conf);
+	inc_file("main.conf", POOL_IN("m", "9100") "include = \"x.conf\"\n");
+	snprintf(want, sizeof(want), "include \"x.conf\": %s/x.conf: No such "
+	    "file or directory", inc_dir);
+	inc_fail("main.conf", 5, want);
+	inc_file("main.conf", "include \"pool.d\"\n" POOL_IN("m", "9100"));
+	inc_fail("main.conf", 1, "include: write include = \"pattern\"");
+
+	/* Nested, each relative to its own file. */
+	inc_reset();
+	inc_file("main.conf", "include = \"sub/one.conf\"\n");
+	inc_file("sub/one.conf", "include = \"two.conf\"\n"
+	    POOL_IN("one", "9101"));
+	inc_file("sub/two.conf", POOL_IN("two", "9102"));
+	conf = inc_load(err, sizeof(err));
+	if (conf == NULL)
+		fail_msg("rejected: %s", err);
+	assert_int_equal(conf->npools, 2);
+	assert_string_equal(conf->pools[0].name, "two");
+	assert_int_equal(conf->pools[1].line, 2);
+	snprintf(want, sizeof(want), "%s/sub/one.conf", inc_dir);
+	assert_string_equal(conf->pools[1].file, want);
+	conf_free(conf);
+
+	/* A cycle, and includes nested too deep. */
+	inc_file("sub/two.conf", "include = \"one.conf\"\n");
+	snprintf(want, sizeof(want), "%s/sub/one.conf: included in itself",
+	    inc_dir);
+	conf = inc_load(err, sizeof(err));
+	assert_null(conf);
+	if (strstr(err, want) == NULL)
+		fail_msg("want \"%s\", got \"%s\"", want, err);
+	inc_reset();
+	inc_file("main.conf", "include = \"l1.conf\"\n");
+	for (i = 1; i <= 9; i++) {
+		char	 name[32], text[64];
+
+		snprintf(name, sizeof(name), "l%d.conf", i);
+		snprintf(text, sizeof(text), "include = \"l%d.conf\"\n", i + 1);
+		inc_file(name, text);
+	}
+	inc_file("l10.conf", POOL_IN("deep", "9100"));
+	inc_fail("l8.conf", 1, "include \"l9.conf\": includes nested more "
+	    "than 8 deep");
+	inc_file("l8.conf", POOL_IN("deep", "9100"));
+	conf = inc_load(err, sizeof(err));
+	if (conf == NULL)
+		fail_msg("8 deep rejected: %s", err);
+	conf_free(conf);
+	inc_reset();
+	rmdir(inc_dir);
 }
 
 /* A failed parse leaves no state behind for the next one (reload). */
@@ -1469,6 +1673,7 @@ main(void)
 		cmocka_unit_test(test_errors_duplicate_listen),
 		cmocka_unit_test(test_errors_file),
 		cmocka_unit_test(test_reload_after_error),
+		cmocka_unit_test(test_include),
 		cmocka_unit_test(test_listen),
 		cmocka_unit_test(test_listen_lengths),
 		cmocka_unit_test(test_log_level),

@@ -7,8 +7,13 @@
  */
 #include "config.h"
 
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <regex.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -141,6 +146,101 @@ test_line_escaped(void **state)
 	assert_int_equal(count(text, "\n"), 1);
 }
 
+/* Whether text matches the extended regular expression re. */
+static bool
+matches(const char *text, const char *re)
+{
+	regex_t	 rx;
+	int	 rc;
+
+	assert_int_equal(regcomp(&rx, re, REG_EXTENDED | REG_NOSUB), 0);
+	rc = regexec(&rx, text, 0, NULL, 0);
+	regfree(&rx);
+	return rc == 0;
+}
+
+/* ISO 8601 with milliseconds and the offset, in the zone of TZ. */
+static void
+test_line_time(void **state)
+{
+	long	 off = 0;
+	char	*text;
+
+	(void)state;
+	(void)read_log(&off);
+	log_msg(POOLED_LOG_ERROR, "a line");
+	text = read_log(&off);
+	if (!matches(text, "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:"
+	    "[0-9]{2}\\.[0-9]{3}[+-][0-9]{2}:[0-9]{2} error test\\[[0-9]+\\]: "
+	    "a line\n$"))
+		fail_msg("not ISO 8601 with an offset: \"%s\"", text);
+	/* A zone east of UTC, and one with half hours. */
+	setenv("TZ", "IST-5:30", 1);
+	tzset();
+	log_msg(POOLED_LOG_ERROR, "in India");
+	text = read_log(&off);
+	if (!matches(text, "T[0-9:.]{12}\\+05:30 error test\\[[0-9]+\\]: "
+	    "in India\n$"))
+		fail_msg("not +05:30: \"%s\"", text);
+	setenv("TZ", "UTC0", 1);
+	tzset();
+	log_msg(POOLED_LOG_ERROR, "in UTC");
+	text = read_log(&off);
+	assert_true(matches(text, "T[0-9:.]{12}\\+00:00 error "));
+	unsetenv("TZ");
+	tzset();
+}
+
+/*
+ * error_log = "syslog": one datagram per line to the syslog socket, in
+ * RFC 3164's form, with facility, ident and escaping; read back from a
+ * socket the test binds in place of /dev/log.
+ */
+static void
+test_syslog(void **state)
+{
+	struct sockaddr_un	 sun;
+	char			 dir[] = "/tmp/pooled-test-syslog.XXXXXX";
+	char			 buf[4096];
+	ssize_t			 n;
+	int			 fd;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/log", dir);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	assert_true(fd != -1);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+
+	log_set_syslog(16 << 3, "myapp");	/* local0 */
+	assert_int_equal(log_open_syslog("syslog", sun.sun_path), 0);
+	log_set_role("master");
+	log_msg(POOLED_LOG_WARNING, "listening on %s\033", "/run/x.sock");
+	n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	/* local0 (16) * 8 + warning (4) = 132. */
+	if (!matches(buf, "^<132>[A-Z][a-z]{2} [ 0-9][0-9] [0-9]{2}:[0-9]{2}:"
+	    "[0-9]{2} myapp\\[[0-9]+\\]: master: listening on /run/x.sock"
+	    "\\\\x1b$"))
+		fail_msg("not a syslog line: \"%s\"", buf);
+	log_msg(POOLED_LOG_DEBUG, "debug");
+	n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	assert_true(matches(buf, "^<135>.* myapp\\[[0-9]+\\]: master: debug$"));
+
+	/* Nobody reading: a line is lost, the caller never waits. */
+	close(fd);
+	unlink(sun.sun_path);
+	log_msg(POOLED_LOG_ERROR, "into the void");
+	rmdir(dir);
+	log_set_role("test");
+	assert_int_equal(log_open(log_file), 0);
+}
+
 static void
 test_peer_burst(void **state)
 {
@@ -235,6 +335,8 @@ main(void)
 		cmocka_unit_test(test_escape_utf8),
 		cmocka_unit_test(test_escape_truncates),
 		cmocka_unit_test(test_line_escaped),
+		cmocka_unit_test(test_line_time),
+		cmocka_unit_test(test_syslog),
 		cmocka_unit_test(test_peer_burst),
 		cmocka_unit_test(test_peer_bound),
 	};
