@@ -133,9 +133,15 @@ slot_do(struct master *m, struct slot *s, enum sup_event ev, int64_t now)
 			    sizeof(flags));
 		break;
 	case SUP_ACT_TERM:
-	case SUP_ACT_TERM_LATE:
 		if (s->chan != -1)
 			(void)chan_send(s->chan, CHAN_STOP_NOW, NULL, 0);
+		(void)kill(s->pid, SIGTERM);
+		break;
+	case SUP_ACT_TERM_LATE:
+		/*
+		 * Only the signal: a worker past graceful_timeout may have a
+		 * thread stuck in its handler, and dies of SIGTERM as it is.
+		 */
 		(void)kill(s->pid, SIGTERM);
 		break;
 	case SUP_ACT_KILL_LATE:

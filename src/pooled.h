@@ -439,7 +439,7 @@ enum sup_action {
 	SUP_ACT_ASK_DRAIN,		/* send CHAN_STOP_GRACEFUL */
 	SUP_ACT_ASK_DRAIN_CLOSING,	/* ... with CHAN_STOP_CLOSING */
 	SUP_ACT_TERM,			/* send CHAN_STOP_NOW and SIGTERM */
-	SUP_ACT_TERM_LATE,		/* the same: graceful_timeout passed */
+	SUP_ACT_TERM_LATE,		/* SIGTERM: graceful_timeout passed */
 	SUP_ACT_KILL,			/* send SIGKILL */
 	SUP_ACT_KILL_LATE,		/* the same: not ready in time */
 	SUP_ACT_WARN_LATE		/* say its replacement is late */
