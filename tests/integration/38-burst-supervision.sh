@@ -5,10 +5,11 @@
 # waits on a 300 ms handler, through nginx, and every request of every
 # burst must answer 200.  graceful_timeout is shorter than the burst
 # takes: a stopping worker that took the waiting connections for itself
-# would be killed with them in hand.  How long each drain took (from the event to the last answer
-# or to the old worker's exit, whichever is later) is printed beside the
-# bound it should come near, backlog x handler time / threads, for the
-# record: machines are too noisy for it to decide pass or fail.
+# would be killed with them in hand.  How long each drain took (from the
+# event to the last answer or to the old workers' exit, whichever is
+# later) is printed beside the bound it should come near, backlog x
+# handler time / threads, for the record: machines are too noisy for it
+# to decide pass or fail.
 . "$(dirname "$0")/lib.sh"
 
 MS=300			# the handler's time

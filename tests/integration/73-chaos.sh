@@ -169,14 +169,14 @@ whole()
 {
 	local live listed
 
-	live=$(pool_workers c | xargs)
-	[ "$(count_lines "$(pool_workers c)")" -eq "$PROCS" ] || return 1
+	live=$(pool_workers c)
+	[ "$(count_lines "$live")" -eq "$PROCS" ] || return 1
 	listed=$("$POOLED" -s -c "$POOLED_CONF" c json 2>/dev/null |
 	    python3 -c 'import json, sys
 s = json.load(sys.stdin)
 print(" ".join(sorted(str(p["pid"]) for p in s["processes"])))' \
 	    2>/dev/null)
-	[ "$listed" = "$(printf '%s\n' $live | sort | xargs)" ]
+	[ "$listed" = "$(printf '%s\n' "$live" | sort | xargs)" ]
 }
 
 if wait_for 15 whole; then
