@@ -14,9 +14,10 @@
  *
  * A stop reaches the acceptors as an event in the same epoll set (the
  * worker's stop eventfd, level-triggered), so it never interrupts a
- * request's I/O and cannot be lost between the flag check and the wait.
- * (The wake-up signal, unblocked only inside epoll_pwait, is no longer
- * sent by pooled; a module's stray one only makes a wait return early.)
+ * request's I/O and cannot be lost between the look at the worker's state
+ * (worker_life.c) and the wait.  No signal is involved.  An acceptor that
+ * ends says so on the worker's done eventfd, which the control thread
+ * waits on (with a monotonic deadline) before it joins it.
  */
 #include "config.h"
 
@@ -29,7 +30,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +38,6 @@
 
 #include "pooled.h"
 
-#define ACCEPTOR_WAKE_SIGNAL	SIGUSR2
 #define ACCEPTOR_STUCK_MS	2000	/* after the cut, before replacing */
 #define ACCEPTOR_BATCH		64	/* accepts a turn, with kept conns */
 #define REFUSED_LOG_MS		1000	/* one refusal line a worker, at most */
@@ -69,39 +68,14 @@ struct acceptor {
 	bool			 slow_logged;
 	void			*conn;		/* the protocol's state */
 	void			*thread_data;
-	sigset_t		 wait_mask;	/* mask inside epoll_pwait */
+	_Atomic bool		 ended;		/* acceptor_main is done */
 };
 
-static void
-wake_handler(int signo)
-{
-	(void)signo;
-}
-
-/*
- * Prepare the process for acceptor threads: initialise the protocol, then
- * install the wake-up signal (after, as libfcgi installs handlers of its
- * own in FCGX_Init).
- */
+/* Prepare the process for acceptor threads: initialise the protocol. */
 void
 acceptor_init_process(const struct worker *w)
 {
-	struct sigaction	 sa;
-
 	w->proto->init_process(w->pool);
-	memset(&sa, 0, sizeof(sa));
-	sigemptyset(&sa.sa_mask);
-	sa.sa_handler = wake_handler;
-	sa.sa_flags = 0;	/* no SA_RESTART: the wait must return */
-	if (sigaction(ACCEPTOR_WAKE_SIGNAL, &sa, NULL) == -1)
-		fatal("acceptor: sigaction");
-}
-
-/* The signal that interrupts an acceptor's wait. */
-int
-acceptor_wake_signal(void)
-{
-	return ACCEPTOR_WAKE_SIGNAL;
 }
 
 static void
@@ -222,7 +196,7 @@ accept_new(struct worker *w)
 		return ACCEPT_RETRY;
 	case EINVAL:
 		/* The worker stops and let go of the socket (worker.c). */
-		if (atomic_load(&w->stopping))
+		if (wlife_stopping(&w->life))
 			return ACCEPT_DRAINED;
 		/* FALLTHROUGH */
 	default:
@@ -376,7 +350,7 @@ accept_spare(struct acceptor *a)
 	struct worker	*w = a->w;
 	int		 fd;
 
-	if (atomic_load(&w->waiting) != 0 || atomic_load(&w->stopping) ||
+	if (atomic_load(&w->waiting) != 0 || wlife_stopping(&w->life) ||
 	    park_count_new(w->park) != 0 || park_count_kept(w->park) != 0)
 		return -1;
 	if ((fd = accept_new(w)) < 0 || !admit(w, fd))
@@ -402,16 +376,16 @@ next_connection(struct acceptor *a)
 		 * Stopping, the connections this worker accepted already are
 		 * still served; kept ones were closed (worker_drain).
 		 */
-		if (atomic_load(&w->stopping) && park_count_new(w->park) == 0)
+		if (wlife_stopping(&w->life) && park_count_new(w->park) == 0)
 			return -1;
 		if ((fd = accept_spare(a)) != -1)
 			return fd;
 		atomic_fetch_add(&w->waiting, 1);
-		n = epoll_pwait(w->epfd, &ev, 1, -1, &a->wait_mask);
+		n = epoll_wait(w->epfd, &ev, 1, -1);
 		atomic_fetch_sub(&w->waiting, 1);
 		if (n == -1 && errno != EINTR) {
 			/* EBADF or EINVAL: a bug; acceptors never exit(). */
-			log_warn("acceptor: epoll_pwait");
+			log_warn("acceptor: epoll_wait");
 			abort();
 		}
 		if (n <= 0)
@@ -443,7 +417,7 @@ repark(struct acceptor *a, int fd)
 {
 	struct worker	*w = a->w;
 
-	if (atomic_load(&w->stopping)) {
+	if (wlife_stopping(&w->life)) {
 		close(fd);
 		return;
 	}
@@ -453,7 +427,7 @@ repark(struct acceptor *a, int fd)
 	 * A stop that began since the check above may have closed the kept
 	 * connections before this one was parked: close them again.
 	 */
-	if (atomic_load(&w->stopping))
+	if (wlife_stopping(&w->life))
 		park_close_kept(w->park);
 }
 
@@ -531,6 +505,21 @@ serve(struct acceptor *a, int fd)
 		repark(a, fd);
 }
 
+/*
+ * Say that this thread is done, for the control thread's join: the flag
+ * tells which one, the eventfd wakes it.  Nothing of a is touched after.
+ */
+static void
+ended(struct acceptor *a)
+{
+	struct worker	*w = a->w;
+	uint64_t	 one = 1;
+
+	atomic_store(&a->ended, true);
+	if (write(w->done_fd, &one, sizeof(one)) == -1)
+		log_warn("acceptor: cannot say it ended");
+}
+
 static void *
 acceptor_main(void *arg)
 {
@@ -543,21 +532,19 @@ acceptor_main(void *arg)
 	    w->backend->thread_init(&a->thread_data) == 0;
 	if (!ok)
 		log_warnx("acceptor %zu: thread_init failed", a->index);
-	if (!worker_thread_inited(w, ok))
-		return NULL;
-	sb_thread_set(w->sb, w->row, (unsigned int)a->index, SB_IDLE, 0, NULL,
-	    NULL);
-	while ((fd = next_connection(a)) != -1)
-		serve(a, fd);
-	if (w->backend->thread_fini != NULL)
-		w->backend->thread_fini(a->thread_data);
+	if (worker_thread_inited(w, ok)) {
+		sb_thread_set(w->sb, w->row, (unsigned int)a->index, SB_IDLE,
+		    0, NULL, NULL);
+		while ((fd = next_connection(a)) != -1)
+			serve(a, fd);
+		if (w->backend->thread_fini != NULL)
+			w->backend->thread_fini(a->thread_data);
+	}
+	ended(a);
 	return NULL;
 }
 
-/*
- * Start acceptor thread number index.  The caller has blocked the wake-up
- * signal, so the thread starts with it blocked.
- */
+/* Start acceptor thread number index. */
 struct acceptor *
 acceptor_start(struct worker *w, size_t index)
 {
@@ -579,8 +566,6 @@ acceptor_start(struct worker *w, size_t index)
 		free(a);
 		return NULL;
 	}
-	pthread_sigmask(SIG_SETMASK, NULL, &a->wait_mask);
-	sigdelset(&a->wait_mask, ACCEPTOR_WAKE_SIGNAL);
 	pthread_attr_init(&attr);
 	rc = pthread_create(&a->tid, &attr, acceptor_main, a);
 	pthread_attr_destroy(&attr);
@@ -657,23 +642,23 @@ acceptor_check_deadline(struct acceptor *a, int64_t now)
 		worker_ask_retire(a->w, RETIRE_STUCK);
 }
 
+/* Whether an acceptor is done: its thread is ending, or has ended. */
+bool
+acceptor_ended(const struct acceptor *a)
+{
+	return atomic_load(&a->ended);
+}
+
 /*
- * Wait up to ms for an acceptor to finish; free it and return true if it
- * did.
+ * Join an acceptor that is done, without waiting: free it and return true
+ * if its thread has ended.  The caller waits on the done eventfd, with a
+ * monotonic deadline of its own, rather than in a timed join on the wall
+ * clock (and pthread_clockjoin_np is unknown to ThreadSanitizer).
  */
 bool
-acceptor_try_join(struct acceptor *a, int ms)
+acceptor_try_join(struct acceptor *a)
 {
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000;
-	if (ts.tv_nsec >= 1000000000) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
-	if (pthread_timedjoin_np(a->tid, NULL, &ts) != 0)
+	if (!atomic_load(&a->ended) || pthread_tryjoin_np(a->tid, NULL) != 0)
 		return false;
 	a->w->proto->conn_free(a->conn);
 	pthread_mutex_destroy(&a->mtx);

@@ -5,15 +5,17 @@
  * the config, and stops them.  It never handles a request, never loads a
  * module, and never acts on what a worker sends without checking it.
  *
- * A reload (HUP) starts a new generation beside the one that serves: the
- * new config, the sockets it shares with the old one (the same fd, so no
- * connection is ever refused) plus any new ones, and its workers.  Only
- * once every new worker is ready are the old ones asked to finish their
- * requests and exit; if the new config is invalid or a new worker fails
- * to start, the new generation is dropped and the old one serves on,
- * untouched.  A worker that asks to be replaced (max_requests, a stuck
- * request) is handled the same way on a small scale: its replacement
- * starts first, and it is stopped once the replacement is ready.
+ * Two lifecycles live in their own files: a worker's, as the master sees
+ * it (supervisor.c: every slot's state, event and deadline), and a
+ * generation's (generation.c: a config with its sockets and scoreboards).
+ * This file keeps the loop, the signals, and what ties the two together:
+ * a reload (HUP) loads a new generation beside the one that serves; only
+ * once every new worker is ready is it committed and are the old workers
+ * asked to finish their requests and exit; if the config is invalid or a
+ * new worker fails to start, the new generation is released and the old
+ * one serves on, untouched.  A worker that asks to be replaced
+ * (max_requests, a stuck request) is handled the same way on a small
+ * scale: its replacement starts first, and it drains once that is ready.
  */
 #include "config.h"
 
@@ -41,42 +43,22 @@ enum master_stop {
 #define MASTER_PM_TICK_MS	1000	/* pm decisions, at most this often */
 #define MASTER_MAX_LOG_MS	10000	/* "max_processes reached", at most */
 
-/* What the master keeps of one pool of a generation. */
-struct pool_state {
-	struct scoreboard	*sb;
-	struct sb_pool		 counters;	/* published into sb */
-	bool			 watch;		/* poll the listen socket */
-	bool			 queued;	/* it had a connection waiting */
-	int64_t			 watch_after;	/* not sooner: no busy loop */
-	int64_t			 max_logged;
-};
-
-/* A config, the listen sockets of its pools (one fd each), their state. */
-struct generation {
-	uint32_t		 id;
-	struct conf		*conf;	/* NULL: none */
-	int			*fds;
-	struct pool_state	*pools;
-};
-
 struct master {
-	struct generation	 cur;		/* serving */
-	struct generation	 next;		/* starting, after a HUP */
+	struct generation	 cur;		/* serving; loading at start */
+	struct generation	 next;		/* loading, after a HUP */
 	uint32_t		 last_gen;	/* ids are never reused */
-	int64_t			 next_deadline;
-	const char		*next_failed;	/* why the start failed */
+	const char		*next_failed;	/* why the reload failed */
 	bool			 want_reload;
 	bool			 reload_deferred_logged;
 	struct slot_table	 slots;
 	int			 ready_fd;	/* tells the parent we run */
-	bool			 started;
-	int64_t			 start_deadline;
 	enum master_stop	 stop;
 	int			 exit_code;
 	struct pollfd		*pfd;
 	size_t			*pfd_slot;	/* index into slots, per pfd */
 	size_t			 pfd_cap;
 	int64_t			 pm_due;	/* next pm tick */
+	int64_t			 no_row_logged;	/* "no free row", at most */
 	struct status_srv	*status;	/* status_listen, or NULL */
 	char			 last_reload[256];
 	int			 procfd;	/* /proc, for reaper.c */
@@ -89,40 +71,96 @@ struct master {
 
 static void	master_begin_stop(struct master *, enum master_stop);
 static void	retire_kept(struct master *);
+static void	spawn(struct master *, struct slot *, int64_t);
 
 /* The generation a slot belongs to, or NULL when it is gone. */
 static struct generation *
 gen_of(struct master *m, const struct slot *s)
 {
-	if (m->cur.conf != NULL && s->gen == m->cur.id)
+	if (m->cur.state != GEN_NONE && s->gen == m->cur.id)
 		return &m->cur;
-	if (m->next.conf != NULL && s->gen == m->next.id)
+	if (m->next.state != GEN_NONE && s->gen == m->next.id)
 		return &m->next;
 	return NULL;
 }
 
 /*
- * Give each pool of g its scoreboard, sized for every worker it may run
- * at once, replacements and a reload's overlap included.  A pool without
- * one (out of memory) serves, only without status.
+ * The timeouts that set a slot's deadlines: the serving config's, except
+ * that the workers of a loading generation are ready by its deadline.
  */
-static void
-gen_init_pools(struct generation *g)
+static struct sup_times
+times_of(struct master *m, const struct slot *s, int64_t now)
 {
-	const struct pool_conf	*pc;
-	size_t			 i;
-	int			 most;
+	const struct conf	*c = m->cur.conf;
+	const struct generation	*g = gen_of(m, s);
+	struct sup_times	 t;
 
-	g->pools = xcalloc(g->conf->npools, sizeof(*g->pools));
-	for (i = 0; i < g->conf->npools; i++) {
-		pc = &g->conf->pools[i];
-		most = pc->processes > pc->max_processes ? pc->processes :
-		    pc->max_processes;
-		g->pools[i].sb = sb_create((unsigned int)most * 2 + 2,
-		    (unsigned int)pc->threads);
-		g->pools[i].counters.start_wall_ms = clock_wall_ms();
-		sb_pool_publish(g->pools[i].sb, &g->pools[i].counters);
+	t.start_ms = c->start_timeout * 1000LL;
+	t.graceful_ms = c->graceful_timeout * 1000LL;
+	t.kill_ms = c->kill_timeout * 1000LL;
+	if (g != NULL && g->state == GEN_LOADING)
+		t.start_ms = g->deadline > now ? g->deadline - now : 0;
+	return t;
+}
+
+/*
+ * Move slot s by event ev (supervisor.c decides how) and do what that
+ * asks: the only place the master signals or stops a worker.
+ */
+static enum sup_action
+slot_do(struct master *m, struct slot *s, enum sup_event ev, int64_t now)
+{
+	struct sup_times	 t = times_of(m, s, now);
+	enum sup_state		 was = s->state;
+	enum sup_action		 a;
+	uint32_t		 flags = 0;
+
+	switch ((a = sup_step(s, ev, now, &t))) {
+	case SUP_ACT_ILLEGAL:
+		log_warnx("pool %s: worker %ld: \"%s\" while %s; ignored",
+		    s->name, (long)s->pid, sup_event_name(ev),
+		    sup_state_name(was));
+		break;
+	case SUP_ACT_SPAWN:
+		spawn(m, s, now);
+		break;
+	case SUP_ACT_ASK_DRAIN_CLOSING:
+		flags = CHAN_STOP_CLOSING;
+		/* FALLTHROUGH */
+	case SUP_ACT_ASK_DRAIN:
+		if (s->chan != -1)
+			(void)chan_send(s->chan, CHAN_STOP_GRACEFUL, &flags,
+			    sizeof(flags));
+		break;
+	case SUP_ACT_TERM:
+		if (s->chan != -1)
+			(void)chan_send(s->chan, CHAN_STOP_NOW, NULL, 0);
+		(void)kill(s->pid, SIGTERM);
+		break;
+	case SUP_ACT_TERM_LATE:
+		/*
+		 * Only the signal: a worker past graceful_timeout may have a
+		 * thread stuck in its handler, and dies of SIGTERM as it is.
+		 */
+		(void)kill(s->pid, SIGTERM);
+		break;
+	case SUP_ACT_KILL_LATE:
+		log_warnx("pool %s: worker %ld not ready after start_timeout "
+		    "(%d s); killing it", s->name, (long)s->pid,
+		    m->cur.conf->start_timeout);
+		/* FALLTHROUGH */
+	case SUP_ACT_KILL:
+		(void)kill(s->pid, SIGKILL);
+		break;
+	case SUP_ACT_WARN_LATE:
+		log_warnx("pool %s: the replacement of worker %ld is not ready "
+		    "after start_timeout (%d s); it serves on meanwhile",
+		    s->name, (long)s->pid, m->cur.conf->start_timeout);
+		break;
+	case SUP_ACT_NONE:
+		break;
 	}
+	return a;
 }
 
 /*
@@ -132,220 +170,150 @@ gen_init_pools(struct generation *g)
 static struct scoreboard **
 all_scoreboards(struct master *m)
 {
-	struct generation	*gens[2] = { &m->cur, &m->next };
 	struct scoreboard	**v;
-	size_t			 g, i, n = 0;
+	size_t			 n = 0;
 
 	v = xcalloc((m->cur.conf != NULL ? m->cur.conf->npools : 0) +
 	    (m->next.conf != NULL ? m->next.conf->npools : 0) + 1,
 	    sizeof(*v));
-	for (g = 0; g < 2; g++)
-		for (i = 0; gens[g]->conf != NULL &&
-		    i < gens[g]->conf->npools; i++)
-			if (gens[g]->pools[i].sb != NULL)
-				v[n++] = gens[g]->pools[i].sb;
+	gen_scoreboards(&m->cur, v, &n);
+	gen_scoreboards(&m->next, v, &n);
 	return v;
 }
 
 /*
- * A slot's worker is gone: add what its row counted to its pool's
- * totals, free the row, and publish.
+ * Fork the worker of slot s.  Without a free scoreboard row (every one is
+ * held by workers still finishing their requests) the start waits: a
+ * worker without a row would be invisible to pm and to status, and rows
+ * bound how many processes a pool can hold.
  */
 static void
-row_retire(struct master *m, struct slot *s, bool restarted)
-{
-	struct generation	*g = gen_of(m, s);
-	struct pool_state	*ps;
-	struct sb_thread	*t;
-	struct sb_row		 row;
-	unsigned int		 i, n;
-
-	if (g == NULL || s->sb == NULL) {
-		s->sb = NULL;
-		s->row = -1;
-		return;
-	}
-	ps = &g->pools[s->pool];
-	n = sb_threads(s->sb);
-	if ((t = calloc(n, sizeof(*t))) != NULL &&
-	    sb_read_row(s->sb, s->row, clock_ms(), &row, t)) {
-		/* Bounded by sb_read_row; added without wrapping. */
-		for (i = 0; i < n; i++)
-			ps->counters.accepted_gone = sb_sat_add(
-			    ps->counters.accepted_gone, t[i].requests);
-		ps->counters.slow_gone = sb_sat_add(ps->counters.slow_gone,
-		    row.slow);
-		ps->counters.timeouts_gone = sb_sat_add(
-		    ps->counters.timeouts_gone, row.timeouts);
-	}
-	free(t);
-	if (restarted)
-		ps->counters.restarts++;
-	sb_row_free(s->sb, s->row);
-	sb_pool_publish(s->sb, &ps->counters);
-	s->sb = NULL;
-	s->row = -1;
-}
-
-/* Tell the waiting parent (daemon mode) that every pool is up. */
-static void
-notify_started(struct master *m)
-{
-	size_t	 i;
-
-	for (i = 0; i < m->slots.n; i++) {
-		const struct slot *s = &m->slots.v[i];
-
-		if (s->state == SLOT_WAITING ||
-		    (s->state == SLOT_RUNNING && !s->ready))
-			return;
-	}
-	m->started = true;
-	log_notice("master: all pools started (%zu workers)",
-	    slot_count_live(&m->slots));
-	sd_notify_ready(slot_count_live(&m->slots));
-	if (m->ready_fd != -1) {
-		(void)write(m->ready_fd, "1", 1);
-		m->ready_fd = -1;
-	}
-}
-
-static void
-spawn_due(struct master *m, int64_t now)
+spawn(struct master *m, struct slot *s, int64_t now)
 {
 	struct generation	*g;
 	struct worker_spec	 ws;
-	struct scoreboard	**drop = NULL;
-	size_t			 i;
 	pid_t			 pid;
 	int			 chan;
+
+	if ((g = gen_of(m, s)) == NULL) {
+		(void)slot_do(m, s, SUP_EV_DROP, now);
+		return;
+	}
+	memset(&ws, 0, sizeof(ws));
+	ws.conf = g->conf;
+	ws.pool = s->pool;
+	ws.gen = g->id;
+	ws.listen_fd = g->fds[s->pool];
+	ws.sb = g->pools[s->pool].sb;
+	ws.row = sb_row_claim(ws.sb);
+	if (ws.sb != NULL && ws.row == -1) {
+		if (now - m->no_row_logged >= MASTER_MAX_LOG_MS) {
+			log_warnx("pool %s: every status row is held by "
+			    "workers still finishing; the next start waits "
+			    "for one to exit", s->name);
+			m->no_row_logged = now;
+		}
+		(void)slot_do(m, s, SUP_EV_POSTPONE, now);
+		return;
+	}
+	ws.drop = all_scoreboards(m);
+	pid = proc_spawn_worker(&ws, &chan);
+	free(ws.drop);
+	if (pid == -1) {
+		sb_row_free(ws.sb, ws.row);
+		(void)slot_do(m, s, SUP_EV_SPAWN_FAILED, now);
+		return;
+	}
+	sb_row_start(ws.sb, ws.row, pid, g->id, now);
+	s->pid = pid;
+	s->chan = chan;
+	s->sb = ws.sb;
+	s->row = ws.row;
+	(void)slot_do(m, s, SUP_EV_SPAWNED, now);
+	log_info("pool %s: started worker %ld", s->name, (long)pid);
+}
+
+/*
+ * Every slot whose deadline passed: start what is due, kill what is not
+ * ready in time, escalate the stops.  One line for the escalations.
+ */
+static void
+deadline_step(struct master *m, int64_t now)
+{
+	enum sup_state	 was;
+	enum sup_action	 a;
+	size_t		 i, term = 0, killed = 0;
 
 	for (i = 0; i < m->slots.n; i++) {
 		struct slot *s = &m->slots.v[i];
 
-		if (s->state != SLOT_WAITING || s->due_ms > now)
+		if (s->deadline > now)
 			continue;
-		if ((g = gen_of(m, s)) == NULL) {
-			s->state = SLOT_EMPTY;
-			continue;
-		}
-		if (drop == NULL)
-			drop = all_scoreboards(m);
-		memset(&ws, 0, sizeof(ws));
-		ws.conf = g->conf;
-		ws.pool = s->pool;
-		ws.gen = g->id;
-		ws.listen_fd = g->fds[s->pool];
-		ws.sb = g->pools[s->pool].sb;
-		ws.row = sb_row_claim(ws.sb);
-		ws.drop = drop;
-		pid = proc_spawn_worker(&ws, &chan);
-		if (pid == -1) {
-			sb_row_free(ws.sb, ws.row);
-			/* Try again later, as if it had died before ready. */
-			s->started_ms = now;
-			(void)slot_exited(s, true, now);
-			continue;
-		}
-		sb_row_start(ws.sb, ws.row, pid, g->id, now);
-		slot_started(s, pid, chan, now);
-		/*
-		 * At start-up and in a reload, the whole start has a
-		 * deadline; any other start (a respawn, pm, a replacement)
-		 * has one of its own.
-		 */
-		if (m->started && g == &m->cur)
-			s->ready_deadline = now +
-			    g->conf->start_timeout * 1000LL;
-		s->sb = ws.sb;
-		s->row = ws.row;
-		log_info("pool %s: started worker %ld", s->name, (long)pid);
+		was = s->state;
+		a = slot_do(m, s, SUP_EV_DEADLINE, now);
+		if (a == SUP_ACT_TERM_LATE)
+			term++;
+		else if (a == SUP_ACT_KILL && was == SUP_TERMINATING)
+			killed++;
 	}
-	free(drop);
+	if (term > 0)
+		log_warnx("master: graceful_timeout passed; sending SIGTERM "
+		    "to %zu workers", term);
+	if (killed > 0)
+		log_warnx("master: kill_timeout passed; sending SIGKILL to "
+		    "%zu workers", killed);
+}
+
+/* Add n slots for pool i of generation g, due at once. */
+static void
+add_slots(struct master *m, const struct generation *g, size_t i, int n,
+    int64_t now)
+{
+	struct slot	*s;
+
+	while (n-- > 0) {
+		s = slot_add(&m->slots, i, g->id, now);
+		snprintf(s->name, sizeof(s->name), "%s",
+		    g->conf->pools[i].name);
+	}
+}
+
+/* Whether a worker of generation id is still on its way to ready. */
+static bool
+gen_starting(const struct master *m, uint32_t id)
+{
+	size_t	 i;
+
+	for (i = 0; i < m->slots.n; i++)
+		if (m->slots.v[i].gen == id &&
+		    (m->slots.v[i].state == SUP_WAITING ||
+		    m->slots.v[i].state == SUP_SPAWNED))
+			return true;
+	return false;
 }
 
 /*
- * Stop one slot's worker: graceful asks it to finish what it has, now
- * asks it to exit at once and sends SIGTERM.  master_stop_step escalates
- * at the slot's deadline.  A slot waiting for a process is just dropped.
- * closing tells a graceful worker that its pool's socket closes with it,
- * so nobody else will serve the backlog.
+ * The master lets go of generation g (its workers keep their own
+ * mappings), keeping what keep shares.
  */
 static void
-slot_stop_as(struct master *m, struct slot *s, bool graceful, bool closing,
-    int64_t now)
+release_gen(struct master *m, struct generation *g,
+    const struct generation *keep)
 {
-	const struct conf	*c = m->cur.conf;
-	uint32_t		 flags = closing ? CHAN_STOP_CLOSING : 0;
+	size_t	 i;
 
-	if (s->state != SLOT_RUNNING) {
-		s->state = SLOT_EMPTY;
-		return;
-	}
-	if (s->stopping && (graceful || s->phase >= PHASE_TERM))
-		return;
-	s->stopping = true;
-	if (graceful) {
-		if (s->chan != -1)
-			(void)chan_send(s->chan, CHAN_STOP_GRACEFUL, &flags,
-			    sizeof(flags));
-		s->phase = PHASE_ASKED;
-		s->stop_deadline = now + c->graceful_timeout * 1000LL;
-	} else {
-		if (s->chan != -1)
-			(void)chan_send(s->chan, CHAN_STOP_NOW, NULL, 0);
-		(void)kill(s->pid, SIGTERM);
-		s->phase = PHASE_TERM;
-		s->stop_deadline = now + c->kill_timeout * 1000LL;
-	}
-}
-
-/* Stop a slot's worker; once pooled stops, its socket closes with it. */
-static void
-slot_stop(struct master *m, struct slot *s, bool graceful, int64_t now)
-{
-	slot_stop_as(m, s, graceful, m->stop != STOP_NONE, now);
-}
-
-/* Close the sockets of g that the serving generation does not share. */
-static void
-gen_release(struct master *m, struct generation *g)
-{
-	size_t	 i, j;
-	bool	 shared;
-
-	for (i = 0; i < g->conf->npools; i++) {
-		shared = false;
-		for (j = 0; m->cur.conf != NULL && g != &m->cur &&
-		    j < m->cur.conf->npools; j++)
-			if (m->cur.fds[j] == g->fds[i])
-				shared = true;
-		if (shared || g->fds[i] == -1)
-			continue;
-		sock_unlink(&g->conf->pools[i], g->fds[i]);
-		close(g->fds[i]);
-	}
-	/* Its workers keep their own mapping; the master lets go of its. */
 	for (i = 0; i < m->slots.n; i++)
 		if (m->slots.v[i].gen == g->id) {
 			m->slots.v[i].sb = NULL;
 			m->slots.v[i].row = -1;
 		}
-	for (i = 0; g->pools != NULL && i < g->conf->npools; i++)
-		sb_destroy(g->pools[i].sb);
-	free(g->pools);
-	free(g->fds);
-	conf_free(g->conf);
-	g->pools = NULL;
-	g->fds = NULL;
-	g->conf = NULL;
+	gen_release(g, keep);
 }
 
 /* Drop a generation that failed to start; the serving one stays. */
 static void
-reload_abort(struct master *m, const char *why)
+reload_abort(struct master *m, const char *why, int64_t now)
 {
-	int64_t	 now = clock_ms();
 	size_t	 i;
 
 	log_warnx("master: reload failed: %s; still serving generation %u "
@@ -353,49 +321,33 @@ reload_abort(struct master *m, const char *why)
 	snprintf(m->last_reload, sizeof(m->last_reload), "failed: %s", why);
 	for (i = 0; i < m->slots.n; i++)
 		if (m->slots.v[i].gen == m->next.id)
-			slot_stop(m, &m->slots.v[i], false, now);
-	gen_release(m, &m->next);
+			(void)slot_do(m, &m->slots.v[i], SUP_EV_TERMINATE, now);
+	release_gen(m, &m->next, &m->cur);
 	m->next_failed = NULL;
 }
 
 /* Every new worker is ready: it serves, the old workers finish. */
 static void
-reload_commit(struct master *m)
+reload_commit(struct master *m, int64_t now)
 {
 	struct generation	 old = m->cur;
-	int64_t			 now = clock_ms();
-	size_t			 i, j, n = 0;
+	size_t			 i, n = 0;
 
 	m->cur = m->next;
 	memset(&m->next, 0, sizeof(m->next));
-	/*
-	 * The sockets it keeps get their owner, mode and backlog as it
-	 * says: not before, as a reload that fails changes nothing.
-	 */
-	for (i = 0; i < m->cur.conf->npools; i++)
-		for (j = 0; j < old.conf->npools; j++)
-			if (m->cur.fds[i] == old.fds[j]) {
-				(void)sock_apply(&m->cur.conf->pools[i],
-				    m->cur.fds[i]);
-				(void)listen(m->cur.fds[i],
-				    m->cur.conf->pools[i].listen_backlog);
-			}
+	gen_commit(&m->cur, &old);
 	for (i = 0; i < m->slots.n; i++) {
 		struct slot *s = &m->slots.v[i];
-		bool kept = false;
 
 		if (s->gen != old.id)
 			continue;
-		if (s->state == SLOT_RUNNING)
+		if (sup_has_process(s))
 			n++;
 		/* A pool the reload removed: its socket closes. */
-		for (j = 0; j < m->cur.conf->npools; j++)
-			if (s->pool < old.conf->npools &&
-			    m->cur.fds[j] == old.fds[s->pool])
-				kept = true;
-		slot_stop_as(m, s, true, !kept, now);
+		(void)slot_do(m, s, gen_keeps(&m->cur, &old, s->pool) ?
+		    SUP_EV_DRAIN : SUP_EV_DRAIN_CLOSING, now);
 	}
-	gen_release(m, &old);
+	release_gen(m, &old, &m->cur);
 	log_set_level(m->cur.conf->log_level);
 	log_notice("master: reload done: generation %u serves; %zu old "
 	    "workers finish their requests", m->cur.id, n);
@@ -404,69 +356,17 @@ reload_commit(struct master *m)
 }
 
 /*
- * The listen socket of the serving generation at the same address as pc,
- * or -1.  Kept across a reload, it never stops accepting; its owner, mode
- * and backlog change once the new generation serves (reload_commit).
- */
-static int
-shared_socket(struct master *m, const struct pool_conf *pc)
-{
-	const struct listen_addr	*la = &pc->listen;
-	size_t				 i;
-
-	for (i = 0; i < m->cur.conf->npools; i++) {
-		const struct listen_addr *o = &m->cur.conf->pools[i].listen;
-
-		if (listen_addr_same(o, la))
-			return m->cur.fds[i];
-	}
-	return -1;
-}
-
-/*
- * How many workers pool pc of a reload's config starts with: processes,
- * or for a pool pm sizes that serves now under the same name, as many as
- * it runs (within the new max_processes): a reload under load must not
- * drop what pm grew, to grow it again a tick at a time.
- */
-static int
-reload_size(struct master *m, const struct pool_conf *pc)
-{
-	size_t	 i, j;
-	int	 n = 0;
-
-	if (pc->pm == PM_STATIC)
-		return pc->processes;
-	for (i = 0; i < m->cur.conf->npools; i++) {
-		if (strcmp(m->cur.conf->pools[i].name, pc->name) != 0 ||
-		    m->cur.conf->pools[i].pm == PM_STATIC)
-			continue;
-		for (j = 0; j < m->slots.n; j++) {
-			const struct slot *s = &m->slots.v[j];
-
-			if (s->gen == m->cur.id && s->pool == i &&
-			    s->state != SLOT_EMPTY && !s->stopping &&
-			    !s->retiring)
-				n++;
-		}
-	}
-	if (n > pc->max_processes)
-		n = pc->max_processes;
-	return n > pc->processes ? n : pc->processes;
-}
-
-/*
  * HUP: read the config again; if valid, open what sockets it adds and
  * start its workers as the next generation.
  */
 static void
-master_reload(struct master *m)
+master_reload(struct master *m, int64_t now)
 {
-	struct conf	*conf;
+	const char	*why;
+	unsigned int	*running;
 	size_t		 i;
-	int		*fds, k;
 
-	if (m->next.conf != NULL) {
+	if (m->next.state != GEN_NONE) {
 		if (!m->reload_deferred_logged)
 			log_notice("master: SIGHUP: a reload is starting "
 			    "already; this one follows it");
@@ -477,99 +377,69 @@ master_reload(struct master *m)
 	m->reload_deferred_logged = false;
 	log_notice("master: SIGHUP: reloading %s", m->cur.conf->path);
 	sd_notify_reloading();
-	if ((conf = conf_load(m->cur.conf->path)) == NULL ||
-	    preflight_check(conf) == -1) {
-		conf_free(conf);
-		log_warnx("master: reload: the configuration is invalid (see "
-		    "above); still serving the old one");
-		snprintf(m->last_reload, sizeof(m->last_reload), "failed: "
-		    "the configuration is invalid (see the log)");
-		return;
-	}
-	acl_warn_wildcard(conf);
-	fds = xcalloc(conf->npools, sizeof(*fds));
-	for (i = 0; i < conf->npools; i++) {
-		/* A kept socket's directory must pass as a new one's. */
-		if ((fds[i] = shared_socket(m, &conf->pools[i])) != -1 &&
-		    sock_check_dir(&conf->pools[i]) == 0) {
-			sock_rcvbuf(&conf->pools[i], fds[i]);
-			continue;
-		}
-		if (fds[i] != -1 ||
-		    (fds[i] = sock_open(&conf->pools[i])) == -1) {
-			while (++i < conf->npools)
-				fds[i] = -1;
-			m->next = (struct generation){ ++m->last_gen, conf,
-			    fds, NULL };
-			gen_release(m, &m->next);
-			log_warnx("master: reload: cannot listen (see "
-			    "above); still serving the old configuration");
-			snprintf(m->last_reload, sizeof(m->last_reload),
-			    "failed: cannot listen (see the log)");
-			return;
-		}
-	}
 	/*
 	 * A new id even after an aborted reload: the workers of that one
 	 * may still be on their way out, and must not pass for this one's.
+	 * A load that fails started none, and leaves its id unused.
 	 */
-	m->next = (struct generation){ ++m->last_gen, conf, fds, NULL };
-	gen_init_pools(&m->next);
-	m->next_deadline = clock_ms() + conf->start_timeout * 1000LL;
-	for (i = 0; i < conf->npools; i++)
-		for (k = reload_size(m, &conf->pools[i]); k > 0; k--)
-			(void)slot_add(&m->slots, i, m->next.id);
+	if (gen_load(&m->next, m->last_gen + 1, m->cur.conf->path, &m->cur,
+	    now, &why) == -1) {
+		log_warnx("master: reload: %s; still serving the old "
+		    "configuration", why);
+		snprintf(m->last_reload, sizeof(m->last_reload), "failed: %s",
+		    why);
+		return;
+	}
+	m->last_gen++;
+	running = xcalloc(m->cur.conf->npools, sizeof(*running));
 	for (i = 0; i < m->slots.n; i++)
-		if (m->slots.v[i].gen == m->next.id)
-			snprintf(m->slots.v[i].name, sizeof(m->slots.v[i].name),
-			    "%s", conf->pools[m->slots.v[i].pool].name);
+		if (m->slots.v[i].gen == m->cur.id &&
+		    sup_staying(&m->slots.v[i]))
+			running[m->slots.v[i].pool]++;
+	for (i = 0; i < m->next.conf->npools; i++)
+		add_slots(m, &m->next, i, gen_start_size(
+		    &m->next.conf->pools[i], &m->cur, running), now);
+	free(running);
 	log_notice("master: reload: starting generation %u (%zu pools)",
-	    m->next.id, conf->npools);
+	    m->next.id, m->next.conf->npools);
 }
 
 /*
- * Kill the workers not ready by their ready_deadline.  Reaped as a death
- * before ready, each is started again with the slot's back-off; until it
- * serves, pm leaves the pool alone, so it must not wait forever.
+ * A loading generation's end: the first one serves once every worker is
+ * ready (or pooled stops, past start_timeout); a reload's commits, or is
+ * dropped when a new worker failed or start_timeout passed.
  */
 static void
-start_overdue_step(struct master *m, int64_t now)
+generation_step(struct master *m, int64_t now)
 {
-	struct slot	*s;
-
-	while ((s = slot_start_overdue(&m->slots, now)) != NULL) {
-		log_warnx("pool %s: worker %ld not ready after start_timeout "
-		    "(%d s); killing it", s->name, (long)s->pid,
-		    m->cur.conf->start_timeout);
-		(void)kill(s->pid, SIGKILL);
-	}
-}
-
-/* Commit or abort a reload whose workers are starting. */
-static void
-reload_step(struct master *m, int64_t now)
-{
-	size_t	 i;
-
-	if (m->next.conf == NULL)
-		return;
-	if (m->next_failed != NULL) {
-		reload_abort(m, m->next_failed);
-		retire_kept(m);
+	if (m->cur.state == GEN_LOADING) {
+		if (!gen_starting(m, m->cur.id)) {
+			gen_commit(&m->cur, NULL);
+			log_notice("master: all pools started (%zu workers)",
+			    slot_count_live(&m->slots));
+			sd_notify_ready(slot_count_live(&m->slots));
+			if (m->ready_fd != -1) {
+				(void)write(m->ready_fd, "1", 1);
+				m->ready_fd = -1;
+			}
+		} else if (now >= m->cur.deadline) {
+			log_warnx("master: workers not ready after "
+			    "start_timeout (%d s); stopping",
+			    m->cur.conf->start_timeout);
+			m->exit_code = 1;
+			master_begin_stop(m, STOP_NOW);
+		}
 		return;
 	}
-	for (i = 0; i < m->slots.n; i++) {
-		const struct slot *s = &m->slots.v[i];
-
-		if (s->gen == m->next.id && (s->state != SLOT_RUNNING ||
-		    !s->ready))
-			break;
-	}
-	if (i == m->slots.n)
-		reload_commit(m);
-	else if (now >= m->next_deadline)
+	if (m->next.state != GEN_LOADING)
+		return;
+	if (m->next_failed != NULL)
+		reload_abort(m, m->next_failed, now);
+	else if (!gen_starting(m, m->next.id))
+		reload_commit(m, now);
+	else if (now >= m->next.deadline)
 		reload_abort(m, "the new workers were not ready within "
-		    "start_timeout");
+		    "start_timeout", now);
 	else
 		return;
 	retire_kept(m);
@@ -578,40 +448,42 @@ reload_step(struct master *m, int64_t now)
 static void
 reap_one(struct master *m, pid_t pid, int status, int64_t now)
 {
-	struct slot	*s;
-	char		 how[128];
-	bool		 abnormal, looping, was_ready;
+	struct generation	*g;
+	struct slot		*s;
+	char			 how[128];
+	bool			 abnormal, served;
 
 	if ((s = slot_by_pid(&m->slots, pid)) == NULL)
 		return;		/* not a worker of ours */
 	proc_describe_status(status, how, sizeof(how));
 	abnormal = !WIFEXITED(status) || WEXITSTATUS(status) != 0;
-	if (s->stopping || s->retiring || !abnormal)
+	if (!s->respawn || !abnormal)
 		log_info("pool %s: worker %ld %s", s->name, (long)pid, how);
 	else
 		log_warnx("pool %s: worker %ld %s", s->name, (long)pid, how);
 	if (s->chan != -1)
 		close(s->chan);
-	row_retire(m, s, abnormal && !s->stopping && !s->retiring &&
-	    m->stop == STOP_NONE);
-	was_ready = s->ready;
-	looping = slot_exited(s, abnormal, now);
-	if (m->stop != STOP_NONE) {
-		s->state = SLOT_EMPTY;
-		return;
-	}
-	if (s->state == SLOT_EMPTY)
+	s->chan = -1;
+	if ((g = gen_of(m, s)) != NULL && s->sb != NULL)
+		gen_row_retire(g, s->pool, s->row, abnormal && s->respawn,
+		    now);
+	s->sb = NULL;
+	s->row = -1;
+	served = s->served;
+	(void)slot_do(m, s, abnormal ? SUP_EV_CRASHED : SUP_EV_EXITED, now);
+	if (s->state == SUP_REAPED)
 		return;		/* stopped or replaced: expected */
-	if (m->next.conf != NULL && s->gen == m->next.id && !was_ready) {
+	if (m->next.state == GEN_LOADING && s->gen == m->next.id &&
+	    !served) {
 		static char	 why[256];
 
 		snprintf(why, sizeof(why), "pool %s: a new worker %s before "
 		    "it was ready", s->name, how);
 		m->next_failed = why;
-		s->state = SLOT_EMPTY;
+		(void)slot_do(m, s, SUP_EV_DROP, now);
 		return;
 	}
-	if (!m->started && !was_ready) {
+	if (m->cur.state == GEN_LOADING && !served) {
 		log_warnx("pool %s: worker failed during startup; stopping",
 		    s->name);
 		m->exit_code = 1;
@@ -627,15 +499,15 @@ reap_one(struct master *m, pid_t pid, int status, int64_t now)
 	if (WIFEXITED(status) && WEXITSTATUS(status) == EX_CONFIG)
 		log_warnx("pool %s: worker could not start its handler; "
 		    "retrying in %lld ms", s->name,
-		    (long long)(s->due_ms - now));
-	else if (looping)
+		    (long long)(s->deadline - now));
+	else if (sup_looping(s))
 		log_warnx("pool %s: workers keep dying right after start "
 		    "(%u times within %d s); restarting with back-off, next "
 		    "in %lld ms", s->name, s->early_deaths,
-		    SLOT_LOOP_WINDOW_MS / 1000, (long long)(s->due_ms - now));
+		    SLOT_LOOP_WINDOW_MS / 1000, (long long)(s->deadline - now));
 	else if (s->backoff_ms > 0)
 		log_notice("pool %s: restarting worker in %lld ms", s->name,
-		    (long long)(s->due_ms - now));
+		    (long long)(s->deadline - now));
 }
 
 /* Whether pid is one of the workers, for reaper_kill_children. */
@@ -699,7 +571,7 @@ send_log(struct master *m)
 	if (log_fd() == STDERR_FILENO)
 		return;
 	for (i = 0; i < m->slots.n; i++)
-		if (m->slots.v[i].state == SLOT_RUNNING &&
+		if (sup_has_process(&m->slots.v[i]) &&
 		    m->slots.v[i].chan != -1)
 			(void)chan_send_fd(m->slots.v[i].chan, CHAN_REOPEN_LOG,
 			    log_fd());
@@ -708,8 +580,9 @@ send_log(struct master *m)
 /*
  * Start stopping: graceful asks workers to finish what they have (QUIT),
  * now asks them to exit at once (TERM, INT).  Escalation to SIGTERM and
- * SIGKILL follows from master_stop_step.  A fast stop overrides a graceful
- * one in progress, never the reverse.  A reload in progress is dropped.
+ * SIGKILL follows at each slot's deadline.  A fast stop overrides a
+ * graceful one in progress, never the reverse.  A reload in progress is
+ * dropped.
  */
 static void
 master_begin_stop(struct master *m, enum master_stop how)
@@ -726,10 +599,12 @@ master_begin_stop(struct master *m, enum master_stop how)
 		    "requests (up to %d s)", m->cur.conf->graceful_timeout);
 	else
 		log_notice("master: stopping now");
+	/* Nobody else will serve a backlog: each worker serves its own. */
 	for (i = 0; i < m->slots.n; i++)
-		slot_stop(m, &m->slots.v[i], how == STOP_GRACEFUL, now);
-	if (m->next.conf != NULL)
-		gen_release(m, &m->next);
+		(void)slot_do(m, &m->slots.v[i], how == STOP_GRACEFUL ?
+		    SUP_EV_DRAIN_CLOSING : SUP_EV_TERMINATE, now);
+	if (m->next.state != GEN_NONE)
+		release_gen(m, &m->next, &m->cur);
 	/*
 	 * Let go of the listen sockets now, not after the last worker: the
 	 * workers let go of theirs as they begin to stop, and then the
@@ -737,56 +612,7 @@ master_begin_stop(struct master *m, enum master_stop how)
 	 * first), so the web server tries elsewhere rather than waiting in a
 	 * backlog nobody serves.
 	 */
-	for (i = 0; i < m->cur.conf->npools; i++) {
-		if (m->cur.fds[i] == -1)
-			continue;
-		sock_unlink(&m->cur.conf->pools[i], m->cur.fds[i]);
-		close(m->cur.fds[i]);
-		m->cur.fds[i] = -1;
-	}
-}
-
-/*
- * Escalate the stops whose deadline passed: a worker asked to finish gets
- * SIGTERM after graceful_timeout, one sent SIGTERM gets SIGKILL after
- * kill_timeout.
- */
-static void
-master_stop_step(struct master *m, int64_t now)
-{
-	size_t	 i, term = 0, killed = 0;
-
-	for (i = 0; i < m->slots.n; i++) {
-		struct slot *s = &m->slots.v[i];
-
-		if (s->state != SLOT_RUNNING || !s->stopping ||
-		    now < s->stop_deadline)
-			continue;
-		switch (s->phase) {
-		case PHASE_ASKED:
-			(void)kill(s->pid, SIGTERM);
-			s->phase = PHASE_TERM;
-			s->stop_deadline = now +
-			    m->cur.conf->kill_timeout * 1000LL;
-			term++;
-			break;
-		case PHASE_TERM:
-			(void)kill(s->pid, SIGKILL);
-			s->phase = PHASE_KILL;
-			s->stop_deadline = now + 1000;
-			killed++;
-			break;
-		default:
-			s->stop_deadline = now + 1000;
-			break;
-		}
-	}
-	if (term > 0)
-		log_warnx("master: graceful_timeout passed; sending SIGTERM "
-		    "to %zu workers", term);
-	if (killed > 0)
-		log_warnx("master: kill_timeout passed; sending SIGKILL to "
-		    "%zu workers", killed);
+	gen_close_listeners(&m->cur);
 }
 
 /*
@@ -825,29 +651,28 @@ retire(struct master *m, size_t idx, uint32_t reason)
 		    "unknown reason %u; ignored", s->name, (long)pid, reason);
 		return;
 	}
-	if (!s->ready) {
+	if (s->state == SUP_SPAWNED) {
 		s->retire_pending = reason;	/* see ready() */
 		return;
 	}
-	/* Stopping anyway: no need. */
-	if (s->stopping || s->retiring || m->stop != STOP_NONE)
+	/* Stopping or replaced anyway: no need. */
+	if (s->state != SUP_READY || m->stop != STOP_NONE)
 		return;
 	/*
 	 * A reload is in flight: which generation serves on is not known
 	 * yet.  The worker asks only once, so the master keeps the request
 	 * and acts on it when the reload commits or aborts (retire_kept).
 	 */
-	if (m->next.conf != NULL) {
+	if (m->next.state != GEN_NONE) {
 		s->retire_pending = reason;
 		return;
 	}
 	if (gen != m->cur.id)
 		return;		/* of a generation being replaced */
-	s->retiring = true;
+	(void)slot_do(m, s, SUP_EV_REPLACE, clock_ms());
 	memcpy(name, s->name, sizeof(name));
-	r = slot_add(&m->slots, pool, gen);	/* s is invalid from here */
+	r = slot_add(&m->slots, pool, gen, due);  /* s is invalid from here */
 	r->replaces = pid;
-	r->due_ms = due;
 	memcpy(r->name, name, sizeof(r->name));
 	log_notice("pool %s: replacing worker %ld: %s", name, (long)pid, why);
 }
@@ -908,7 +733,7 @@ pm_apply(struct master *m, size_t i, const struct pm_view *v,
 		    ", connections waiting" : "", d->start, d->start > 1 ?
 		    "s" : "", v->procs);
 	for (k = 0; k < d->start; k++) {
-		r = slot_add(&m->slots, i, m->cur.id);
+		r = slot_add(&m->slots, i, m->cur.id, now);
 		snprintf(r->name, sizeof(r->name), "%s", pc->name);
 	}
 	if (d->retire && idlest != SIZE_MAX) {
@@ -923,7 +748,7 @@ pm_apply(struct master *m, size_t i, const struct pm_view *v,
 			    "max_spare_threads (%d): stopping worker %ld",
 			    pc->name, v->idle_threads, pc->max_spare_threads,
 			    (long)r->pid);
-		slot_stop(m, r, true, now);
+		(void)slot_do(m, r, SUP_EV_DRAIN, now);
 	}
 }
 
@@ -952,10 +777,9 @@ pm_step(struct master *m, int64_t now)
 			unsigned int idle;
 
 			if (s->gen != m->cur.id || s->pool != i ||
-			    s->stopping || s->retiring ||
-			    s->state == SLOT_EMPTY)
+			    !sup_staying(s))
 				continue;
-			if (s->state != SLOT_RUNNING || !s->ready) {
+			if (s->state != SUP_READY) {
 				v.starting++;
 				continue;
 			}
@@ -993,19 +817,21 @@ ready(struct master *m, struct slot *s)
 {
 	struct slot	*old;
 	uint32_t	 reason;
+	int64_t		 now = clock_ms();
 
-	s->ready = true;
+	if (slot_do(m, s, SUP_EV_READY, now) == SUP_ACT_ILLEGAL)
+		return;
 	log_debug("pool %s: worker %ld ready", s->name, (long)s->pid);
 	if (s->replaces > 0 &&
 	    (old = slot_by_pid(&m->slots, s->replaces)) != NULL) {
 		log_info("pool %s: worker %ld replaces worker %ld, which "
 		    "finishes its requests", s->name, (long)s->pid,
 		    (long)s->replaces);
-		slot_stop(m, old, true, clock_ms());
+		(void)slot_do(m, old, SUP_EV_DRAIN, now);
 	}
 	s->replaces = 0;
 	/* It asked to be replaced before it was ready (max_requests). */
-	if (s->retire_pending != 0) {
+	if (s->retire_pending != 0 && s->state == SUP_READY) {
 		reason = s->retire_pending;
 		s->retire_pending = 0;
 		retire(m, (size_t)(s - m->slots.v), reason);
@@ -1025,8 +851,8 @@ retire_kept(struct master *m)
 	for (i = 0; i < m->slots.n; i++) {
 		struct slot *s = &m->slots.v[i];
 
-		if (s->gen != m->cur.id || s->state != SLOT_RUNNING ||
-		    !s->ready || s->retire_pending == 0)
+		if (s->gen != m->cur.id || s->state != SUP_READY ||
+		    s->retire_pending == 0)
 			continue;
 		reason = s->retire_pending;
 		s->retire_pending = 0;
@@ -1043,12 +869,12 @@ retire_kept(struct master *m)
  * its start).  One line, once.
  */
 static void
-chan_violation(struct slot *s, const char *what)
+chan_violation(struct master *m, struct slot *s, const char *what)
 {
 	log_warnx("pool %s: worker %ld %s; killing it", s->name,
 	    (long)s->pid, what);
 	/* Kill first: on the channel's end-of-file the worker exits 0. */
-	(void)kill(s->pid, SIGKILL);
+	(void)slot_do(m, s, SUP_EV_KILL, clock_ms());
 	close(s->chan);
 	s->chan = -1;
 }
@@ -1069,7 +895,7 @@ chan_dispatch_one(struct master *m, size_t idx)
 			close(s->chan);
 			s->chan = -1;
 		} else if (errno == EPROTO)
-			chan_violation(s, "sent a malformed message");
+			chan_violation(m, s, "sent a malformed message");
 		return;
 	}
 	switch (msg.type) {
@@ -1091,7 +917,7 @@ chan_dispatch_one(struct master *m, size_t idx)
 	}
 	snprintf(what, sizeof(what), "sent an unexpected message (type %u, "
 	    "%u bytes)", msg.type, msg.len);
-	chan_violation(s, what);
+	chan_violation(m, s, what);
 }
 
 static nfds_t
@@ -1125,7 +951,7 @@ build_pollset(struct master *m)
 	for (i = 0; i < m->slots.n; i++) {
 		struct slot *s = &m->slots.v[i];
 
-		if (s->state != SLOT_RUNNING || s->chan == -1)
+		if (!sup_has_process(s) || s->chan == -1)
 			continue;
 		m->pfd[n].fd = s->chan;
 		m->pfd[n].events = POLLIN;
@@ -1145,28 +971,26 @@ earlier(int64_t a, int64_t b)
 	return a < b ? a : b;
 }
 
+/* Until the loop must wake, in ms for poll: the earliest deadline. */
 static int
 next_timeout(struct master *m, int64_t now)
 {
-	int64_t	 ms, start;
+	int64_t	 ms, d;
 
-	ms = earlier(slot_next_stop_deadline(&m->slots, now),
-	    m->stop == STOP_NONE ? slot_next_deadline(&m->slots, now) : -1);
-	if (m->stop == STOP_NONE && !m->started) {
+	ms = slot_next_deadline(&m->slots, now);
+	if (m->stop == STOP_NONE && m->cur.state == GEN_LOADING) {
 		/* Clamped first: -1 means no deadline at all. */
-		start = m->start_deadline - now;
-		ms = earlier(ms, start < 0 ? 0 : start);
+		d = m->cur.deadline - now;
+		ms = earlier(ms, d < 0 ? 0 : d);
 	}
-	if (m->next.conf != NULL) {
-		start = m->next_deadline - now;
-		ms = earlier(ms, start < 0 ? 0 : start);
+	if (m->next.state == GEN_LOADING) {
+		d = m->next.deadline - now;
+		ms = earlier(ms, d < 0 ? 0 : d);
 	}
-	if (m->stop == STOP_NONE)
-		ms = earlier(ms, slot_next_ready_deadline(&m->slots, now));
 	ms = earlier(ms, status_srv_tick(m->status, now));
-	if (m->stop == STOP_NONE && m->started) {
-		start = m->pm_due - now;
-		ms = earlier(ms, start < 0 ? 0 : start);
+	if (m->stop == STOP_NONE && m->cur.state == GEN_SERVING) {
+		d = m->pm_due - now;
+		ms = earlier(ms, d < 0 ? 0 : d);
 	}
 	if (ms == -1)
 		return -1;
@@ -1268,38 +1092,47 @@ master_run(struct conf **confp, int *listen_fds, int ready_fd)
 		log_warn("master: PR_SET_CHILD_SUBREAPER");
 	else
 		m.procfd = reaper_open();
+	now = clock_ms();
 	m.last_gen = 1;
-	m.cur = (struct generation){ m.last_gen, *confp, listen_fds, NULL };
-	gen_init_pools(&m.cur);
+	gen_first(&m.cur, m.last_gen, *confp, listen_fds, now);
 	m.ready_fd = ready_fd;
 	m.stop = STOP_NONE;
-	m.start_deadline = clock_ms() + m.cur.conf->start_timeout * 1000LL;
+	m.no_row_logged = INT64_MIN / 2;
 	slot_table_init(&m.slots);
-	slot_add_conf(&m.slots, m.cur.conf, m.cur.id);
-	for (p = 0; p < m.slots.n; p++)
-		snprintf(m.slots.v[p].name, sizeof(m.slots.v[p].name), "%s",
-		    m.cur.conf->pools[m.slots.v[p].pool].name);
+	for (p = 0; p < m.cur.conf->npools; p++)
+		add_slots(&m, &m.cur, p, gen_start_size(&m.cur.conf->pools[p],
+		    NULL, NULL), now);
 	snprintf(m.last_reload, sizeof(m.last_reload), "none");
 	if (status_srv_open(m.cur.conf, status_page, &m, &m.status) == -1) {
 		log_warnx("master: cannot open status_listen; stopping");
 		m.exit_code = 1;
-		m.stop = STOP_NOW;
+		master_begin_stop(&m, STOP_NOW);
 	}
 
 	for (;;) {
-		slot_table_compact(&m.slots);
+		/*
+		 * Every step, after every wake: a generation's end first (its
+		 * deadline is its workers'), then what the signals asked,
+		 * then each slot's deadline.
+		 */
 		now = clock_ms();
 		if (m.stop == STOP_NONE)
-			spawn_due(&m, now);
-		/*
-		 * Before the poll, not only after an event: with no worker to
-		 * start (every pool ondemand) nothing would wake it before
-		 * start_timeout.
-		 */
-		if (m.stop == STOP_NONE && !m.started)
-			notify_started(&m);
+			generation_step(&m, now);
+		if (m.stop == STOP_NONE && m.cur.state == GEN_SERVING) {
+			if (m.want_reload)
+				master_reload(&m, now);
+			if (now >= m.pm_due)
+				pm_step(&m, now);
+			sd_notify_reload_settled(m.next.state == GEN_LOADING,
+			    slot_count_live(&m.slots));
+			sd_status_step(&m, now);
+		}
+		deadline_step(&m, now);
+		slot_table_compact(&m.slots);
+		if (m.stop != STOP_NONE && slot_count_live(&m.slots) == 0)
+			break;
 		n = build_pollset(&m);
-		if (poll(m.pfd, n, next_timeout(&m, now)) == -1 &&
+		if (poll(m.pfd, n, next_timeout(&m, clock_ms())) == -1 &&
 		    errno != EINTR)
 			fatal("master: poll");
 		mask = sig_drain();
@@ -1324,50 +1157,14 @@ master_run(struct conf **confp, int *listen_fds, int ready_fd)
 		if (mask & SIG_BIT(SIGCHLD))
 			master_reap(&m);
 		handle_signals(&m, mask);
-		now = clock_ms();
-		master_stop_step(&m, now);
-		if (m.stop != STOP_NONE) {
-			if (slot_count_live(&m.slots) == 0)
-				break;
-			continue;
-		}
-		if (!m.started) {
-			notify_started(&m);
-			if (!m.started && now >= m.start_deadline) {
-				log_warnx("master: workers not ready after "
-				    "start_timeout (%d s); stopping",
-				    m.cur.conf->start_timeout);
-				m.exit_code = 1;
-				master_begin_stop(&m, STOP_NOW);
-			}
-			continue;
-		}
-		start_overdue_step(&m, now);
-		if (now >= m.pm_due)
-			pm_step(&m, now);
-		reload_step(&m, now);
-		if (m.want_reload)
-			master_reload(&m);
-		sd_notify_reload_settled(m.next.conf != NULL,
-		    slot_count_live(&m.slots));
-		sd_status_step(&m, now);
 	}
 
 	/* No worker is left: neither may anything they started be. */
 	master_sweep(&m);
 	if (m.procfd != -1)
 		close(m.procfd);
-	for (p = 0; p < m.cur.conf->npools; p++) {
-		if (m.cur.fds[p] != -1) {
-			sock_unlink(&m.cur.conf->pools[p], m.cur.fds[p]);
-			close(m.cur.fds[p]);
-		}
-		sb_destroy(m.cur.pools[p].sb);
-	}
-	free(m.cur.pools);
-	free(m.cur.fds);
 	status_srv_close(m.status);
-	*confp = m.cur.conf;
+	*confp = gen_release_conf(&m.cur);
 	log_notice("master: stopped");
 	free(m.pfd);
 	free(m.pfd_slot);

@@ -422,37 +422,71 @@ int		 chan_send_fd(int fd, enum chan_type, int passfd);
 int		 chan_recv_fd(int fd, struct chan_msg *, bool *eof,
 		    int *passfd);
 
-/* slot.c */
-enum slot_state {
-	SLOT_EMPTY,		/* no process, none scheduled */
-	SLOT_WAITING,		/* respawn scheduled at due_ms */
-	SLOT_RUNNING		/* process alive */
+/* supervisor.c: a worker's lifecycle as the master sees it */
+enum sup_state {
+	SUP_WAITING,		/* no process; started at the deadline */
+	SUP_SPAWNED,		/* not ready yet; killed at the deadline */
+	SUP_READY,		/* serving; no deadline */
+	SUP_REPLACING,		/* serving; its replacement starts */
+	SUP_DRAINING,		/* finishing its requests; SIGTERM next */
+	SUP_TERMINATING,	/* sent SIGTERM; SIGKILL next */
+	SUP_KILLED,		/* sent SIGKILL */
+	SUP_REAPED		/* gone for good */
 };
+
+enum sup_event {
+	SUP_EV_SPAWNED,		/* forked: s->pid, s->chan are set */
+	SUP_EV_SPAWN_FAILED,	/* fork failed */
+	SUP_EV_POSTPONE,	/* no room to start it yet: try later */
+	SUP_EV_READY,		/* it sent CHAN_READY */
+	SUP_EV_REPLACE,		/* a slot for its replacement was added */
+	SUP_EV_DRAIN,		/* finish your requests, then exit */
+	SUP_EV_DRAIN_CLOSING,	/* the same; its pool's socket closes */
+	SUP_EV_TERMINATE,	/* exit now */
+	SUP_EV_KILL,		/* it broke the channel: SIGKILL */
+	SUP_EV_DEADLINE,	/* its deadline passed */
+	SUP_EV_EXITED,		/* reaped: exit status 0 */
+	SUP_EV_CRASHED,		/* reaped: a signal or a non-zero status */
+	SUP_EV_DROP		/* no process, and none is wanted */
+};
+
+enum sup_action {
+	SUP_ACT_NONE,
+	SUP_ACT_ILLEGAL,		/* the event cannot happen now */
+	SUP_ACT_SPAWN,			/* fork the slot's worker */
+	SUP_ACT_ASK_DRAIN,		/* send CHAN_STOP_GRACEFUL */
+	SUP_ACT_ASK_DRAIN_CLOSING,	/* ... with CHAN_STOP_CLOSING */
+	SUP_ACT_TERM,			/* send CHAN_STOP_NOW and SIGTERM */
+	SUP_ACT_TERM_LATE,		/* SIGTERM: graceful_timeout passed */
+	SUP_ACT_KILL,			/* send SIGKILL */
+	SUP_ACT_KILL_LATE,		/* the same: not ready in time */
+	SUP_ACT_WARN_LATE		/* say its replacement is late */
+};
+
+/* The pool's timeouts, in ms, that set the deadlines. */
+struct sup_times {
+	int64_t		 start_ms;	/* spawned to ready */
+	int64_t		 graceful_ms;	/* draining to terminating */
+	int64_t		 kill_ms;	/* terminating to killed */
+};
+
+#define SUP_NO_DEADLINE		INT64_MAX
 
 #define SLOT_MIN_INTERVAL_MS	1000	/* between two starts of a slot */
 #define SLOT_BACKOFF_MAX_MS	60000
 #define SLOT_LOOP_COUNT		5	/* early deaths ... */
 #define SLOT_LOOP_WINDOW_MS	60000	/* ... in this window: crash loop */
 
-enum stop_phase {
-	PHASE_NONE,
-	PHASE_ASKED,		/* channel message sent */
-	PHASE_TERM,		/* SIGTERM sent */
-	PHASE_KILL		/* SIGKILL sent */
-};
-
 struct slot {
-	enum slot_state	 state;
+	enum sup_state	 state;
+	int64_t		 deadline;	/* see supervisor.c, or none */
+	bool		 respawn;	/* on exit, start another in the slot */
+	bool		 served;	/* it sent CHAN_READY */
 	size_t		 pool;		/* index into its generation's pools */
 	uint32_t	 gen;		/* config generation */
-	pid_t		 pid;
+	pid_t		 pid;		/* or -1 */
 	int		 chan;		/* master's channel end, or -1 */
-	bool		 ready;		/* sent CHAN_READY: it was serving */
-	bool		 stopping;	/* asked to stop, exit is expected */
-	enum stop_phase	 phase;		/* how far its stop has gone */
-	int64_t		 stop_deadline;	/* when to escalate it */
-	bool		 retiring;	/* asked to be replaced; a new slot is */
-	uint32_t	 retire_pending; /* RETIRE reason before ready, or 0 */
+	uint32_t	 retire_pending; /* RETIRE reason kept, or 0 */
 	pid_t		 replaces;	/* the retiring process this one is for */
 	char		 name[40];	/* its pool's, for logs */
 	struct scoreboard *sb;		/* its pool's, or NULL */
@@ -460,34 +494,34 @@ struct slot {
 	uint64_t	 last_requests;	/* pm: served at the last look */
 	int64_t		 idle_since;	/* pm: all its threads idle; or 0 */
 	int64_t		 started_ms;
-	int64_t		 ready_deadline; /* not ready by then: killed; or 0 */
-	int64_t		 due_ms;	/* SLOT_WAITING: when to respawn */
 	int64_t		 backoff_ms;
 	int64_t		 loop_start_ms;	/* first early death in the window */
 	unsigned int	 early_deaths;	/* within the window */
 };
 
+enum sup_action	 sup_step(struct slot *, enum sup_event, int64_t now,
+		    const struct sup_times *);
+bool		 sup_has_process(const struct slot *);
+bool		 sup_serving(const struct slot *);
+bool		 sup_staying(const struct slot *);
+bool		 sup_looping(const struct slot *);
+const char	*sup_state_name(enum sup_state);
+const char	*sup_event_name(enum sup_event);
+
+/* slot.c: the table of slots */
 struct slot_table {
 	struct slot	*v;
 	size_t		 n;
 };
 
 void		 slot_table_init(struct slot_table *);
-struct slot	*slot_add(struct slot_table *, size_t pool, uint32_t gen);
-void		 slot_add_conf(struct slot_table *, const struct conf *,
-		    uint32_t gen);
+struct slot	*slot_add(struct slot_table *, size_t pool, uint32_t gen,
+		    int64_t due);
 void		 slot_table_compact(struct slot_table *);
 void		 slot_table_free(struct slot_table *);
 struct slot	*slot_by_pid(struct slot_table *, pid_t);
-void		 slot_started(struct slot *, pid_t, int chan, int64_t now);
-bool		 slot_exited(struct slot *, bool abnormal, int64_t now);
 int		 slot_next_deadline(const struct slot_table *, int64_t now);
 size_t		 slot_count_live(const struct slot_table *);
-int		 slot_next_stop_deadline(const struct slot_table *,
-		    int64_t now);
-struct slot	*slot_start_overdue(struct slot_table *, int64_t now);
-int		 slot_next_ready_deadline(const struct slot_table *,
-		    int64_t now);
 
 /* pm.c: the dynamic and ondemand sizing policy */
 /* A pool as the master sees it, from its slots and the scoreboard. */
@@ -745,9 +779,9 @@ struct acceptor	*acceptor_start(struct worker *, size_t index);
 void		 acceptor_take_backlog(struct worker *, size_t n);
 void		 acceptor_check_deadline(struct acceptor *, int64_t now);
 void		 acceptor_refused_flush(struct worker *, int64_t now);
-bool		 acceptor_try_join(struct acceptor *, int ms);
+bool		 acceptor_ended(const struct acceptor *);
+bool		 acceptor_try_join(struct acceptor *);
 void		 acceptor_init_process(const struct worker *);
-int		 acceptor_wake_signal(void);
 
 /* scoreboard.c: per-pool live state in a shared segment */
 enum sb_state {
@@ -958,6 +992,38 @@ int		 ctl_signal(const char *path, const char *cmd);
 int		 status_client(const struct listen_addr *, const char *pool,
 		    const char *query);
 
+/* worker_life.c: a worker's own lifecycle (STYLE.md, section 14) */
+enum wlife_state {
+	WLIFE_STARTING,		/* handler loading, threads in thread_init */
+	WLIFE_SERVING,		/* accepting and serving */
+	WLIFE_RETIRING,		/* serving; asked the master for a successor */
+	WLIFE_DRAINING,		/* let go of the listen socket; finishing */
+	WLIFE_EXITING		/* requests done or abandoned; ending */
+};
+#define WLIFE_EXIT_MS	1000	/* for threads done serving to end */
+struct wlife {
+	_Atomic int		 state;		/* read without mtx */
+	pthread_mutex_t		 mtx;		/* a step, and the rest */
+	int64_t			 entered;	/* clock_ms of the last step */
+	int64_t			 deadline;	/* INT64_MAX: none */
+	bool			 closing;	/* the socket closes with us */
+	bool			 master_gone;
+	int64_t			 start_ms;	/* start_timeout */
+	int64_t			 drain_ms;	/* graceful_timeout */
+	int64_t			 kill_ms;	/* kill_timeout */
+};
+void		 wlife_init(struct wlife *, const struct conf *, int64_t now);
+int		 wlife_to(struct wlife *, enum wlife_state, int64_t now);
+enum wlife_state wlife_state(const struct wlife *);
+const char	*wlife_name(enum wlife_state);
+bool		 wlife_stopping(const struct wlife *);
+int64_t		 wlife_deadline(struct wlife *);
+bool		 wlife_overdue(struct wlife *, int64_t now);
+void		 wlife_set_closing(struct wlife *);
+void		 wlife_set_master_gone(struct wlife *, int64_t now);
+bool		 wlife_has_master(struct wlife *);
+bool		 wlife_alone(struct wlife *);
+
 /* worker.c */
 struct worker {
 	const struct conf	*conf;
@@ -970,9 +1036,10 @@ struct worker {
 	struct park		*park;
 	struct acceptor	       **acceptors;
 	size_t			 nacceptors;
-	_Atomic bool		 stopping;
+	struct wlife		 life;
 	int			 stop_fd;	/* eventfd: acceptors, exit */
-	pthread_mutex_t		 listen_mtx;	/* listen fd in epfd, stopping */
+	int			 done_fd;	/* eventfd: an acceptor ended */
+	pthread_mutex_t		 listen_mtx;	/* listen fd in epfd, drain */
 	_Atomic int		 waiting;	/* acceptors in epoll_pwait */
 	_Atomic uint64_t	 next_req_id;
 	struct scoreboard	*sb;		/* the pool's */
@@ -980,12 +1047,10 @@ struct worker {
 	uint32_t		 gen;
 	uint64_t		 max_requests;	/* with its jitter; 0: none */
 	_Atomic uint64_t	 served;
-	_Atomic bool		 retire_asked;
 	pthread_mutex_t		 gate_mtx;	/* thread start-up gate */
-	pthread_cond_t		 gate_cond;
+	pthread_cond_t		 gate_cond;	/* on CLOCK_MONOTONIC */
 	size_t			 threads_inited;
 	size_t			 threads_failed;
-	int			 gate;		/* 0 wait, 1 serve, -1 quit */
 };
 void		 worker_main(const struct worker_spec *, int chan_fd)
 		    POOLED_NORETURN;
@@ -993,6 +1058,51 @@ bool		 worker_thread_inited(struct worker *, bool ok);
 void		 worker_request_done(struct worker *);
 void		 worker_ask_retire(struct worker *, enum retire_reason);
 void		 worker_listen_rearm(struct worker *);
+
+/* generation.c: one loaded config with its sockets and scoreboards */
+enum gen_state {
+	GEN_NONE,		/* released, or never loaded */
+	GEN_LOADING,		/* its workers start; deadline: start_timeout */
+	GEN_SERVING		/* committed */
+};
+
+/* What the master keeps of one pool of a generation. */
+struct pool_state {
+	struct scoreboard	*sb;
+	struct sb_pool		 counters;	/* published into sb */
+	bool			 watch;		/* poll the listen socket */
+	bool			 queued;	/* it had a connection waiting */
+	int64_t			 watch_after;	/* not sooner: no busy loop */
+	int64_t			 max_logged;
+};
+
+struct generation {
+	uint32_t		 id;
+	enum gen_state		 state;
+	int64_t			 deadline;	/* loading: all ready by then */
+	struct conf		*conf;		/* NULL: none */
+	int			*fds;		/* one listen socket per pool */
+	struct pool_state	*pools;
+};
+
+void		 gen_first(struct generation *, uint32_t id, struct conf *,
+		    int *fds, int64_t now);
+int		 gen_load(struct generation *, uint32_t id, const char *path,
+		    const struct generation *cur, int64_t now,
+		    const char **why);
+bool		 gen_keeps(const struct generation *,
+		    const struct generation *old, size_t oldpool);
+void		 gen_commit(struct generation *, const struct generation *old);
+void		 gen_release(struct generation *,
+		    const struct generation *keep);
+struct conf	*gen_release_conf(struct generation *);
+void		 gen_close_listeners(struct generation *);
+void		 gen_scoreboards(const struct generation *,
+		    struct scoreboard **, size_t *n);
+void		 gen_row_retire(struct generation *, size_t pool, int row,
+		    bool restarted, int64_t now);
+int		 gen_start_size(const struct pool_conf *,
+		    const struct generation *cur, const unsigned int *running);
 
 /* master.c */
 int		 master_run(struct conf **, int *listen_fds, int ready_fd);

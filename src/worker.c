@@ -1,12 +1,16 @@
 /*
  * A worker process: its main thread is the control thread, which loads the
  * pool's handler, starts the acceptor threads, then listens to the master
- * on the channel and ticks four times a second for deadlines.  Stopping sets an
- * atomic flag and wakes all the acceptors at once through an eventfd in
- * their epoll set; each finishes the request in hand.
+ * on the channel and ticks four times a second for deadlines.  Its life
+ * (starting, serving, retiring, draining, exiting) is the state machine of
+ * worker_life.c, which decides; this file acts.  A stop moves it to
+ * draining and wakes all the acceptors at once through an eventfd in
+ * their epoll set; each finishes the request in hand, says so on another
+ * eventfd, and is joined.
  */
 #include "config.h"
 
+#include <sys/param.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
@@ -21,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "pooled.h"
@@ -54,17 +59,17 @@ term_handler(int signo)
  * Signals in a worker: the master talks over the channel, so terminal
  * signals (a ^C reaches the whole process group) are ignored; SIGTERM
  * ends the process at once, as the master's escalation expects, after
- * killing its CGI programs.  The acceptors' wake-up signal is blocked
- * here and in every thread created after.
+ * killing its CGI programs.  SIGUSR2 woke the acceptors once; nothing
+ * sends it now, and a stray one stays as harmless as it was.  (CGI
+ * programs start with every signal at its default: cgi_spawn.c.)
  */
 static void
 worker_signals(void)
 {
 	static const int	 ignored[] = {
-		SIGINT, SIGQUIT, SIGHUP, SIGUSR1, SIGPIPE
+		SIGINT, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2, SIGPIPE
 	};
 	struct sigaction	 sa;
-	sigset_t		 set;
 	size_t			 i;
 
 	memset(&sa, 0, sizeof(sa));
@@ -76,9 +81,6 @@ worker_signals(void)
 	sigaction(SIGCHLD, &sa, NULL);
 	sa.sa_handler = term_handler;
 	sigaction(SIGTERM, &sa, NULL);
-	sigemptyset(&set);
-	sigaddset(&set, acceptor_wake_signal());
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
 }
 
 /* Publish the worker's resident set size on the scoreboard. */
@@ -115,7 +117,7 @@ worker_tick(struct worker *w)
 	 * left in the backlog wake nobody until the next arrival.  An idle
 	 * acceptor here means they are this worker's to take.
 	 */
-	if (atomic_load(&w->waiting) > 0 && !atomic_load(&w->stopping))
+	if (atomic_load(&w->waiting) > 0 && !wlife_stopping(&w->life))
 		worker_listen_rearm(w);
 	acceptor_refused_flush(w, now);
 	log_peer_flush(now);
@@ -126,12 +128,13 @@ worker_tick(struct worker *w)
 
 /*
  * Read one message from the master.  Returns the message type, or 0 when
- * there is none; sets *gone when the master closed the channel, and
- * *closing when a graceful stop says the pool's socket closes with this
- * worker (CHAN_STOP_CLOSING: nobody stays to take its backlog).
+ * there is none; sets *gone when the master closed the channel.  A
+ * graceful stop that says the pool's socket closes with this worker
+ * (CHAN_STOP_CLOSING: nobody stays to take its backlog) is noted in its
+ * lifecycle.
  */
 static uint32_t
-read_master(struct worker *w, bool *gone, bool *closing)
+read_master(struct worker *w, bool *gone)
 {
 	struct chan_msg	 msg;
 	uint32_t	 flags;
@@ -156,7 +159,8 @@ read_master(struct worker *w, bool *gone, bool *closing)
 		flags = 0;
 		if (msg.len == sizeof(flags))
 			memcpy(&flags, msg.payload, sizeof(flags));
-		*closing = (flags & CHAN_STOP_CLOSING) != 0;
+		if ((flags & CHAN_STOP_CLOSING) != 0)
+			wlife_set_closing(&w->life);
 		return msg.type;
 	case CHAN_STOP_NOW:
 		return msg.type;
@@ -205,26 +209,76 @@ raise_stop(struct worker *w)
 }
 
 /*
+ * Join the acceptors that ended.  Returns how many are left; *running
+ * says how many of those are still serving (not yet done).
+ */
+static size_t
+join_ended(struct worker *w, size_t *running)
+{
+	size_t	 i, left = 0;
+
+	*running = 0;
+	for (i = 0; i < w->nacceptors; i++) {
+		if (w->acceptors[i] == NULL)
+			continue;
+		if (acceptor_try_join(w->acceptors[i])) {
+			w->acceptors[i] = NULL;		/* freed */
+			continue;
+		}
+		left++;
+		if (!acceptor_ended(w->acceptors[i]))
+			(*running)++;
+	}
+	return left;
+}
+
+/*
+ * Wait until the done eventfd or the channel (when watched) is readable,
+ * or for ms; consume what the done eventfd counted.  Returns true if
+ * the channel has something.  poll's timeout is on the monotonic clock.
+ */
+static bool
+wait_ended(struct worker *w, bool channel, int64_t ms)
+{
+	struct pollfd	 pfd[2];
+	uint64_t	 n;
+
+	pfd[0].fd = w->done_fd;
+	pfd[0].events = POLLIN;
+	pfd[1].fd = channel ? w->chan_fd : -1;
+	pfd[1].events = POLLIN;
+	pfd[1].revents = 0;
+	if (poll(pfd, 2, (int)MAX(0, MIN(ms, WORKER_TICK_MS))) == -1 &&
+	    errno != EINTR)
+		fatal("worker: poll");
+	if (pfd[0].revents != 0)
+		(void)read(w->done_fd, &n, sizeof(n));
+	return pfd[1].revents != 0;
+}
+
+/*
  * Stop accepting, let every acceptor finish its request, then exit.  While
  * the master is there it decides when a drain has taken too long
  * (graceful_timeout, then SIGTERM); the worker keeps listening to it for
  * STOP_NOW.  Without a master, the worker gives itself graceful_timeout.
- * closing says nobody stays on the listen socket (QUIT, a pool a reload
- * removed, no master): the backlog is this worker's to serve.
+ * The deadlines are the lifecycle's (worker_life.c): draining until every
+ * acceptor is done, then exiting while their threads are joined.  When
+ * nobody stays on the listen socket (QUIT, a pool a reload removed, no
+ * master), the backlog is this worker's to serve.
  */
 static void POOLED_NORETURN
-worker_drain(struct worker *w, bool master_gone, bool closing)
+worker_drain(struct worker *w)
 {
-	struct pollfd	 pfd = { .fd = w->chan_fd, .events = POLLIN };
-	int64_t		 deadline = INT64_MAX;
-	size_t		 i = 0;
-	bool		 gone, ignored;
+	struct wlife	*l = &w->life;
+	int64_t		 now, next_tick;
+	size_t		 running;
+	bool		 gone;
 
 	log_info("worker: %s: finishing requests in flight",
-	    master_gone ? "master went away" : "graceful stop");
+	    wlife_has_master(l) ? "graceful stop" : "master went away");
 	/* Other workers keep accepting; this one stops competing. */
 	pthread_mutex_lock(&w->listen_mtx);
-	atomic_store(&w->stopping, true);
+	(void)wlife_to(l, WLIFE_DRAINING, clock_ms());
 	(void)epoll_ctl(w->epfd, EPOLL_CTL_DEL, w->listen_fd, NULL);
 	pthread_mutex_unlock(&w->listen_mtx);
 	/*
@@ -236,33 +290,53 @@ worker_drain(struct worker *w, bool master_gone, bool closing)
 	 * this worker's few threads and die at graceful_timeout.  When
 	 * the socket closes, there is nobody else: take all of it.
 	 */
-	acceptor_take_backlog(w, closing || master_gone ? SIZE_MAX :
+	acceptor_take_backlog(w, wlife_alone(l) ? SIZE_MAX :
 	    (size_t)atomic_load(&w->waiting));
 	listen_release(w);
 	park_close_kept(w->park);
 	raise_stop(w);
-	for (i = 0; i < w->nacceptors; ) {
-		if (master_gone && deadline == INT64_MAX)
-			deadline = clock_ms() +
-			    w->conf->graceful_timeout * 1000LL;
-		if (acceptor_try_join(w->acceptors[i], WORKER_TICK_MS)) {
-			w->acceptors[i++] = NULL;	/* freed */
-			continue;
-		}
-		if (clock_ms() >= deadline) {
-			log_warnx("worker: requests still running after "
-			    "graceful_timeout (%d s) without a master; "
-			    "exiting", w->conf->graceful_timeout);
+	next_tick = clock_ms() + WORKER_TICK_MS;
+	while (join_ended(w, &running) > 0) {
+		now = clock_ms();
+		if (running == 0)
+			(void)wlife_to(l, WLIFE_EXITING, now);
+		if (wlife_overdue(l, now)) {
+			if (wlife_state(l) == WLIFE_EXITING)
+				log_warnx("worker: a thread done serving did "
+				    "not end within %d ms; exiting",
+				    WLIFE_EXIT_MS);
+			else if (wlife_has_master(l))
+				log_warnx("worker: requests still running "
+				    "after graceful_timeout (%d s) and "
+				    "kill_timeout (%d s), and no SIGTERM from "
+				    "the master; exiting",
+				    w->conf->graceful_timeout,
+				    w->conf->kill_timeout);
+			else
+				log_warnx("worker: requests still running "
+				    "after graceful_timeout (%d s) without a "
+				    "master; exiting",
+				    w->conf->graceful_timeout);
+			(void)wlife_to(l, WLIFE_EXITING, now);
 			worker_exit_now(EX_SOFTWARE);
 		}
-		if (!master_gone && poll(&pfd, 1, 0) > 0) {
-			if (read_master(w, &gone, &ignored) == CHAN_STOP_NOW)
+		/* Once all are done, their ends are a moment away. */
+		if (wait_ended(w, wlife_has_master(l), running == 0 ? 1 :
+		    MIN(next_tick, wlife_deadline(l)) - now)) {
+			if (read_master(w, &gone) == CHAN_STOP_NOW) {
+				(void)wlife_to(l, WLIFE_EXITING, clock_ms());
 				worker_exit_now(0);
-			master_gone = gone;
+			}
+			if (gone)
+				wlife_set_master_gone(l, clock_ms());
 		}
-		worker_tick(w);
-		raise_stop(w);
+		if ((now = clock_ms()) >= next_tick) {
+			worker_tick(w);
+			raise_stop(w);
+			next_tick = now + WORKER_TICK_MS;
+		}
 	}
+	(void)wlife_to(l, WLIFE_EXITING, clock_ms());
 	park_free(w->park);
 	if (w->backend->process_fini != NULL)
 		w->backend->process_fini();
@@ -276,7 +350,7 @@ static void POOLED_NORETURN
 worker_control(struct worker *w)
 {
 	struct pollfd	 pfd = { .fd = w->chan_fd, .events = POLLIN };
-	bool		 gone, closing = false;
+	bool		 gone;
 
 	for (;;) {
 		if (poll(&pfd, 1, WORKER_TICK_MS) == -1 && errno != EINTR)
@@ -284,15 +358,18 @@ worker_control(struct worker *w)
 		worker_tick(w);
 		if (pfd.revents == 0)
 			continue;
-		switch (read_master(w, &gone, &closing)) {
+		switch (read_master(w, &gone)) {
 		case CHAN_STOP_GRACEFUL:
-			worker_drain(w, false, closing);
+			worker_drain(w);
 			/* NOTREACHED */
 		case CHAN_STOP_NOW:
+			(void)wlife_to(&w->life, WLIFE_EXITING, clock_ms());
 			worker_exit_now(0);
 		default:
-			if (gone)
-				worker_drain(w, true, true);
+			if (gone) {
+				wlife_set_master_gone(&w->life, clock_ms());
+				worker_drain(w);
+			}
 			break;
 		}
 	}
@@ -337,7 +414,7 @@ worker_listen_rearm(struct worker *w)
 	if (poll(&pfd, 1, 0) != 1)
 		return;		/* none waits: the next arrival is an edge */
 	pthread_mutex_lock(&w->listen_mtx);
-	if (!atomic_load(&w->stopping)) {
+	if (!wlife_stopping(&w->life)) {
 		(void)epoll_ctl(w->epfd, EPOLL_CTL_DEL, w->listen_fd, NULL);
 		if (listen_add(w) == -1 && listen_add(w) == -1) {
 			log_warn("worker: epoll_ctl: cannot watch the listen "
@@ -351,16 +428,17 @@ worker_listen_rearm(struct worker *w)
 }
 
 /*
- * Ask the master, once, to replace this worker; it serves on until the
- * master stops it, which it does once the replacement is ready.  Called
- * from any thread (one datagram on the channel is atomic).
+ * Ask the master, once, to replace this worker; it serves on (retiring)
+ * until the master stops it, which it does once the replacement is ready.
+ * A worker already stopping does not ask.  Called from any thread (one
+ * datagram on the channel is atomic).
  */
 void
 worker_ask_retire(struct worker *w, enum retire_reason reason)
 {
 	uint32_t	 r = reason;
 
-	if (atomic_exchange(&w->retire_asked, true))
+	if (wlife_to(&w->life, WLIFE_RETIRING, clock_ms()) != 0)
 		return;
 	if (chan_send(w->chan_fd, CHAN_RETIRE, &r, sizeof(r)) == -1)
 		log_warnx("worker: cannot ask the master to replace it");
@@ -381,7 +459,7 @@ worker_request_done(struct worker *w)
 
 /*
  * Called by each acceptor after its thread_init: ok says whether it
- * worked.  Blocks until every thread got that far, so no thread serves a
+ * worked.  Blocks while the worker is starting, so no thread serves a
  * request before the worker knows whether it serves at all.  Returns true
  * when the thread may serve, false when it failed or the worker gives
  * up.
@@ -396,39 +474,72 @@ worker_thread_inited(struct worker *w, bool ok)
 	if (!ok)
 		w->threads_failed++;
 	pthread_cond_broadcast(&w->gate_cond);
-	while (w->gate == 0)
+	while (wlife_state(&w->life) == WLIFE_STARTING)
 		pthread_cond_wait(&w->gate_cond, &w->gate_mtx);
-	go = w->gate > 0 && ok;
+	go = wlife_state(&w->life) != WLIFE_EXITING && ok;
 	pthread_mutex_unlock(&w->gate_mtx);
 	return go;
 }
 
 /*
- * Wait for every acceptor's thread_init.  A thread whose thread_init
- * failed ends (pooled-module(3)), its scoreboard slot left empty; the
- * worker serves with the others.  With none left it cannot serve: exit
- * with EX_CONFIG, so the master fails the start or backs off.
+ * Wait for the acceptors that end at once on a closed gate, and join
+ * them, so none is left running at exit; exiting's deadline bounds it.
+ */
+static void
+join_all(struct worker *w)
+{
+	size_t	 running;
+	int64_t	 now;
+
+	while (join_ended(w, &running) > 0) {
+		now = clock_ms();
+		if (wlife_overdue(&w->life, now))
+			worker_exit_now(EX_CONFIG);
+		(void)wait_ended(w, false, running == 0 ? 1 :
+		    wlife_deadline(&w->life) - now);
+	}
+}
+
+/*
+ * Wait for every acceptor's thread_init, until the start-up deadline.  A
+ * thread whose thread_init failed ends (pooled-module(3)), its scoreboard
+ * slot left empty; the worker serves with the others.  With none left, or
+ * one still in thread_init at the deadline, it cannot serve: exit with
+ * EX_CONFIG, so the master fails the start or backs off.
  */
 static void
 open_gate(struct worker *w)
 {
-	size_t	 failed, i;
+	struct wlife	*l = &w->life;
+	struct timespec	 ts;
+	int64_t		 deadline = wlife_deadline(l);
+	size_t		 failed, inited;
+	bool		 late = false;
 
+	ts.tv_sec = (time_t)(deadline / 1000);
+	ts.tv_nsec = (long)(deadline % 1000) * 1000000;
 	pthread_mutex_lock(&w->gate_mtx);
-	while (w->threads_inited < w->nacceptors)
-		pthread_cond_wait(&w->gate_cond, &w->gate_mtx);
+	while (w->threads_inited < w->nacceptors && !late)
+		late = pthread_cond_timedwait(&w->gate_cond, &w->gate_mtx,
+		    &ts) == ETIMEDOUT && w->threads_inited < w->nacceptors;
 	failed = w->threads_failed;
-	w->gate = failed < w->nacceptors ? 1 : -1;
+	inited = w->threads_inited;
+	(void)wlife_to(l, late || failed == w->nacceptors ? WLIFE_EXITING :
+	    WLIFE_SERVING, clock_ms());
 	pthread_cond_broadcast(&w->gate_cond);
 	pthread_mutex_unlock(&w->gate_mtx);
+	if (late) {
+		log_warnx("worker: thread_init still running in %zu of %zu "
+		    "threads after start_timeout (%d s); exiting",
+		    w->nacceptors - inited, w->nacceptors,
+		    w->conf->start_timeout);
+		worker_exit_now(EX_CONFIG);
+	}
 	if (failed == w->nacceptors) {
 		log_warnx("worker: thread_init failed in all %zu threads",
 		    w->nacceptors);
 		/* Each ends at once on the closed gate; do not leak them. */
-		for (i = 0; i < w->nacceptors; i++)
-			while (!acceptor_try_join(w->acceptors[i],
-			    WORKER_TICK_MS))
-				;
+		join_all(w);
 		exit(EX_CONFIG);
 	}
 	if (failed > 0)
@@ -466,6 +577,7 @@ worker_main(const struct worker_spec *ws, int chan_fd)
 {
 	struct worker		 w;
 	struct epoll_event	 ev;
+	pthread_condattr_t	 ca;
 	char			 title[16];
 	size_t			 i;
 	int			 listen_fd = ws->listen_fd;
@@ -473,6 +585,7 @@ worker_main(const struct worker_spec *ws, int chan_fd)
 
 	memset(&w, 0, sizeof(w));
 	w.conf = ws->conf;
+	wlife_init(&w.life, w.conf, clock_ms());
 	w.pool = &ws->conf->pools[ws->pool];
 	w.listen_fd = listen_fd;
 	w.sb = ws->sb;
@@ -546,12 +659,18 @@ worker_main(const struct worker_spec *ws, int chan_fd)
 	if ((w.stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1 ||
 	    epoll_ctl(w.epfd, EPOLL_CTL_ADD, w.stop_fd, &ev) == -1)
 		fatal("worker: stop eventfd");
+	if ((w.done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1)
+		fatal("worker: done eventfd");
 	if ((w.park = park_new(w.epfd, w.pool->max_kept_connections,
 	    w.pool->max_waiting_connections, w.proto->ready)) == NULL)
 		fatal("worker: park_new");
 
 	pthread_mutex_init(&w.gate_mtx, NULL);
-	pthread_cond_init(&w.gate_cond, NULL);
+	/* The start-up deadline is on clock_ms's clock. */
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&w.gate_cond, &ca);
+	pthread_condattr_destroy(&ca);
 	w.acceptors = xcalloc((size_t)w.pool->threads, sizeof(*w.acceptors));
 	for (i = 0; i < (size_t)w.pool->threads; i++) {
 		if ((w.acceptors[i] = acceptor_start(&w, i)) == NULL)

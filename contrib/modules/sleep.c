@@ -86,8 +86,9 @@ sleep_handle(struct pooled_req *req)
 		    "ms must be a number of milliseconds\n");
 
 	/*
-	 * A signal (pooled's stop wake-up, say) interrupts nanosleep; carry
-	 * on with the time that remained so every request sleeps in full.
+	 * A signal (one the module's host sends, say) interrupts nanosleep;
+	 * carry on with the time that remained so every request sleeps in
+	 * full.
 	 */
 	ts.tv_sec = ms / 1000;
 	ts.tv_nsec = (ms % 1000) * 1000000L;

@@ -69,31 +69,6 @@ assert_no_log "recycle: no worker outlived graceful_timeout" \
     "graceful_timeout passed"
 stop_pooled TERM 10 || diag "pooled did not stop"
 
-# connect_result ADDR: try one connect() to ADDR ("/path" or
-# "host:port"), bounded by 3 s; print "accepted" or the errno's name.
-connect_result()
-{
-	python3 - "$1" <<'PY'
-import errno, socket, sys
-addr = sys.argv[1]
-if addr.startswith("/"):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    target = addr
-else:
-    host, port = addr.rsplit(":", 1)
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    target = (host, int(port))
-s.settimeout(3)
-try:
-    s.connect(target)
-    print("accepted")
-except socket.timeout:
-    print("timeout")
-except OSError as e:
-    print(errno.errorcode.get(e.errno, str(e.errno)))
-PY
-}
-
 # slow_get NAME PATH: GET PATH through nginx in the background; status in
 # $T/NAME.status, body in $T/NAME.body; its pid in $SLOW_PID.
 slow_get()

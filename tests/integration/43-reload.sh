@@ -76,7 +76,7 @@ signal_pooled HUP
 assert_log "a broken config: file and line" \
     "$POOLED_CONF:$bad_line: .*threads" 5
 assert_log "a broken config: the old one serves on" \
-    "reload: the configuration is invalid .*still serving the old one" 5
+    "reload: the configuration is invalid .*still serving the old configuration" 5
 assert_eq "a broken config: the same workers" "$workers" "$(pooled_workers)"
 assert_get "a broken config: still Bonjour" /hello "Bonjour, world"
 

@@ -608,6 +608,32 @@ listening()
 	esac
 }
 
+# connect_result ADDR: try one connect() to ADDR ("/path" or
+# "host:port"), bounded by 3 s; print "accepted" or the errno's name
+# (ECONNREFUSED once no process listens there any more).
+connect_result()
+{
+	python3 - "$1" <<'PY'
+import errno, socket, sys
+addr = sys.argv[1]
+if addr.startswith("/"):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    target = addr
+else:
+    host, port = addr.rsplit(":", 1)
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    target = (host, int(port))
+s.settimeout(3)
+try:
+    s.connect(target)
+    print("accepted")
+except socket.timeout:
+    print("timeout")
+except OSError as e:
+    print(errno.errorcode.get(e.errno, str(e.errno)))
+PY
+}
+
 # start_pooled [CONF] [ARG...]: run "pooled -F -c CONF ARG..." in the
 # background (CONF defaults to $POOLED_CONF), its output appended to
 # $POOLED_LOG, and wait up to $POOLED_START_TIMEOUT (10) seconds until

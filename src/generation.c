@@ -1,0 +1,306 @@
+/*
+ * A generation: one loaded config, the listen socket of each of its pools
+ * and each pool's scoreboard and counters.  The master has at most two:
+ * the one that serves and, during a reload, the one that loads beside it.
+ *
+ *   loading   its workers start; it has a deadline (start_timeout) by
+ *             which every one must be ready
+ *   serving   it commits: the loading one takes the serving one's place,
+ *             and the kept sockets take the new owner, mode and backlog
+ *   (none)    released: its sockets that the serving one does not share
+ *             are closed, its scoreboards unmapped, its config freed
+ *
+ * A reload that fails at any point (the config, a socket, a worker) is
+ * released without commit and changes nothing of the one serving.  Ids
+ * are never reused, so a worker of an aborted reload on its way out never
+ * passes for one of the next.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pooled.h"
+
+/*
+ * Give each pool of g its scoreboard, sized for every worker it may run
+ * at once, replacements and a reload's overlap included.  A pool without
+ * one (out of memory) serves, only without status.
+ */
+static void
+init_pools(struct generation *g)
+{
+	const struct pool_conf	*pc;
+	size_t			 i;
+	int			 most;
+
+	g->pools = xcalloc(g->conf->npools, sizeof(*g->pools));
+	for (i = 0; i < g->conf->npools; i++) {
+		pc = &g->conf->pools[i];
+		most = pc->processes > pc->max_processes ? pc->processes :
+		    pc->max_processes;
+		g->pools[i].sb = sb_create((unsigned int)most * 2 + 2,
+		    (unsigned int)pc->threads);
+		g->pools[i].counters.start_wall_ms = clock_wall_ms();
+		sb_pool_publish(g->pools[i].sb, &g->pools[i].counters);
+	}
+}
+
+/*
+ * Make g the first generation, loading: conf and fds (one open socket per
+ * pool, malloc'd) become its own.
+ */
+void
+gen_first(struct generation *g, uint32_t id, struct conf *conf, int *fds,
+    int64_t now)
+{
+	memset(g, 0, sizeof(*g));
+	g->id = id;
+	g->conf = conf;
+	g->fds = fds;
+	init_pools(g);
+	g->state = GEN_LOADING;
+	g->deadline = now + conf->start_timeout * 1000LL;
+}
+
+/*
+ * The listen socket of cur at the same address as pc, or -1.  Kept across
+ * a reload, it never stops accepting; its owner, mode and backlog change
+ * once the new generation serves (gen_commit).
+ */
+static int
+shared_socket(const struct generation *cur, const struct pool_conf *pc)
+{
+	size_t	 i;
+
+	for (i = 0; i < cur->conf->npools; i++)
+		if (listen_addr_same(&cur->conf->pools[i].listen,
+		    &pc->listen))
+			return cur->fds[i];
+	return -1;
+}
+
+/*
+ * Load the config at path as generation id beside cur, which serves: its
+ * sockets (cur's where the address is the same, new ones otherwise) and
+ * scoreboards.  On success g is loading, with its start deadline; on
+ * failure g is untouched, what was opened is closed, and why says what
+ * failed (the details are in the log).
+ */
+int
+gen_load(struct generation *g, uint32_t id, const char *path,
+    const struct generation *cur, int64_t now, const char **why)
+{
+	struct generation	 n;
+	size_t			 i;
+
+	memset(&n, 0, sizeof(n));
+	n.id = id;
+	if ((n.conf = conf_load(path)) == NULL ||
+	    preflight_check(n.conf) == -1) {
+		conf_free(n.conf);
+		*why = "the configuration is invalid (see the log)";
+		return -1;
+	}
+	acl_warn_wildcard(n.conf);
+	n.fds = xcalloc(n.conf->npools, sizeof(*n.fds));
+	for (i = 0; i < n.conf->npools; i++)
+		n.fds[i] = -1;
+	for (i = 0; i < n.conf->npools; i++) {
+		/* A kept socket's directory must pass as a new one's. */
+		if ((n.fds[i] = shared_socket(cur, &n.conf->pools[i])) != -1) {
+			if (sock_check_dir(&n.conf->pools[i]) == 0) {
+				sock_rcvbuf(&n.conf->pools[i], n.fds[i]);
+				continue;
+			}
+		} else if ((n.fds[i] = sock_open(&n.conf->pools[i])) != -1)
+			continue;
+		n.fds[i] = -1;
+		gen_release(&n, cur);
+		*why = "cannot listen (see the log)";
+		return -1;
+	}
+	init_pools(&n);
+	n.state = GEN_LOADING;
+	n.deadline = now + n.conf->start_timeout * 1000LL;
+	*g = n;
+	return 0;
+}
+
+/* Whether pool oldpool of old keeps its socket in g. */
+bool
+gen_keeps(const struct generation *g, const struct generation *old,
+    size_t oldpool)
+{
+	size_t	 i;
+
+	if (oldpool >= old->conf->npools || old->fds[oldpool] == -1)
+		return false;
+	for (i = 0; i < g->conf->npools; i++)
+		if (g->fds[i] == old->fds[oldpool])
+			return true;
+	return false;
+}
+
+/*
+ * Loading g serves in old's place: the sockets it keeps get their owner,
+ * mode and backlog as it says; not before, as a reload that fails changes
+ * nothing.  The caller releases old.
+ */
+void
+gen_commit(struct generation *g, const struct generation *old)
+{
+	size_t	 i, j;
+
+	for (i = 0; old != NULL && i < g->conf->npools; i++)
+		for (j = 0; j < old->conf->npools; j++)
+			if (g->fds[i] != -1 && g->fds[i] == old->fds[j]) {
+				(void)sock_apply(&g->conf->pools[i], g->fds[i]);
+				(void)listen(g->fds[i],
+				    g->conf->pools[i].listen_backlog);
+			}
+	g->state = GEN_SERVING;
+	g->deadline = SUP_NO_DEADLINE;
+}
+
+/*
+ * Release g: close (and unlink) the sockets keep does not share, unmap
+ * its scoreboards (its workers keep their own mappings), and return its
+ * config for the caller to free.
+ */
+static struct conf *
+release(struct generation *g, const struct generation *keep)
+{
+	struct conf	*conf = g->conf;
+	size_t		 i, j;
+	bool	 shared;
+
+	for (i = 0; g->fds != NULL && i < g->conf->npools; i++) {
+		shared = false;
+		for (j = 0; keep != NULL && keep != g && keep->conf != NULL &&
+		    j < keep->conf->npools; j++)
+			if (keep->fds[j] == g->fds[i])
+				shared = true;
+		if (shared || g->fds[i] == -1)
+			continue;
+		sock_unlink(&g->conf->pools[i], g->fds[i]);
+		close(g->fds[i]);
+	}
+	for (i = 0; g->pools != NULL && i < g->conf->npools; i++)
+		sb_destroy(g->pools[i].sb);
+	free(g->pools);
+	free(g->fds);
+	memset(g, 0, sizeof(*g));
+	g->state = GEN_NONE;
+	return conf;
+}
+
+/*
+ * Release g as above and free its config.  keep (the generation that
+ * serves on) may be NULL or g itself: nothing is shared then.
+ */
+void
+gen_release(struct generation *g, const struct generation *keep)
+{
+	conf_free(release(g, keep));
+}
+
+/* Release g, sharing nothing, but return its config: pooled stops. */
+struct conf *
+gen_release_conf(struct generation *g)
+{
+	return release(g, NULL);
+}
+
+/*
+ * Close g's listen sockets now, removing the files of unix ones, so that
+ * the kernel refuses new connections at once: a stop.
+ */
+void
+gen_close_listeners(struct generation *g)
+{
+	size_t	 i;
+
+	for (i = 0; i < g->conf->npools; i++) {
+		if (g->fds[i] == -1)
+			continue;
+		sock_unlink(&g->conf->pools[i], g->fds[i]);
+		close(g->fds[i]);
+		g->fds[i] = -1;
+	}
+}
+
+/*
+ * Append the scoreboards of g to v, which has room for them, at *n.  A
+ * new worker must not keep any but its own (it unmaps the others).
+ */
+void
+gen_scoreboards(const struct generation *g, struct scoreboard **v,
+    size_t *n)
+{
+	size_t	 i;
+
+	for (i = 0; g->conf != NULL && i < g->conf->npools; i++)
+		if (g->pools[i].sb != NULL)
+			v[(*n)++] = g->pools[i].sb;
+}
+
+/*
+ * A worker of pool p is gone: add what its row counted to the pool's
+ * totals, free the row, and publish.  Only bounded, saturated values are
+ * added: the row is the worker's to write.
+ */
+void
+gen_row_retire(struct generation *g, size_t p, int row, bool restarted,
+    int64_t now)
+{
+	struct pool_state	*ps = &g->pools[p];
+	struct sb_thread	*t;
+	struct sb_row		 r;
+	unsigned int		 i, n;
+
+	if (ps->sb == NULL)
+		return;
+	n = sb_threads(ps->sb);
+	if ((t = calloc(n, sizeof(*t))) != NULL &&
+	    sb_read_row(ps->sb, row, now, &r, t)) {
+		for (i = 0; i < n; i++)
+			ps->counters.accepted_gone = sb_sat_add(
+			    ps->counters.accepted_gone, t[i].requests);
+		ps->counters.slow_gone = sb_sat_add(ps->counters.slow_gone,
+		    r.slow);
+		ps->counters.timeouts_gone = sb_sat_add(
+		    ps->counters.timeouts_gone, r.timeouts);
+	}
+	free(t);
+	if (restarted)
+		ps->counters.restarts++;
+	sb_row_free(ps->sb, row);
+	sb_pool_publish(ps->sb, &ps->counters);
+}
+
+/*
+ * How many workers pool pc of a loading generation starts with:
+ * processes, or for a pool pm sizes that serves in cur under the same
+ * name with running[i] workers staying, as many (within the new
+ * max_processes): a reload under load must not drop what pm grew, to
+ * grow it again a tick at a time.  cur may be NULL (the first start).
+ */
+int
+gen_start_size(const struct pool_conf *pc, const struct generation *cur,
+    const unsigned int *running)
+{
+	size_t	 i;
+	int	 n = 0;
+
+	if (pc->pm == PM_STATIC || cur == NULL || cur->conf == NULL)
+		return pc->processes;
+	for (i = 0; i < cur->conf->npools; i++)
+		if (strcmp(cur->conf->pools[i].name, pc->name) == 0 &&
+		    cur->conf->pools[i].pm != PM_STATIC)
+			n += (int)running[i];
+	if (n > pc->max_processes)
+		n = pc->max_processes;
+	return n > pc->processes ? n : pc->processes;
+}
