@@ -139,7 +139,7 @@ run_fuzz()
 }
 
 # run_deb: build the Debian packages and install, upgrade and purge them
-# in a fresh root (scripts/test-deb.sh, about 2.5 minutes); one result.
+# in a fresh root (scripts/test-deb.sh, 1 to 3 minutes); one result.
 # Only where dpkg-dev and debootstrap are installed (POOLED_DEB_DEPS) and
 # as root: the check installs neither.
 run_deb()

@@ -11,7 +11,7 @@
 # pool through nginx with the shipped snippet; an upgrade to revision 2
 # keeps an edited config; a purge leaves nothing.  Prints TAP; exits 0
 # when all passed, 1 otherwise, 77 when it cannot run here (not root, no
-# dpkg-buildpackage, no debootstrap nor a cached root).  Takes about 2-3
+# dpkg-buildpackage, no debootstrap nor a cached root).  Takes 1 to 3
 # minutes (two package builds, apt in the fresh root).
 set -uo pipefail
 
