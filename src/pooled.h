@@ -350,6 +350,8 @@ void		*xreallocarray(void *, size_t, size_t);
 /* clock.c */
 int64_t		 clock_ms(void);
 int64_t		 clock_wall_ms(void);
+int64_t		 clock_us(void);
+int64_t		 clock_wall_us(void);
 
 /* sock.c */
 int		 sock_open(const struct pool_conf *);
@@ -566,6 +568,27 @@ struct req_io {
 	int	(*write_err)(void *ctx, const void *buf, size_t len);
 };
 
+/* resp_head.c: a response's header block, followed as it is written */
+struct resp_head {
+	int			 state;
+	int			 status;	/* Status:, or 200/302 once done */
+	bool			 location;	/* a Location line was seen */
+	bool			 vlead;		/* still in blanks before a value */
+	int			 which;		/* this line: 1 Status, 2 Location */
+	size_t			 len;		/* bytes of the block seen */
+	unsigned int		 nheaders;
+	size_t			 namelen;
+	size_t			 vlen;
+	char			 name[8];	/* enough for "Location" */
+	char			 value[8];	/* enough for "404 " */
+	const char		*why;		/* what made it malformed */
+};
+void		 resp_head_init(struct resp_head *);
+bool		 resp_head_feed(struct resp_head *, const void *, size_t);
+bool		 resp_head_end(struct resp_head *);
+bool		 resp_head_done(const struct resp_head *);
+int		 resp_head_status(const struct resp_head *);
+
 /* What every request carries, whatever the protocol. */
 struct pooled_req {
 	const struct req_io	*io;
@@ -580,6 +603,12 @@ struct pooled_req {
 	char			 log_prefix[48];
 	size_t			 log_left;	/* a module's log bytes */
 	size_t			 log_dropped;
+	/* What observers (access log, metrics) read once it is over. */
+	struct resp_head	 head;		/* the response's, as written */
+	uint64_t		 bytes_in;	/* body bytes the handler read */
+	int64_t			 start_us;	/* clock_us() at req_init */
+	int64_t			 start_wall_us;	/* the wall clock then */
+	int64_t			 duration_us;	/* set by req_end */
 };
 
 void		 req_init(struct pooled_req *, const struct req_io *,
@@ -591,6 +620,10 @@ void		 req_write_stderr(struct pooled_req *, const char *line,
 		    size_t len);
 void		 req_log_cap(struct pooled_req *, size_t max);
 void		 req_log_uncap(struct pooled_req *);
+/* The request is over: fix its duration, judge its header (logged). */
+void		 req_end(struct pooled_req *);
+/* The status the web server answers with; 0: no response header sent. */
+int		 req_status(const struct pooled_req *);
 
 /* backend: what a pool's handler does, in the worker */
 struct backend {
