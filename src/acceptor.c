@@ -440,9 +440,9 @@ repark(struct acceptor *a, int fd)
 static void
 request_done(struct acceptor *a, struct pooled_req *req)
 {
-	(void)a;
 	req_end(req);
 	/* Observers of finished requests: one call each, below. */
+	access_log_write(req, a->index);
 }
 
 static void

@@ -161,6 +161,8 @@ struct pool_conf {
 	char			*status_path;	/* answered by pooled; or NULL */
 	char			*ping_path;
 	char			*ping_response;
+	char			*access_log;	/* path, "syslog"; NULL: off */
+	char			*access_format;	/* checked escapes */
 };
 
 /* The whole config file, validated and immutable. */
@@ -327,6 +329,10 @@ void		 log_info(const char *fmt, ...) POOLED_PRINTFLIKE(1, 2);
 void		 log_debug(const char *fmt, ...) POOLED_PRINTFLIKE(1, 2);
 size_t		 log_escape(char *dst, size_t dstsize, const char *src,
 		    size_t len);
+size_t		 log_escape_field(char *dst, size_t dstsize, const char *src,
+		    size_t len);
+int		 log_open_file(const char *path, const char *what);
+int		 log_syslog_socket(const char *path);
 void		 fatal(const char *fmt, ...) POOLED_PRINTFLIKE(1, 2)
 		    POOLED_NORETURN;
 void		 fatalx(const char *fmt, ...) POOLED_PRINTFLIKE(1, 2)
@@ -379,7 +385,8 @@ enum chan_type {
 	CHAN_STOP_GRACEFUL,	/* master -> worker: finish in-flight, exit */
 	CHAN_STOP_NOW,		/* master -> worker: exit now */
 	CHAN_REOPEN_LOG,	/* master -> worker: reopen the error log */
-	CHAN_RETIRE		/* worker -> master: replace me (u32 reason) */
+	CHAN_RETIRE,		/* worker -> master: replace me (u32 reason) */
+	CHAN_REOPEN_ACCESS_LOG	/* master -> worker: the reopened access log */
 };
 
 /* Why a worker asks to be replaced (CHAN_RETIRE's payload). */
@@ -536,6 +543,7 @@ struct worker_spec {
 	struct scoreboard	*sb;		/* its pool's */
 	int			 row;		/* its row there, or -1 */
 	struct scoreboard      **drop;		/* others, to unmap; NULL-ended */
+	int			 access_fd;	/* its access log, or -1 */
 };
 pid_t		 proc_spawn_worker(const struct worker_spec *, int *chan);
 
@@ -553,6 +561,29 @@ const struct pool_conf *privs_view(const struct pool_conf *);
 
 /* preflight.c: who may run what, checked before start and reload */
 int		 preflight_check(const struct conf *);
+
+/* access_log.c */
+#define ACCESS_LINE_MAX		4096	/* bytes of a line, newline included */
+#define ACCESS_FIELD_MAX	1024	/* bytes of one escaped value */
+#define ACCESS_FORMAT_DEFAULT	"%a - %u [%t] \"%m %r %H\" %s %B " \
+	"\"%{HTTP_REFERER}e\" \"%{HTTP_USER_AGENT}e\" %D"
+/* Who logs a line: what the request does not know. */
+struct access_who {
+	const char		*pool;
+	pid_t			 pid;
+	size_t			 thread;
+};
+int		 access_format_check(const char *fmt, char *err,
+		    size_t errlen);
+size_t		 access_log_format(char *buf, size_t size, const char *fmt,
+		    const struct access_who *, const struct pooled_req *);
+int		 access_log_open(const struct pool_conf *, int *fd);
+bool		 access_log_is_file(const struct pool_conf *);
+int		 access_log_reopen(const struct pool_conf *, int fd);
+void		 access_log_init(const struct conf *, const struct pool_conf *,
+		    int fd);
+int		 access_log_adopt(int fd);
+void		 access_log_write(const struct pooled_req *, size_t thread);
 
 /* handler_so.c */
 struct backend;
@@ -1089,6 +1120,7 @@ struct pool_state {
 	bool			 queued;	/* it had a connection waiting */
 	int64_t			 watch_after;	/* not sooner: no busy loop */
 	int64_t			 max_logged;
+	int			 access_fd;	/* the access log, or -1 */
 };
 
 struct generation {
@@ -1116,6 +1148,7 @@ void		 gen_scoreboards(const struct generation *,
 		    struct scoreboard **, size_t *n);
 void		 gen_row_retire(struct generation *, size_t pool, int row,
 		    bool restarted, int64_t now);
+int		 gen_open_access_logs(struct generation *);
 int		 gen_start_size(const struct pool_conf *,
 		    const struct generation *cur, const unsigned int *running);
 
