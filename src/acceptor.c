@@ -431,6 +431,20 @@ repark(struct acceptor *a, int fd)
 		park_close_kept(w->park);
 }
 
+/*
+ * A request is over: its response was sent and its connection released
+ * or kept.  Whatever watches requests (the access log, metrics) looks
+ * here, once a request, on the thread that served it; req (its params,
+ * status, bytes and duration: req_end) is still valid.
+ */
+static void
+request_done(struct acceptor *a, struct pooled_req *req)
+{
+	req_end(req);
+	/* Observers of finished requests: one call each, below. */
+	access_log_write(req, a->index);
+}
+
 static void
 serve(struct acceptor *a, int fd)
 {
@@ -499,6 +513,7 @@ serve(struct acceptor *a, int fd)
 	keep = !a->cut;
 	pthread_mutex_unlock(&a->mtx);
 	fd = w->proto->end(a->conn, &req, keep);
+	request_done(a, &req);
 	sb_thread_done(w->sb, w->row, (unsigned int)a->index);
 	worker_request_done(w);
 	if (fd != -1)
