@@ -455,10 +455,9 @@ reap_one(struct master *m, pid_t pid, int status, int64_t now)
 		return;		/* not a worker of ours */
 	proc_describe_status(status, how, sizeof(how));
 	abnormal = !WIFEXITED(status) || WEXITSTATUS(status) != 0;
-	if (!s->respawn || !abnormal)
-		log_info("pool %s: worker %ld %s", s->name, (long)pid, how);
-	else
-		log_warnx("pool %s: worker %ld %s", s->name, (long)pid, how);
+	crash_report(!s->respawn || !abnormal ? POOLED_LOG_INFO :
+	    POOLED_LOG_ERROR, s->name, pid, how,
+	    WIFSIGNALED(status) ? s->sb : NULL, s->row, now);
 	if (s->chan != -1)
 		close(s->chan);
 	s->chan = -1;

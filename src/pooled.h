@@ -1041,6 +1041,11 @@ void		 worker_request_done(struct worker *);
 void		 worker_ask_retire(struct worker *, enum retire_reason);
 void		 worker_listen_rearm(struct worker *);
 
+/* crash_report.c: what a worker killed by a signal was serving */
+void		 crash_report(int level, const char *name, pid_t,
+		    const char *how, const struct scoreboard *, int row,
+		    int64_t now);
+
 /* generation.c: one loaded config with its sockets and scoreboards */
 enum gen_state {
 	GEN_NONE,		/* released, or never loaded */
