@@ -152,6 +152,8 @@ struct pool_conf {
 	int			 max_requests;	/* then replaced; 0: never */
 	int			 max_requests_jitter; /* up to this many more */
 	int			 slow_request;	/* seconds; logged; 0: off */
+	bool			 slow_request_backtrace; /* and its stack */
+	bool			 catch_workers_output; /* fd 1, 2 to the log */
 	enum pool_pm		 pm;
 	int			 min_processes;	/* dynamic */
 	int			 max_processes;	/* dynamic, ondemand */
@@ -313,6 +315,7 @@ void		 log_set_syslog(int facility, const char *ident);
 void		 log_set_tee(bool on);
 int		 log_reopen(void);
 int		 log_adopt(int fd);
+int		 log_leave_stderr(void);
 int		 log_fd(void);
 void		 log_set_level(int level);
 bool		 log_enabled(int level);
@@ -473,6 +476,7 @@ struct slot {
 	char		 name[40];	/* its pool's, for logs */
 	struct scoreboard *sb;		/* its pool's, or NULL */
 	int		 row;		/* its row there, or -1 */
+	struct wout	*out;		/* its stdout and stderr, or NULL */
 	uint64_t	 last_requests;	/* pm: served at the last look */
 	int64_t		 idle_since;	/* pm: all its threads idle; or 0 */
 	int64_t		 started_ms;
@@ -535,7 +539,8 @@ struct worker_spec {
 	int			 row;		/* its row there, or -1 */
 	struct scoreboard      **drop;		/* others, to unmap; NULL-ended */
 };
-pid_t		 proc_spawn_worker(const struct worker_spec *, int *chan);
+pid_t		 proc_spawn_worker(const struct worker_spec *, int *chan,
+		    int *out);
 
 /* reaper.c: children nobody started on purpose */
 typedef bool	 reaper_keep_fn(pid_t, void *);
@@ -1040,6 +1045,13 @@ bool		 worker_thread_inited(struct worker *, bool ok);
 void		 worker_request_done(struct worker *);
 void		 worker_ask_retire(struct worker *, enum retire_reason);
 void		 worker_listen_rearm(struct worker *);
+
+/* worker_output.c: a worker's stdout and stderr, read by the master */
+struct wout;
+struct wout	*wout_open(int fd, const char *name, pid_t);
+int		 wout_fd(const struct wout *);
+bool		 wout_read(struct wout *, int64_t now);
+void		 wout_close(struct wout *, int64_t now);
 
 /* crash_report.c: what a worker killed by a signal was serving */
 void		 crash_report(int level, const char *name, pid_t,
