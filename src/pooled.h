@@ -1046,6 +1046,21 @@ void		 worker_request_done(struct worker *);
 void		 worker_ask_retire(struct worker *, enum retire_reason);
 void		 worker_listen_rearm(struct worker *);
 
+/* backtrace.c: a slow request's native stack (slow_request_backtrace) */
+#define BT_FRAMES	48
+#define BT_SIGNAL	(SIGRTMIN + 3)
+/* One acceptor thread's answer; written by its signal handler. */
+struct bt_slot {
+	_Atomic int	 state;
+	int		 n;
+	void		*frames[BT_FRAMES];
+};
+int		 bt_init_process(void);
+void		 bt_thread_set(struct bt_slot *);
+bool		 bt_ask(struct bt_slot *, pthread_t);
+int		 bt_take(struct bt_slot *, void **frames);
+void		 bt_describe(const void *pc, char *buf, size_t len);
+
 /* worker_output.c: a worker's stdout and stderr, read by the master */
 struct wout;
 struct wout	*wout_open(int fd, const char *name, pid_t);
