@@ -56,7 +56,8 @@ bt_init_process(void)
 	struct sigaction	 sa;
 	void			*warm[2];
 
-	(void)backtrace(warm, 2);	/* load libgcc_s now, not in a handler */
+	/* Load libgcc_s now, not in a handler. */
+	(void)backtrace(warm, 2);
 	memset(&sa, 0, sizeof(sa));
 	sigemptyset(&sa.sa_mask);
 	sa.sa_handler = bt_handler;

@@ -53,8 +53,8 @@ crash_report(int level, const char *name, pid_t pid, const char *how,
 		free(t);
 		return;
 	}
-	log_msg(level, "pool %s: worker %ld %s while serving %u request%s", name,
-	    (long)pid, how, busy, busy == 1 ? "" : "s");
+	log_msg(level, "pool %s: worker %ld %s while serving %u request%s",
+	    name, (long)pid, how, busy, busy == 1 ? "" : "s");
 	for (i = 0; i < n; i++) {
 		if (!in_flight(&t[i]))
 			continue;
@@ -66,8 +66,9 @@ crash_report(int level, const char *name, pid_t pid, const char *how,
 		/* A start before the worker's own is a lie: count from it. */
 		from = t[i].start_ms < r.started_ms ? r.started_ms :
 		    t[i].start_ms;
-		log_msg(level, "pool %s: worker %ld: thread %u: %s %s (%lld ms)",
-		    name, (long)pid, i, t[i].method[0] ? t[i].method : "-",
+		log_msg(level, "pool %s: worker %ld: thread %u: %s %s "
+		    "(%lld ms)", name, (long)pid, i,
+		    t[i].method[0] ? t[i].method : "-",
 		    t[i].uri[0] ? t[i].uri : "-",
 		    (long long)(now > from ? now - from : 0));
 	}

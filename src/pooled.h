@@ -152,8 +152,8 @@ struct pool_conf {
 	int			 max_requests;	/* then replaced; 0: never */
 	int			 max_requests_jitter; /* up to this many more */
 	int			 slow_request;	/* seconds; logged; 0: off */
-	bool			 slow_request_backtrace; /* and its stack */
-	bool			 catch_workers_output; /* fd 1, 2 to the log */
+	bool			 slow_request_backtrace; /* log its stack */
+	bool			 catch_workers_output; /* fds 1, 2: log */
 	enum pool_pm		 pm;
 	int			 min_processes;	/* dynamic */
 	int			 max_processes;	/* dynamic, ondemand */
@@ -476,7 +476,7 @@ struct slot {
 	char		 name[40];	/* its pool's, for logs */
 	struct scoreboard *sb;		/* its pool's, or NULL */
 	int		 row;		/* its row there, or -1 */
-	struct wout	*out;		/* its stdout and stderr, or NULL */
+	struct wout	*out;		/* its stdout and stderr; or NULL */
 	uint64_t	 last_requests;	/* pm: served at the last look */
 	int64_t		 idle_since;	/* pm: all its threads idle; or 0 */
 	int64_t		 started_ms;

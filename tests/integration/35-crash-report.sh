@@ -15,14 +15,17 @@ start_nginx "/crash=unix:$T/crash.sock" || bail_out "nginx did not start"
 assert_log "the worker started" "all pools started \(1 workers?\)" 10
 assert_get "the pool answers" /crash/ alive 1
 
+w="pool crash: worker [0-9]+"
+sig11="$w killed by signal 11 \(Segmentation fault\)"
+
 # One request crashes the worker: its line names it.
 log_mark
 http_get "/crash/?crash&x=1"
 assert_status "a crashing request gets 502" 502
 assert_log "the crash report names the request" \
-    "pool crash: worker [0-9]+ killed by signal 11 \(.*\) while serving 1 request$" 5
+    "$sig11 while serving 1 request$" 5
 assert_log "... with method, URI, thread and time" \
-    "pool crash: worker [0-9]+: thread [01]: GET /crash/\?crash&x=1 \([0-9]+ ms\)$" 5
+    "$w: thread [01]: GET /crash/\?crash&x=1 \([0-9]+ ms\)$" 5
 assert_log "the replacement starts" "pool crash: started worker" 10
 assert_get "the pool serves again" /crash/ alive 1
 
@@ -34,11 +37,11 @@ assert_log "one thread sleeps" "crash: sleeping" 5
 http_get "/crash/?crash&x=3"
 assert_status "the second crashing request gets 502" 502
 assert_log "the report counts both requests" \
-    "pool crash: worker [0-9]+ killed by signal 11 .* while serving 2 requests$" 5
+    "$sig11 while serving 2 requests$" 5
 assert_log "the sleeping request is listed" \
-    "pool crash: worker [0-9]+: thread [01]: GET /crash/\?sleep&y=2 \([0-9]+ ms\)$" 5
+    "$w: thread [01]: GET /crash/\?sleep&y=2 \([0-9]+ ms\)$" 5
 assert_log "the crashing request is listed" \
-    "pool crash: worker [0-9]+: thread [01]: GET /crash/\?crash&x=3 \([0-9]+ ms\)$" 5
+    "$w: thread [01]: GET /crash/\?crash&x=3 \([0-9]+ ms\)$" 5
 assert_log "the replacement starts" "pool crash: started worker" 10
 assert_get "the pool serves again" /crash/ alive 1
 
@@ -50,9 +53,10 @@ log_mark
 http_get "/crash/?scribble"
 assert_status "the scribbling request gets 502" 502
 assert_log "the scribbled crash is reported" \
-    "pool crash: worker [0-9]+ killed by signal 11 .* while serving 1 request$" 5
-line=$(log_since_mark | grep -E "pool crash: worker [0-9]+: thread" | head -n 1)
-uri=$(printf '%s\n' "$line" | sed -n 's/.*: thread [01]: [^ ]* \([^ ]*\) (\([0-9]*\) ms)$/\1/p')
+    "$sig11 while serving 1 request$" 5
+line=$(log_since_mark | grep -E "$w: thread" | head -n 1)
+uri=$(printf '%s\n' "$line" |
+    sed -n 's/.*: thread [01]: [^ ]* \([^ ]*\) ([0-9]* ms)$/\1/p')
 ms=$(printf '%s\n' "$line" | sed -n 's/.* (\([0-9]*\) ms)$/\1/p')
 assert_ne "the scribbled slot is reported" "" "$uri"
 assert_true "its URI is bounded (${#uri} bytes)" [ "${#uri}" -le 255 ]

@@ -62,8 +62,8 @@ dropped=$(log_sum "[0-9]+ lines of output dropped")
 diag "flood: $logged lines logged, $dropped dropped"
 assert_true "the flood is limited to 100 a second ($logged of 1000 logged)" \
     test "$logged" -ge 1 -a "$logged" -le 200
-assert_log "the dropped lines are counted" \
-    "pool caught: worker $caught: [0-9]+ lines of output dropped \(more than 100 a second\)$" 1
+assert_log "the dropped lines are counted" "pool caught: worker $caught: \
+[0-9]+ lines of output dropped \(more than 100 a second\)$" 1
 assert_true "no more are counted than were written" \
     [ "$((logged + dropped))" -le 1000 ]
 LOG_MARK=$mark_partial
