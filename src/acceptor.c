@@ -66,6 +66,9 @@ struct acceptor {
 	int64_t			 cut_at;
 	bool			 stuck;
 	bool			 slow_logged;
+	bool			 bt_pending;	/* its backtrace is asked for */
+	int64_t			 bt_asked_at;
+	struct bt_slot		 bt;		/* slow_request_backtrace */
 	void			*conn;		/* the protocol's state */
 	void			*thread_data;
 	_Atomic bool		 ended;		/* acceptor_main is done */
@@ -76,6 +79,8 @@ void
 acceptor_init_process(const struct worker *w)
 {
 	w->proto->init_process(w->pool);
+	if (w->pool->slow_request_backtrace)
+		(void)bt_init_process();
 }
 
 static void
@@ -480,6 +485,7 @@ serve(struct acceptor *a, int fd)
 	a->cut = false;
 	a->stuck = false;
 	a->slow_logged = false;
+	a->bt_pending = false;
 	pthread_mutex_unlock(&a->mtx);
 
 	/* A body refused from its header (max_body) runs nothing. */
@@ -543,6 +549,8 @@ acceptor_main(void *arg)
 	bool		 ok;
 	int		 fd;
 
+	if (w->pool->slow_request_backtrace)
+		bt_thread_set(&a->bt);
 	ok = w->backend->thread_init == NULL ||
 	    w->backend->thread_init(&a->thread_data) == 0;
 	if (!ok)
@@ -596,6 +604,37 @@ acceptor_start(struct worker *w, size_t index)
 }
 
 /*
+ * The slow request's stack, once its thread answered (the next tick,
+ * usually): one line per frame, the signal handler's own left out.  A
+ * thread that has not answered within a second is given up on (it may
+ * be blocked in something that holds signals off).
+ */
+static void
+log_backtrace(struct acceptor *a, int64_t now)
+{
+	void	*frames[BT_FRAMES];
+	char	 desc[512];
+	int	 i, n;
+
+	if ((n = bt_take(&a->bt, frames)) == -1) {
+		if (now - a->bt_asked_at < 1000)
+			return;
+		pooled_req_log(a->current, POOLED_LOG_WARNING, "slow request: "
+		    "thread %zu did not answer for its backtrace", a->index);
+		a->bt_pending = false;
+		return;
+	}
+	a->bt_pending = false;
+	pooled_req_log(a->current, POOLED_LOG_WARNING, "slow request: "
+	    "backtrace of thread %zu (%d frames):", a->index, n - 1);
+	for (i = 1; i < n; i++) {
+		bt_describe(frames[i], desc, sizeof(desc));
+		pooled_req_log(a->current, POOLED_LOG_WARNING, "slow request: "
+		    "  #%d %s", i - 1, desc);
+	}
+}
+
+/*
  * The control thread's look at the request in hand, once a tick.  Past
  * slow_request it is logged once.  Past request_timeout its connection is
  * shut down, so every read and write the handler or the protocol still
@@ -631,7 +670,13 @@ acceptor_check_deadline(struct acceptor *a, int64_t now)
 		    a->index, pc->slow_request);
 		a->slow_logged = true;
 		sb_row_count(a->w->sb, a->w->row, false);
+		if (pc->slow_request_backtrace && bt_ask(&a->bt, a->tid)) {
+			a->bt_pending = true;
+			a->bt_asked_at = now;
+		}
 	}
+	if (a->bt_pending)
+		log_backtrace(a, now);
 	if (!a->cut && now >= a->deadline) {
 		pooled_req_log(a->current, POOLED_LOG_ERROR, "%s %s: still "
 		    "running after request_timeout (%d s); shutting its "

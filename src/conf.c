@@ -176,6 +176,8 @@ static cfg_opt_t pool_opts[] = {
 	CFG_INT_CB("max_requests", 0, CFGF_NONE, parse_int),
 	CFG_INT_CB("max_requests_jitter", 0, CFGF_NONE, parse_int),
 	CFG_INT_CB("slow_request", 0, CFGF_NONE, parse_int),
+	CFG_BOOL("slow_request_backtrace", cfg_false, CFGF_NONE),
+	CFG_BOOL("catch_workers_output", cfg_false, CFGF_NONE),
 	CFG_STR("pm", "static", CFGF_NONE),
 	CFG_STR("status_path", NULL, CFGF_NODEFAULT),
 	CFG_STR("ping_path", NULL, CFGF_NODEFAULT),
@@ -1569,6 +1571,9 @@ build_pool(cfg_t *cfg, cfg_t *sec, struct pool_conf *pc)
 	pc->max_requests = (int)cfg_getint(sec, "max_requests");
 	pc->max_requests_jitter = (int)cfg_getint(sec, "max_requests_jitter");
 	pc->slow_request = (int)cfg_getint(sec, "slow_request");
+	pc->slow_request_backtrace = cfg_getbool(sec,
+	    "slow_request_backtrace");
+	pc->catch_workers_output = cfg_getbool(sec, "catch_workers_output");
 	s = cfg_getstr(sec, "pm");
 	pc->pm = strcmp(s, "dynamic") == 0 ? PM_DYNAMIC :
 	    strcmp(s, "ondemand") == 0 ? PM_ONDEMAND : PM_STATIC;

@@ -41,6 +41,7 @@ static char		 log_role[64] = "pooled";
 static bool		 log_journal;	/* stderr is journald's stream */
 static bool		 log_tee;	/* a file's lines also to stderr */
 static bool		 log_syslog;	/* log_out is a socket to syslog */
+static bool		 log_stderr_copy; /* log_out is a dup of stderr */
 static int		 log_facility = 3 << 3;	/* LOG_DAEMON */
 static char		 log_ident[33] = "pooled";
 
@@ -206,6 +207,7 @@ set_out(int fd, const char *path, bool syslog)
 		close(log_out);
 	log_out = fd;
 	log_syslog = syslog;
+	log_stderr_copy = false;
 	snprintf(log_path, sizeof(log_path), "%s", path);
 }
 
@@ -287,6 +289,28 @@ log_adopt(int fd)
 	}
 	close(fd);
 	return rc;
+}
+
+/*
+ * A worker whose stdout and stderr are about to become a pipe to the
+ * master (catch_workers_output): if it logs to stderr, log to a copy of
+ * stderr from now on, so that its own lines do not come back through the
+ * pipe as a module's output.
+ */
+int
+log_leave_stderr(void)
+{
+	int	 fd;
+
+	if (log_out != STDERR_FILENO)
+		return 0;
+	if ((fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3)) == -1) {
+		log_warn("log_leave_stderr: fcntl");
+		return -1;
+	}
+	log_out = fd;
+	log_stderr_copy = true;
+	return 0;
 }
 
 /* The descriptor log lines go to. */
@@ -466,7 +490,8 @@ log_vmsg(int level, const char *prefix, const char *fmt, va_list ap)
 
 	if (log_syslog)
 		form = LOG_FORM_SYSLOG;
-	else if (log_out == STDERR_FILENO && log_journal)
+	else if ((log_out == STDERR_FILENO || log_stderr_copy) &&
+	    log_journal)
 		form = LOG_FORM_JOURNAL;
 	else
 		form = LOG_FORM_PLAIN;
@@ -480,7 +505,7 @@ log_vmsg(int level, const char *prefix, const char *fmt, va_list ap)
 		(void)write(log_out, line, len);
 	}
 	/* Start-up lines: the terminal gets them too (log_set_tee). */
-	if (log_tee && log_out != STDERR_FILENO) {
+	if (log_tee && log_out != STDERR_FILENO && !log_stderr_copy) {
 		len = head(line, sizeof(line), level, &tv, &tm,
 		    log_journal ? LOG_FORM_JOURNAL : LOG_FORM_PLAIN);
 		memcpy(line + len, msg, msglen);

@@ -68,6 +68,8 @@ struct master {
 #define PFD_POOL	((size_t)1 << 40)
 /* pfd_slot of a status_listen descriptor. */
 #define PFD_STATUS	((size_t)1 << 41)
+/* pfd_slot of a worker's output (catch_workers_output): PFD_OUT + slot. */
+#define PFD_OUT		((size_t)1 << 42)
 
 static void	master_begin_stop(struct master *, enum master_stop);
 static void	retire_kept(struct master *);
@@ -193,7 +195,7 @@ spawn(struct master *m, struct slot *s, int64_t now)
 	struct generation	*g;
 	struct worker_spec	 ws;
 	pid_t			 pid;
-	int			 chan;
+	int			 chan, out;
 
 	if ((g = gen_of(m, s)) == NULL) {
 		(void)slot_do(m, s, SUP_EV_DROP, now);
@@ -218,7 +220,7 @@ spawn(struct master *m, struct slot *s, int64_t now)
 	}
 	ws.access_fd = g->pools[s->pool].access_fd;
 	ws.drop = all_scoreboards(m);
-	pid = proc_spawn_worker(&ws, &chan);
+	pid = proc_spawn_worker(&ws, &chan, &out);
 	free(ws.drop);
 	if (pid == -1) {
 		sb_row_free(ws.sb, ws.row);
@@ -230,6 +232,8 @@ spawn(struct master *m, struct slot *s, int64_t now)
 	s->chan = chan;
 	s->sb = ws.sb;
 	s->row = ws.row;
+	if (out != -1)
+		s->out = wout_open(out, s->name, pid);
 	(void)slot_do(m, s, SUP_EV_SPAWNED, now);
 	log_info("pool %s: started worker %ld", s->name, (long)pid);
 }
@@ -457,11 +461,13 @@ reap_one(struct master *m, pid_t pid, int status, int64_t now)
 	if ((s = slot_by_pid(&m->slots, pid)) == NULL)
 		return;		/* not a worker of ours */
 	proc_describe_status(status, how, sizeof(how));
+	/* Its last words first, then how it ended. */
+	wout_close(s->out, now);
+	s->out = NULL;
 	abnormal = !WIFEXITED(status) || WEXITSTATUS(status) != 0;
-	if (!s->respawn || !abnormal)
-		log_info("pool %s: worker %ld %s", s->name, (long)pid, how);
-	else
-		log_warnx("pool %s: worker %ld %s", s->name, (long)pid, how);
+	crash_report(!s->respawn || !abnormal ? POOLED_LOG_INFO :
+	    POOLED_LOG_ERROR, s->name, pid, how,
+	    WIFSIGNALED(status) ? s->sb : NULL, s->row, now);
 	if (s->chan != -1)
 		close(s->chan);
 	s->chan = -1;
@@ -955,9 +961,9 @@ build_pollset(struct master *m)
 	nfds_t	 n = 0;
 	size_t	 i;
 
-	if (m->pfd_cap < m->slots.n + m->cur.conf->npools +
+	if (m->pfd_cap < 2 * m->slots.n + m->cur.conf->npools +
 	    status_srv_maxfds() + 1) {
-		m->pfd_cap = m->slots.n + m->cur.conf->npools +
+		m->pfd_cap = 2 * m->slots.n + m->cur.conf->npools +
 		    status_srv_maxfds() + 16;
 		m->pfd = realloc(m->pfd, m->pfd_cap * sizeof(*m->pfd));
 		m->pfd_slot = realloc(m->pfd_slot, m->pfd_cap *
@@ -980,6 +986,11 @@ build_pollset(struct master *m)
 	for (i = 0; i < m->slots.n; i++) {
 		struct slot *s = &m->slots.v[i];
 
+		if (wout_fd(s->out) != -1) {
+			m->pfd[n].fd = wout_fd(s->out);
+			m->pfd[n].events = POLLIN;
+			m->pfd_slot[n++] = PFD_OUT + i;
+		}
 		if (!sup_has_process(s) || s->chan == -1)
 			continue;
 		m->pfd[n].fd = s->chan;
@@ -1174,7 +1185,12 @@ master_run(struct conf **confp, int *listen_fds, int ready_fd)
 			if ((m.pfd[i].revents & (POLLIN | POLLOUT | POLLHUP |
 			    POLLERR)) == 0)
 				continue;
-			if (m.pfd_slot[i] == PFD_STATUS)
+			if (m.pfd_slot[i] >= PFD_OUT) {
+				p = m.pfd_slot[i] - PFD_OUT;
+				if (p < m.slots.n)
+					(void)wout_read(m.slots.v[p].out,
+					    clock_ms());
+			} else if (m.pfd_slot[i] == PFD_STATUS)
 				status_srv_event(m.status, m.pfd[i].fd,
 				    clock_ms());
 			else if (m.pfd_slot[i] >= PFD_POOL) {

@@ -147,6 +147,8 @@ struct pool_conf {
 	int			 max_requests;	/* then replaced; 0: never */
 	int			 max_requests_jitter; /* up to this many more */
 	int			 slow_request;	/* seconds; logged; 0: off */
+	bool			 slow_request_backtrace; /* log its stack */
+	bool			 catch_workers_output; /* fds 1, 2: log */
 	enum pool_pm		 pm;
 	int			 min_processes;	/* dynamic */
 	int			 max_processes;	/* dynamic, ondemand */
@@ -310,6 +312,7 @@ void		 log_set_syslog(int facility, const char *ident);
 void		 log_set_tee(bool on);
 int		 log_reopen(void);
 int		 log_adopt(int fd);
+int		 log_leave_stderr(void);
 int		 log_fd(void);
 void		 log_set_level(int level);
 bool		 log_enabled(int level);
@@ -500,6 +503,7 @@ struct slot {
 	char		 name[40];	/* its pool's, for logs */
 	struct scoreboard *sb;		/* its pool's, or NULL */
 	int		 row;		/* its row there, or -1 */
+	struct wout	*out;		/* its stdout and stderr; or NULL */
 	uint64_t	 last_requests;	/* pm: served at the last look */
 	int64_t		 idle_since;	/* pm: all its threads idle; or 0 */
 	int64_t		 started_ms;
@@ -563,7 +567,8 @@ struct worker_spec {
 	struct scoreboard      **drop;		/* others, to unmap; NULL-ended */
 	int			 access_fd;	/* its access log, or -1 */
 };
-pid_t		 proc_spawn_worker(const struct worker_spec *, int *chan);
+pid_t		 proc_spawn_worker(const struct worker_spec *, int *chan,
+		    int *out);
 
 /* reaper.c: children nobody started on purpose */
 typedef bool	 reaper_keep_fn(pid_t, void *);
@@ -1122,6 +1127,33 @@ bool		 worker_thread_inited(struct worker *, bool ok);
 void		 worker_request_done(struct worker *);
 void		 worker_ask_retire(struct worker *, enum retire_reason);
 void		 worker_listen_rearm(struct worker *);
+
+/* backtrace.c: a slow request's native stack (slow_request_backtrace) */
+#define BT_FRAMES	48
+#define BT_SIGNAL	(SIGRTMIN + 3)
+/* One acceptor thread's answer; written by its signal handler. */
+struct bt_slot {
+	_Atomic int	 state;
+	int		 n;
+	void		*frames[BT_FRAMES];
+};
+int		 bt_init_process(void);
+void		 bt_thread_set(struct bt_slot *);
+bool		 bt_ask(struct bt_slot *, pthread_t);
+int		 bt_take(struct bt_slot *, void **frames);
+void		 bt_describe(const void *pc, char *buf, size_t len);
+
+/* worker_output.c: a worker's stdout and stderr, read by the master */
+struct wout;
+struct wout	*wout_open(int fd, const char *name, pid_t);
+int		 wout_fd(const struct wout *);
+bool		 wout_read(struct wout *, int64_t now);
+void		 wout_close(struct wout *, int64_t now);
+
+/* crash_report.c: what a worker killed by a signal was serving */
+void		 crash_report(int level, const char *name, pid_t,
+		    const char *how, const struct scoreboard *, int row,
+		    int64_t now);
 
 /* generation.c: one loaded config with its sockets and scoreboards */
 enum gen_state {

@@ -10,6 +10,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,24 +93,56 @@ proc_default_signals(void)
 }
 
 /*
+ * In the child: the write end of the output pipe becomes stdout and
+ * stderr (non-blocking, as pipe2 made it: a full pipe loses output rather
+ * than stopping a thread), and stdout is line-buffered so that a module's
+ * printf lines reach the log as they are written, not at a buffer's end.
+ */
+static int
+catch_output(int fd)
+{
+	if (log_leave_stderr() == -1 ||
+	    dup2(fd, STDOUT_FILENO) == -1 || dup2(fd, STDERR_FILENO) == -1) {
+		log_warn("catch_workers_output");
+		return -1;
+	}
+	close(fd);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	return 0;
+}
+
+/*
  * Fork a worker for pool index `pool`.  Returns the child's pid and the
- * master's channel end in *chan, or -1.  The child closes every
- * descriptor but its pool's listen socket, its channel end, the log and
- * its pool's access log,
- * unmaps the scoreboards of other pools, then runs worker_main and never
- * returns.
+ * master's channel end in *chan, or -1; with catch_workers_output, the
+ * read end of the worker's stdout and stderr in *out (else -1).  The
+ * child closes every descriptor but its pool's listen socket, its
+ * channel end, the log, its pool's access log and its output pipe,
+ * unmaps the scoreboards of other pools, then runs worker_main and
+ * never returns.
  */
 pid_t
-proc_spawn_worker(const struct worker_spec *ws, int *chan)
+proc_spawn_worker(const struct worker_spec *ws, int *chan, int *out)
 {
 	const struct conf	*conf = ws->conf;
 	size_t			 pool = ws->pool, i;
 	sigset_t		 all, old;
-	int			 fds[2], keep[4];
+	int			 fds[2], keep[5], nkeep, ofd[2] = { -1, -1 };
 	pid_t			 pid, master;
 
-	if (chan_pair(fds) == -1)
+	*out = -1;
+	if (conf->pools[pool].catch_workers_output &&
+	    pipe2(ofd, O_CLOEXEC | O_NONBLOCK) == -1) {
+		log_warn("pool %s: catch_workers_output: pipe",
+		    conf->pools[pool].name);
 		return -1;
+	}
+	if (chan_pair(fds) == -1) {
+		if (ofd[0] != -1) {
+			close(ofd[0]);
+			close(ofd[1]);
+		}
+		return -1;
+	}
 	/*
 	 * Fork with every signal blocked: until the child has dropped the
 	 * master's handlers, a signal sent to it must not run them (they
@@ -124,6 +157,10 @@ proc_spawn_worker(const struct worker_spec *ws, int *chan)
 		log_warn("pool %s: fork", conf->pools[pool].name);
 		close(fds[0]);
 		close(fds[1]);
+		if (ofd[0] != -1) {
+			close(ofd[0]);
+			close(ofd[1]);
+		}
 		return -1;
 	case 0:
 		proc_default_signals();
@@ -135,9 +172,14 @@ proc_spawn_worker(const struct worker_spec *ws, int *chan)
 		keep[0] = ws->listen_fd;
 		keep[1] = fds[1];
 		keep[2] = log_fd();
-		keep[3] = ws->access_fd;
-		if (proc_close_fds_except(keep, ws->access_fd != -1 ? 4 : 3) ==
-		    -1)
+		nkeep = 3;
+		if (ws->access_fd != -1)
+			keep[nkeep++] = ws->access_fd;
+		if (ofd[1] != -1)
+			keep[nkeep++] = ofd[1];
+		if (proc_close_fds_except(keep, (size_t)nkeep) == -1)
+			_exit(EX_OSERR);
+		if (ofd[1] != -1 && catch_output(ofd[1]) == -1)
 			_exit(EX_OSERR);
 		/* Other pools' scoreboards are none of its business. */
 		for (i = 0; ws->drop != NULL && ws->drop[i] != NULL; i++)
@@ -154,5 +196,9 @@ proc_spawn_worker(const struct worker_spec *ws, int *chan)
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	close(fds[1]);
 	*chan = fds[0];
+	if (ofd[0] != -1) {
+		close(ofd[1]);
+		*out = ofd[0];
+	}
 	return pid;
 }
