@@ -30,16 +30,6 @@
 /* The longest path an internal redirect may have. */
 #define CGI_PATH_MAX		4096
 
-/* RFC 7230 tchar: the characters of a header name. */
-static bool
-is_tchar(unsigned char c)
-{
-	if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-	    (c >= '0' && c <= '9'))
-		return true;
-	return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
-
 static bool
 name_is(const char *name, size_t namelen, const char *what)
 {
@@ -84,7 +74,7 @@ parse_line(const char *line, size_t len, struct cgi_header *h)
 	if ((namelen = (size_t)(colon - line)) == 0)
 		return "an empty header name";
 	for (i = 0; i < namelen; i++)
-		if (!is_tchar((unsigned char)line[i]))
+		if (!http_tchar((unsigned char)line[i]))
 			return "a header name that is not a token";
 
 	v = colon + 1;

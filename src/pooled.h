@@ -642,6 +642,7 @@ bool		 resp_head_feed(struct resp_head *, const void *, size_t);
 bool		 resp_head_end(struct resp_head *);
 bool		 resp_head_done(const struct resp_head *);
 int		 resp_head_status(const struct resp_head *);
+bool		 http_tchar(unsigned char);
 
 /* What every request carries, whatever the protocol. */
 struct pooled_req {

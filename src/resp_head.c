@@ -34,9 +34,9 @@ enum {
 	RH_BAD			/* malformed; why says how */
 };
 
-/* RFC 7230 tchar: the characters of a header name. */
-static bool
-is_tchar(unsigned char c)
+/* Whether c may be in a header name: RFC 7230's tchar. */
+bool
+http_tchar(unsigned char c)
 {
 	if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
 	    (c >= '0' && c <= '9'))
@@ -110,7 +110,7 @@ step(struct resp_head *h, unsigned char c)
 			bad(h, "a continuation line (obsolete line folding)");
 		else if (c == ':')
 			bad(h, "an empty header name");
-		else if (!is_tchar(c))
+		else if (!http_tchar(c))
 			bad(h, "a header line that does not begin with a name");
 		else {
 			h->namelen = 0;
@@ -124,7 +124,7 @@ step(struct resp_head *h, unsigned char c)
 			h->state = RH_VALUE;
 		} else if (c == '\n' || c == '\r')
 			bad(h, "a header line without ':'");
-		else if (!is_tchar(c))
+		else if (!http_tchar(c))
 			bad(h, "a header name that is not a token");
 		else if (h->namelen < sizeof(h->name))
 			h->name[h->namelen++] = (char)c;
