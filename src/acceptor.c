@@ -438,6 +438,7 @@ serve(struct acceptor *a, int fd)
 	const struct pool_conf	*pc = w->pool;
 	struct pooled_req	 req;
 	const char		*method, *uri;
+	int64_t			 started_us;
 	bool			 keep;
 	int			 rc;
 
@@ -453,6 +454,7 @@ serve(struct acceptor *a, int fd)
 			repark(a, fd);
 		return;
 	}
+	started_us = clock_us();
 	pthread_mutex_lock(&a->mtx);
 	a->current = &req;
 	a->current_fd = fd;
@@ -499,7 +501,8 @@ serve(struct acceptor *a, int fd)
 	keep = !a->cut;
 	pthread_mutex_unlock(&a->mtx);
 	fd = w->proto->end(a->conn, &req, keep);
-	sb_thread_done(w->sb, w->row, (unsigned int)a->index);
+	sb_thread_done(w->sb, w->row, (unsigned int)a->index, 0,
+	    clock_us() - started_us);
 	worker_request_done(w);
 	if (fd != -1)
 		repark(a, fd);
