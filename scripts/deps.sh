@@ -12,9 +12,13 @@ POOLED_DEPS=(build-essential autoconf automake pkg-config libfcgi-dev
 # fuzz run, Apache's server and proxy modules (apache2-bin alone: no
 # service of the package is started, the tests run their own), and ps
 # (procps, not in a minimal Debian), with which scenarios look at whose
-# processes run.  The test users are made with useradd (passwd, always
-# there).
-POOLED_CHECK_DEPS=(clang libclang-rt-dev apache2-bin procps)
+# processes run; prometheus (its server and promtool) and
+# python3-prometheus-client (a strict OpenMetrics parser), which scrape
+# and check the metrics in 76-prometheus (no service of the package is
+# started: the test runs its own).  The test users are made with useradd
+# (passwd, always there).
+POOLED_CHECK_DEPS=(clang libclang-rt-dev apache2-bin procps prometheus
+    python3-prometheus-client)
 # What only the benchmark (make bench, tests/bench/bench.sh) needs on top.
 POOLED_BENCH_DEPS=(wrk spawn-fcgi php-fpm gnuplot-nox strace)
 
