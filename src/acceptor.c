@@ -431,6 +431,23 @@ repark(struct acceptor *a, int fd)
 		park_close_kept(w->park);
 }
 
+/*
+ * A request is over: its response was sent and its connection released
+ * or kept.  Whatever watches requests (the access log, metrics) looks
+ * here, once a request, on the thread that served it; req (its params,
+ * status, bytes and duration: req_end) is still valid.
+ */
+static void
+request_done(struct acceptor *a, struct pooled_req *req)
+{
+	req_end(req);
+	/* Observers of finished requests: one call each, below. */
+	access_log_write(req, a->index);
+	/* Back to idle, the request counted with its status and duration. */
+	sb_thread_done(a->w->sb, a->w->row, (unsigned int)a->index,
+	    req_status(req), req->duration_us);
+}
+
 static void
 serve(struct acceptor *a, int fd)
 {
@@ -438,7 +455,6 @@ serve(struct acceptor *a, int fd)
 	const struct pool_conf	*pc = w->pool;
 	struct pooled_req	 req;
 	const char		*method, *uri;
-	int64_t			 started_us;
 	bool			 keep;
 	int			 rc;
 
@@ -454,7 +470,6 @@ serve(struct acceptor *a, int fd)
 			repark(a, fd);
 		return;
 	}
-	started_us = clock_us();
 	pthread_mutex_lock(&a->mtx);
 	a->current = &req;
 	a->current_fd = fd;
@@ -501,8 +516,7 @@ serve(struct acceptor *a, int fd)
 	keep = !a->cut;
 	pthread_mutex_unlock(&a->mtx);
 	fd = w->proto->end(a->conn, &req, keep);
-	sb_thread_done(w->sb, w->row, (unsigned int)a->index, 0,
-	    clock_us() - started_us);
+	request_done(a, &req);
 	worker_request_done(w);
 	if (fd != -1)
 		repark(a, fd);

@@ -122,6 +122,8 @@ static int	 check_interpreter(cfg_t *, cfg_opt_t *);
 static int	 check_cgi_stderr(cfg_t *, cfg_opt_t *);
 static int	 check_pm(cfg_t *, cfg_opt_t *);
 static int	 check_uri_path(cfg_t *, cfg_opt_t *);
+static int	 check_access_log(cfg_t *, cfg_opt_t *);
+static int	 check_access_format(cfg_t *, cfg_opt_t *);
 static int	 check_pm_sizes(cfg_t *);
 static int	 check_user(cfg_t *, cfg_opt_t *);
 static int	 check_group(cfg_t *, cfg_opt_t *);
@@ -178,6 +180,8 @@ static cfg_opt_t pool_opts[] = {
 	CFG_STR("status_path", NULL, CFGF_NODEFAULT),
 	CFG_STR("ping_path", NULL, CFGF_NODEFAULT),
 	CFG_STR("ping_response", "pong", CFGF_NONE),
+	CFG_STR("access_log", "off", CFGF_NONE),
+	CFG_STR("access_format", ACCESS_FORMAT_DEFAULT, CFGF_NONE),
 	CFG_INT_CB("min_processes", 1, CFGF_NONE, parse_int),
 	CFG_INT_CB("max_processes", 0, CFGF_NODEFAULT, parse_int),
 	CFG_INT_CB("min_spare_threads", 0, CFGF_NODEFAULT, parse_int),
@@ -291,6 +295,8 @@ static const struct {
 	{ "pool|slow_request",		check_int },
 	{ "pool|pm",			check_pm },
 	{ "pool|status_path",		check_uri_path },
+	{ "pool|access_log",		check_access_log },
+	{ "pool|access_format",		check_access_format },
 	{ "pool|ping_path",		check_uri_path },
 	{ "pool|min_processes",		check_int },
 	{ "pool|max_processes",		check_int },
@@ -611,6 +617,35 @@ check_uri_path(cfg_t *cfg, cfg_opt_t *opt)
 	conf_warnx(cfg, cfg->line, "%s%s \"%s\": not a URI path (it starts "
 	    "with / and has no ?, # or blank)",
 	    pool_prefix(cfg, pfx, sizeof(pfx)), opt->name, s);
+	return -1;
+}
+
+/* access_log: "off", "syslog" or an absolute path. */
+static int
+check_access_log(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char	*s = cfg_opt_getnstr(opt, 0);
+	char		 pfx[PREFIX_MAX];
+
+	if (strcmp(s, "off") == 0 || strcmp(s, "syslog") == 0 || s[0] == '/')
+		return 0;
+	conf_warnx(cfg, cfg->line, "%saccess_log \"%s\": neither \"off\", "
+	    "\"syslog\" nor an absolute path",
+	    pool_prefix(cfg, pfx, sizeof(pfx)), s);
+	return -1;
+}
+
+/* access_format: known %-escapes only (access_log.c). */
+static int
+check_access_format(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char	*s = cfg_opt_getnstr(opt, 0);
+	char		 pfx[PREFIX_MAX], why[128];
+
+	if (access_format_check(s, why, sizeof(why)) == 0)
+		return 0;
+	conf_warnx(cfg, cfg->line, "%saccess_format: %s",
+	    pool_prefix(cfg, pfx, sizeof(pfx)), why);
 	return -1;
 }
 
@@ -1550,6 +1585,9 @@ build_pool(cfg_t *cfg, cfg_t *sec, struct pool_conf *pc)
 	if ((s = cfg_getstr(sec, "ping_path")) != NULL)
 		pc->ping_path = xstrdup(s);
 	pc->ping_response = xstrdup(cfg_getstr(sec, "ping_response"));
+	s = cfg_getstr(sec, "access_log");
+	pc->access_log = strcmp(s, "off") == 0 ? NULL : xstrdup(s);
+	pc->access_format = xstrdup(cfg_getstr(sec, "access_format"));
 	/* How many start: processes, within the bounds; none on demand. */
 	if (pc->pm == PM_ONDEMAND)
 		pc->processes = 0;
@@ -1750,6 +1788,8 @@ conf_free(struct conf *conf)
 		free(pc->status_path);
 		free(pc->ping_path);
 		free(pc->ping_response);
+		free(pc->access_log);
+		free(pc->access_format);
 		acl_free(&pc->allowed_clients);
 		free(pc->user);
 		free(pc->groups);

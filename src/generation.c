@@ -50,6 +50,7 @@ init_pools(struct generation *g)
 		g->pools[i].counters.start_wall_ms = g->start_wall_ms;
 		g->pools[i].counters.reload_wall_ms = g->start_wall_ms;
 		g->pools[i].counters.queue_peak = -1;
+		g->pools[i].access_fd = -1;
 		sb_pool_publish(g->pools[i].sb, &g->pools[i].counters);
 	}
 }
@@ -131,9 +132,31 @@ gen_load(struct generation *g, uint32_t id, const char *path,
 	}
 	n.start_wall_ms = cur->start_wall_ms;
 	init_pools(&n);
+	if (gen_open_access_logs(&n) == -1) {
+		gen_release(&n, cur);
+		*why = "cannot open an access log (see the log)";
+		return -1;
+	}
 	n.state = GEN_LOADING;
 	n.deadline = now + n.conf->start_timeout * 1000LL;
 	*g = n;
+	return 0;
+}
+
+/*
+ * Open the access log of each pool of g that has one, in the master
+ * before its workers are forked (they inherit it: as the pool's user they
+ * could not open it).  -1 when one cannot be opened (logged).
+ */
+int
+gen_open_access_logs(struct generation *g)
+{
+	size_t	 i;
+
+	for (i = 0; i < g->conf->npools; i++)
+		if (access_log_open(&g->conf->pools[i],
+		    &g->pools[i].access_fd) == -1)
+			return -1;
 	return 0;
 }
 
@@ -264,8 +287,11 @@ release(struct generation *g, const struct generation *keep)
 		sock_unlink(&g->conf->pools[i], g->fds[i]);
 		close(g->fds[i]);
 	}
-	for (i = 0; g->pools != NULL && i < g->conf->npools; i++)
+	for (i = 0; g->pools != NULL && i < g->conf->npools; i++) {
 		sb_destroy(g->pools[i].sb);
+		if (g->pools[i].access_fd != -1)
+			close(g->pools[i].access_fd);
+	}
 	free(g->pools);
 	free(g->fds);
 	memset(g, 0, sizeof(*g));

@@ -104,8 +104,8 @@ log_enabled(int level)
  * must be this process's user's, and a regular file have one link.  A
  * FIFO or device of that user's (/dev/null, a logger's pipe) will do.
  */
-static int
-open_log_file(const char *path, const char *what)
+int
+log_open_file(const char *path, const char *what)
 {
 	struct stat	 st;
 	int		 fd;
@@ -191,6 +191,13 @@ open_syslog(const char *path)
 	return fd;
 }
 
+/* A socket to the syslog daemon at path (the access log's), or -1. */
+int
+log_syslog_socket(const char *path)
+{
+	return open_syslog(path);
+}
+
 /* Use fd for the log from now on; path "" unless it is a file's. */
 static void
 set_out(int fd, const char *path, bool syslog)
@@ -229,7 +236,7 @@ log_open_syslog(const char *error_log, const char *sockpath)
 		set_out(fd, "", true);
 		return 0;
 	}
-	if ((fd = open_log_file(error_log, "log_open")) == -1)
+	if ((fd = log_open_file(error_log, "log_open")) == -1)
 		return -1;
 	set_out(fd, error_log, false);
 	return 0;
@@ -254,7 +261,7 @@ log_reopen(void)
 
 	if (log_path[0] == '\0')
 		return 0;
-	if ((fd = open_log_file(log_path, "log_reopen")) == -1)
+	if ((fd = log_open_file(log_path, "log_reopen")) == -1)
 		return -1;
 	if (dup3(fd, log_out, O_CLOEXEC) == -1) {
 		log_warn("log_reopen: dup3");
@@ -336,15 +343,16 @@ utf8_len(const unsigned char *s, size_t len)
  * is.  Truncates between characters, never inside an escape; dst ends
  * with a NUL.  Returns the length written.
  */
-size_t
-log_escape(char *dst, size_t dstsize, const char *src, size_t len)
+static size_t
+escape(char *dst, size_t dstsize, const char *src, size_t len, bool quotes)
 {
 	static const char	 hex[] = "0123456789abcdef";
 	const unsigned char	*s = (const unsigned char *)src;
 	size_t			 i = 0, o = 0, n;
 
 	while (i < len) {
-		if (s[i] >= 0x20 && s[i] < 0x7f)
+		if (s[i] >= 0x20 && s[i] < 0x7f &&
+		    !(quotes && (s[i] == '"' || s[i] == '\\')))
 			n = 1;
 		else if (s[i] < 0x80 || (n = utf8_len(s + i, len - i)) == 0) {
 			if (dstsize - o <= 4)
@@ -364,6 +372,23 @@ log_escape(char *dst, size_t dstsize, const char *src, size_t len)
 	}
 	dst[o] = '\0';
 	return o;
+}
+
+/* Escape for the error log, as above. */
+size_t
+log_escape(char *dst, size_t dstsize, const char *src, size_t len)
+{
+	return escape(dst, dstsize, src, len, false);
+}
+
+/*
+ * Escape a field of the access log: as log_escape, and '"' and '\' too
+ * become "\xHH", so that a value cannot end a quoted field.
+ */
+size_t
+log_escape_field(char *dst, size_t dstsize, const char *src, size_t len)
+{
+	return escape(dst, dstsize, src, len, true);
 }
 
 /*

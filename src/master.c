@@ -217,6 +217,7 @@ spawn(struct master *m, struct slot *s, int64_t now)
 		(void)slot_do(m, s, SUP_EV_POSTPONE, now);
 		return;
 	}
+	ws.access_fd = g->pools[s->pool].access_fd;
 	ws.drop = all_scoreboards(m);
 	pid = proc_spawn_worker(&ws, &chan);
 	free(ws.drop);
@@ -576,6 +577,34 @@ send_log(struct master *m)
 		    m->slots.v[i].chan != -1)
 			(void)chan_send_fd(m->slots.v[i].chan, CHAN_REOPEN_LOG,
 			    log_fd());
+}
+
+/*
+ * Reopen each pool's access log file (USR1), in both generations, and
+ * hand it to the pool's workers, which could not open it themselves.
+ */
+static void
+send_access_logs(struct master *m)
+{
+	struct generation	*gens[2] = { &m->cur, &m->next }, *g;
+	struct slot		*s;
+	size_t			 i, p;
+
+	for (i = 0; i < 2; i++)
+		for (p = 0; gens[i]->state != GEN_NONE &&
+		    p < gens[i]->conf->npools; p++)
+			(void)access_log_reopen(&gens[i]->conf->pools[p],
+			    gens[i]->pools[p].access_fd);
+	for (i = 0; i < m->slots.n; i++) {
+		s = &m->slots.v[i];
+		if (!sup_has_process(s) || s->chan == -1 ||
+		    (g = gen_of(m, s)) == NULL ||
+		    !access_log_is_file(&g->conf->pools[s->pool]) ||
+		    g->pools[s->pool].access_fd == -1)
+			continue;
+		(void)chan_send_fd(s->chan, CHAN_REOPEN_ACCESS_LOG,
+		    g->pools[s->pool].access_fd);
+	}
 }
 
 /*
@@ -1018,6 +1047,7 @@ handle_signals(struct master *m, uint32_t mask)
 		if (log_reopen() == 0)
 			log_notice("master: SIGUSR1: reopened the log file");
 		send_log(m);
+		send_access_logs(m);
 	}
 }
 
@@ -1091,6 +1121,10 @@ master_run(struct conf **confp, int *listen_fds, int ready_fd)
 	snprintf(m.last_reload, sizeof(m.last_reload), "none");
 	if (status_srv_open(m.cur.conf, status_page, &m, &m.status) == -1) {
 		log_warnx("master: cannot open status_listen; stopping");
+		m.exit_code = 1;
+		master_begin_stop(&m, STOP_NOW);
+	} else if (gen_open_access_logs(&m.cur) == -1) {
+		log_warnx("master: cannot open an access log; stopping");
 		m.exit_code = 1;
 		master_begin_stop(&m, STOP_NOW);
 	}

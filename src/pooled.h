@@ -161,6 +161,8 @@ struct pool_conf {
 	char			*status_path;	/* answered by pooled; or NULL */
 	char			*ping_path;
 	char			*ping_response;
+	char			*access_log;	/* path, "syslog"; NULL: off */
+	char			*access_format;	/* checked escapes */
 };
 
 /* The whole config file, validated and immutable. */
@@ -327,6 +329,10 @@ void		 log_info(const char *fmt, ...) POOLED_PRINTFLIKE(1, 2);
 void		 log_debug(const char *fmt, ...) POOLED_PRINTFLIKE(1, 2);
 size_t		 log_escape(char *dst, size_t dstsize, const char *src,
 		    size_t len);
+size_t		 log_escape_field(char *dst, size_t dstsize, const char *src,
+		    size_t len);
+int		 log_open_file(const char *path, const char *what);
+int		 log_syslog_socket(const char *path);
 void		 fatal(const char *fmt, ...) POOLED_PRINTFLIKE(1, 2)
 		    POOLED_NORETURN;
 void		 fatalx(const char *fmt, ...) POOLED_PRINTFLIKE(1, 2)
@@ -349,8 +355,9 @@ void		*xreallocarray(void *, size_t, size_t);
 
 /* clock.c */
 int64_t		 clock_ms(void);
-int64_t		 clock_us(void);
 int64_t		 clock_wall_ms(void);
+int64_t		 clock_us(void);
+int64_t		 clock_wall_us(void);
 
 /* sock.c */
 int		 sock_open(const struct pool_conf *);
@@ -378,7 +385,8 @@ enum chan_type {
 	CHAN_STOP_GRACEFUL,	/* master -> worker: finish in-flight, exit */
 	CHAN_STOP_NOW,		/* master -> worker: exit now */
 	CHAN_REOPEN_LOG,	/* master -> worker: reopen the error log */
-	CHAN_RETIRE		/* worker -> master: replace me (u32 reason) */
+	CHAN_RETIRE,		/* worker -> master: replace me (u32 reason) */
+	CHAN_REOPEN_ACCESS_LOG	/* master -> worker: the reopened access log */
 };
 
 /* Why a worker asks to be replaced (CHAN_RETIRE's payload). */
@@ -536,6 +544,7 @@ struct worker_spec {
 	struct scoreboard	*sb;		/* its pool's */
 	int			 row;		/* its row there, or -1 */
 	struct scoreboard      **drop;		/* others, to unmap; NULL-ended */
+	int			 access_fd;	/* its access log, or -1 */
 };
 pid_t		 proc_spawn_worker(const struct worker_spec *, int *chan);
 
@@ -554,6 +563,29 @@ const struct pool_conf *privs_view(const struct pool_conf *);
 /* preflight.c: who may run what, checked before start and reload */
 int		 preflight_check(const struct conf *);
 
+/* access_log.c */
+#define ACCESS_LINE_MAX		4096	/* bytes of a line, newline included */
+#define ACCESS_FIELD_MAX	1024	/* bytes of one escaped value */
+#define ACCESS_FORMAT_DEFAULT	"%a - %u [%t] \"%m %r %H\" %s %B " \
+	"\"%{HTTP_REFERER}e\" \"%{HTTP_USER_AGENT}e\" %D"
+/* Who logs a line: what the request does not know. */
+struct access_who {
+	const char		*pool;
+	pid_t			 pid;
+	size_t			 thread;
+};
+int		 access_format_check(const char *fmt, char *err,
+		    size_t errlen);
+size_t		 access_log_format(char *buf, size_t size, const char *fmt,
+		    const struct access_who *, const struct pooled_req *);
+int		 access_log_open(const struct pool_conf *, int *fd);
+bool		 access_log_is_file(const struct pool_conf *);
+int		 access_log_reopen(const struct pool_conf *, int fd);
+void		 access_log_init(const struct conf *, const struct pool_conf *,
+		    int fd);
+int		 access_log_adopt(int fd);
+void		 access_log_write(const struct pooled_req *, size_t thread);
+
 /* handler_so.c */
 struct backend;
 const struct backend *handler_so_open(const struct pool_conf *);
@@ -567,6 +599,27 @@ struct req_io {
 	/* A line for the web server's error log; NULL: none in protocol. */
 	int	(*write_err)(void *ctx, const void *buf, size_t len);
 };
+
+/* resp_head.c: a response's header block, followed as it is written */
+struct resp_head {
+	int			 state;
+	int			 status;	/* Status:, or 200/302 once done */
+	bool			 location;	/* a Location line was seen */
+	bool			 vlead;		/* still in blanks before a value */
+	int			 which;		/* this line: 1 Status, 2 Location */
+	size_t			 len;		/* bytes of the block seen */
+	unsigned int		 nheaders;
+	size_t			 namelen;
+	size_t			 vlen;
+	char			 name[8];	/* enough for "Location" */
+	char			 value[8];	/* enough for "404 " */
+	const char		*why;		/* what made it malformed */
+};
+void		 resp_head_init(struct resp_head *);
+bool		 resp_head_feed(struct resp_head *, const void *, size_t);
+bool		 resp_head_end(struct resp_head *);
+bool		 resp_head_done(const struct resp_head *);
+int		 resp_head_status(const struct resp_head *);
 
 /* What every request carries, whatever the protocol. */
 struct pooled_req {
@@ -582,6 +635,12 @@ struct pooled_req {
 	char			 log_prefix[48];
 	size_t			 log_left;	/* a module's log bytes */
 	size_t			 log_dropped;
+	/* What observers (access log, metrics) read once it is over. */
+	struct resp_head	 head;		/* the response's, as written */
+	uint64_t		 bytes_in;	/* body bytes the handler read */
+	int64_t			 start_us;	/* clock_us() at req_init */
+	int64_t			 start_wall_us;	/* the wall clock then */
+	int64_t			 duration_us;	/* set by req_end */
 };
 
 void		 req_init(struct pooled_req *, const struct req_io *,
@@ -593,6 +652,10 @@ void		 req_write_stderr(struct pooled_req *, const char *line,
 		    size_t len);
 void		 req_log_cap(struct pooled_req *, size_t max);
 void		 req_log_uncap(struct pooled_req *);
+/* The request is over: fix its duration, judge its header (logged). */
+void		 req_end(struct pooled_req *);
+/* The status the web server answers with; 0: no response header sent. */
+int		 req_status(const struct pooled_req *);
 
 /* backend: what a pool's handler does, in the worker */
 struct backend {
@@ -1125,6 +1188,7 @@ struct pool_state {
 	bool			 queued;	/* it had a connection waiting */
 	int64_t			 watch_after;	/* not sooner: no busy loop */
 	int64_t			 max_logged;
+	int			 access_fd;	/* the access log, or -1 */
 };
 
 struct generation {
@@ -1156,6 +1220,7 @@ void		 gen_row_retire(struct generation *, size_t pool, int row,
 void		 gen_count_restart(struct generation *, size_t pool,
 		    enum restart_cause);
 void		 gen_sample(struct generation *, int64_t now);
+int		 gen_open_access_logs(struct generation *);
 int		 gen_start_size(const struct pool_conf *,
 		    const struct generation *cur, const unsigned int *running);
 

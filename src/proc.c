@@ -94,7 +94,8 @@ proc_default_signals(void)
 /*
  * Fork a worker for pool index `pool`.  Returns the child's pid and the
  * master's channel end in *chan, or -1.  The child closes every
- * descriptor but its pool's listen socket, its channel end and the log,
+ * descriptor but its pool's listen socket, its channel end, the log and
+ * its pool's access log,
  * unmaps the scoreboards of other pools, then runs worker_main and never
  * returns.
  */
@@ -104,7 +105,7 @@ proc_spawn_worker(const struct worker_spec *ws, int *chan)
 	const struct conf	*conf = ws->conf;
 	size_t			 pool = ws->pool, i;
 	sigset_t		 all, old;
-	int			 fds[2], keep[3];
+	int			 fds[2], keep[4];
 	pid_t			 pid, master;
 
 	if (chan_pair(fds) == -1)
@@ -134,7 +135,9 @@ proc_spawn_worker(const struct worker_spec *ws, int *chan)
 		keep[0] = ws->listen_fd;
 		keep[1] = fds[1];
 		keep[2] = log_fd();
-		if (proc_close_fds_except(keep, 3) == -1)
+		keep[3] = ws->access_fd;
+		if (proc_close_fds_except(keep, ws->access_fd != -1 ? 4 : 3) ==
+		    -1)
 			_exit(EX_OSERR);
 		/* Other pools' scoreboards are none of its business. */
 		for (i = 0; ws->drop != NULL && ws->drop[i] != NULL; i++)

@@ -26,6 +26,9 @@ req_init(struct pooled_req *req, const struct req_io *io, void *ctx,
 	req->thread_data = thread_data;
 	snprintf(req->log_prefix, sizeof(req->log_prefix), "req %llu:",
 	    (unsigned long long)id);
+	resp_head_init(&req->head);
+	req->start_us = clock_us();
+	req->start_wall_us = clock_wall_us();
 }
 
 /*
@@ -89,9 +92,31 @@ pooled_req_param_next(struct pooled_req *req, size_t *iter,
 ssize_t
 pooled_req_read(struct pooled_req *req, void *buf, size_t len)
 {
+	ssize_t	 n;
+
 	if (len == 0)
 		return 0;
-	return req->io->read(req->ctx, buf, len);
+	if ((n = req->io->read(req->ctx, buf, len)) > 0)
+		req->bytes_in += (uint64_t)n;
+	return n;
+}
+
+/*
+ * The response header went out malformed: the web server answers 502
+ * with only "upstream sent invalid header" in its own log, so say here
+ * which request and what was wrong.  Not counted against
+ * request_log_max: one line a request at most.
+ */
+static void
+head_bad(struct pooled_req *req)
+{
+	const char	*method = pooled_req_param(req, "REQUEST_METHOD");
+	const char	*uri = pooled_req_param(req, "REQUEST_URI");
+
+	log_msg(POOLED_LOG_ERROR, "%s %s %s: the handler's response header "
+	    "is malformed: %s; the web server answers 502", req->log_prefix,
+	    method != NULL ? method : "-", uri != NULL ? uri : "-",
+	    req->head.why);
 }
 
 /* Write len bytes of response. */
@@ -106,6 +131,8 @@ pooled_req_write(struct pooled_req *req, const void *buf, size_t len)
 		req->write_failed = true;
 		return -1;
 	}
+	if (resp_head_feed(&req->head, buf, len))
+		head_bad(req);
 	req->bytes_out += len;
 	return 0;
 }
@@ -291,4 +318,28 @@ req_respond_error(struct pooled_req *req, int status, const char *reason)
 	return pooled_req_printf(req, "Status: %d %s\r\n"
 	    "Content-Type: text/plain\r\n\r\n%d %s\n", status,
 	    status_text(status), status, status_text(status));
+}
+
+/*
+ * The request is over, its response sent: fix its duration, and judge a
+ * header block that never ended (logged as head_bad says).
+ */
+void
+req_end(struct pooled_req *req)
+{
+	req->duration_us = clock_us() - req->start_us;
+	/* Cut short by a failed write, it is the client's doing. */
+	if (!req->write_failed && resp_head_end(&req->head))
+		head_bad(req);
+}
+
+/*
+ * The status the web server answers with: the response header's, 502
+ * for a malformed one, 0 when no whole header was sent (the client went
+ * away; nginx logs 499 or 502 then).
+ */
+int
+req_status(const struct pooled_req *req)
+{
+	return resp_head_status(&req->head);
 }

@@ -146,7 +146,8 @@ read_master(struct worker *w, bool *gone)
 		return 0;
 	}
 	*gone = false;
-	if (fd != -1 && msg.type != CHAN_REOPEN_LOG) {
+	if (fd != -1 && msg.type != CHAN_REOPEN_LOG &&
+	    msg.type != CHAN_REOPEN_ACCESS_LOG) {
 		close(fd);
 		fd = -1;
 	}
@@ -154,6 +155,10 @@ read_master(struct worker *w, bool *gone)
 	case CHAN_REOPEN_LOG:
 		if (fd != -1)
 			(void)log_adopt(fd);
+		return 0;
+	case CHAN_REOPEN_ACCESS_LOG:
+		if (fd != -1)
+			(void)access_log_adopt(fd);
 		return 0;
 	case CHAN_STOP_GRACEFUL:
 		flags = 0;
@@ -600,6 +605,7 @@ worker_main(const struct worker_spec *ws, int chan_fd)
 		    ((uint64_t)w.pool->max_requests_jitter + 1) : 0);
 	}
 	w.chan_fd = chan_fd;
+	access_log_init(w.conf, w.pool, ws->access_fd);
 	log_peer_set_window(w.pool->log_repeat_window);
 	snprintf(title, sizeof(title), "pooled:%s", w.pool->name);
 	(void)prctl(PR_SET_NAME, title, 0, 0, 0);

@@ -4,9 +4,9 @@
 # (promtool check metrics on every exposition, both formats), chosen by
 # Accept or ?openmetrics (also as Prometheus' params write it); an
 # unknown query word is a 400, on status_listen and on a pool's
-# status_path through nginx.  The counters: requests in flight, CGI
-# programs running and killed by cgi_timeout, restarts by cause, recent
-# requests/s.  Then a real Prometheus (Debian's package) scrapes
+# status_path through nginx.  The counters: requests in flight, responses
+# by status class, CGI programs running and killed by cgi_timeout,
+# restarts by cause, recent requests/s.  Then a real Prometheus (Debian's package) scrapes
 # status_listen and a pool's status path through nginx; read back from
 # its HTTP API: a histogram quantile, and a requests counter that kept
 # rising across a HUP with no reset.  Without the prometheus package
@@ -235,6 +235,11 @@ else
 fi
 assert_eq "... and none running" 0 \
     "$(metric 'pooled_cgi_running{pool="cgi"}')"
+assert_eq "... answered 504: a 5xx response" "0 1" \
+    "$(metric 'pooled_responses_total{pool="cgi",code="2xx"}') $(metric 'pooled_responses_total{pool="cgi",code="5xx"}')"
+# hello: 10 pages, 3 status pages (200) and one 400 (?nope).
+assert_eq "responses by status class" "0 13 0 1 0" \
+    "$(for c in 1 2 3 4 5; do metric "pooled_responses_total{pool=\"hello\",code=\"${c}xx\"}"; done | xargs)"
 reap_pid "$sleeper" 20
 reap_pid "$slow" 20
 scrape
