@@ -480,7 +480,7 @@ struct slot {
 	uint32_t	 retire_pending; /* RETIRE reason kept, or 0 */
 	pid_t		 replaces;	/* the retiring process this one is for */
 	char		 name[40];	/* its pool's, for logs */
-	int		 kill_cause;	/* RESTART_... it was killed for, or 0 */
+	int		 kill_cause;	/* RESTART_... killed for, or 0 */
 	struct scoreboard *sb;		/* its pool's, or NULL */
 	int		 row;		/* its row there, or -1 */
 	uint64_t	 last_requests;	/* pm: served at the last look */
@@ -857,7 +857,7 @@ struct sb_thread {
 	uint32_t		 state;		/* enum sb_state */
 	int64_t			 start_ms;	/* of the request in hand */
 	uint64_t		 requests;
-	uint64_t		 hist[SB_HIST_N]; /* requests done, by duration */
+	uint64_t		 hist[SB_HIST_N]; /* done, by duration */
 	uint64_t		 duration_us;	/* their durations, summed */
 	uint64_t		 status[SB_STATUS_N]; /* ... by status class */
 	char			 method[SB_METHOD_MAX];

@@ -65,7 +65,7 @@
 #define SB_READ_TRIES	100	/* torn reads before giving up */
 #define SB_SPIN_TRIES	10	/* ... the first ones without yielding */
 #define SB_RSS_KB_MAX	(UINT64_MAX / 1024)	/* bytes fit in 64 bits */
-#define SB_US_MAX	((uint64_t)1 << 56)	/* a thread's summed durations */
+#define SB_US_MAX	((uint64_t)1 << 56)	/* durations summed, a thread */
 
 /* Upper bounds of the duration buckets, in us: 1 ms .. 60 s. */
 static const int64_t hist_bounds_us[SB_HIST_BOUNDS] = {
