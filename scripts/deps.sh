@@ -13,9 +13,13 @@ POOLED_DEPS=(build-essential autoconf automake pkg-config libfcgi-dev
 # service of the package is started, the tests run their own), and ps
 # (procps, not in a minimal Debian), with which scenarios look at whose
 # processes run; systemd for systemd-socket-activate and systemd-analyze
-# (socket activation and the units; nothing of it is started).  The test
-# users are made with useradd (passwd, always there).
-POOLED_CHECK_DEPS=(clang libclang-rt-dev apache2-bin procps systemd)
+# (socket activation and the units; nothing of it is started);
+# prometheus (its server and promtool) and python3-prometheus-client (a
+# strict OpenMetrics parser), which scrape and check the metrics in
+# 76-prometheus (no service of the package is started: the test runs its
+# own).  The test users are made with useradd (passwd, always there).
+POOLED_CHECK_DEPS=(clang libclang-rt-dev apache2-bin procps systemd
+    prometheus python3-prometheus-client)
 # What the Debian packages (scripts/make-deb.sh, make deb) and their test
 # in a fresh root (scripts/test-deb.sh) need on top.
 POOLED_DEB_DEPS=(dpkg-dev debhelper lintian debootstrap)

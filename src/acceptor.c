@@ -448,6 +448,9 @@ request_done(struct acceptor *a, struct pooled_req *req)
 	req_end(req);
 	/* Observers of finished requests: one call each, below. */
 	access_log_write(req, a->index);
+	/* Back to idle, the request counted with its status and duration. */
+	sb_thread_done(a->w->sb, a->w->row, (unsigned int)a->index,
+	    req_status(req), req->duration_us);
 }
 
 static void
@@ -520,7 +523,6 @@ serve(struct acceptor *a, int fd)
 	pthread_mutex_unlock(&a->mtx);
 	fd = w->proto->end(a->conn, &req, keep);
 	request_done(a, &req);
-	sb_thread_done(w->sb, w->row, (unsigned int)a->index);
 	worker_request_done(w);
 	if (fd != -1)
 		repark(a, fd);

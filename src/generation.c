@@ -14,6 +14,11 @@
  * released without commit and changes nothing of the one serving.  Ids
  * are never reused, so a worker of an aborted reload on its way out never
  * passes for one of the next.
+ *
+ * A pool's counters outlive its generation: at commit, each pool of the
+ * new one takes over the totals of the pool of the same name in the old
+ * one, what its reaped workers counted and what its live rows count so
+ * far, so that a reload is no restart to Prometheus' rate().
  */
 #include "config.h"
 
@@ -42,7 +47,9 @@ init_pools(struct generation *g)
 		    pc->max_processes;
 		g->pools[i].sb = sb_create((unsigned int)most * 2 + 2,
 		    (unsigned int)pc->threads);
-		g->pools[i].counters.start_wall_ms = clock_wall_ms();
+		g->pools[i].counters.start_wall_ms = g->start_wall_ms;
+		g->pools[i].counters.reload_wall_ms = g->start_wall_ms;
+		g->pools[i].counters.queue_peak = -1;
 		g->pools[i].access_fd = -1;
 		sb_pool_publish(g->pools[i].sb, &g->pools[i].counters);
 	}
@@ -60,6 +67,7 @@ gen_first(struct generation *g, uint32_t id, struct conf *conf, int *fds,
 	g->id = id;
 	g->conf = conf;
 	g->fds = fds;
+	g->start_wall_ms = clock_wall_ms();
 	init_pools(g);
 	g->state = GEN_LOADING;
 	g->deadline = now + conf->start_timeout * 1000LL;
@@ -122,6 +130,7 @@ gen_load(struct generation *g, uint32_t id, const char *path,
 		*why = "cannot listen (see the log)";
 		return -1;
 	}
+	n.start_wall_ms = cur->start_wall_ms;
 	init_pools(&n);
 	if (gen_open_access_logs(&n) == -1) {
 		gen_release(&n, cur);
@@ -167,14 +176,82 @@ gen_keeps(const struct generation *g, const struct generation *old,
 }
 
 /*
+ * What pool p of g counted: its reaped workers' totals (and those carried
+ * over reloads) and its live rows', validated and saturated.
+ */
+static void
+pool_totals(const struct generation *g, size_t p, int64_t now,
+    struct sb_totals *out)
+{
+	const struct pool_state	*ps = &g->pools[p];
+	struct sb_thread	*t;
+	struct sb_row		 r;
+	unsigned int		 i, n;
+
+	*out = ps->counters.gone;
+	if (ps->sb == NULL)
+		return;
+	n = sb_threads(ps->sb);
+	if ((t = calloc(n, sizeof(*t))) == NULL)
+		return;
+	for (i = 0; i < sb_rows(ps->sb); i++)
+		if (sb_read_row(ps->sb, (int)i, now, &r, t) && r.pid > 0)
+			sb_totals_add_row(out, &r, t, n);
+	free(t);
+}
+
+/*
+ * Pool `to` of a committing generation takes over the counters of `from`,
+ * the pool of the same name it replaces.  The old workers' rows are
+ * counted as they are now: what they finish while they drain is not.
+ * XXX Counting that too needs the old scoreboards kept until their last
+ * worker is reaped.
+ */
+static void
+carry(struct pool_state *to, const struct generation *old, size_t from,
+    int64_t now)
+{
+	const struct pool_state	*ps = &old->pools[from];
+	struct sb_totals	 was;
+	unsigned int		 i;
+
+	pool_totals(old, from, now, &was);
+	sb_totals_add(&to->counters.gone, &was);
+	for (i = 0; i < RESTART_NCAUSES; i++)
+		to->counters.restarts[i] = sb_sat_add(to->counters.restarts[i],
+		    ps->counters.restarts[i]);
+	to->counters.max_reached = sb_sat_add(to->counters.max_reached,
+	    ps->counters.max_reached);
+	if (ps->counters.queue_peak > to->counters.queue_peak)
+		to->counters.queue_peak = ps->counters.queue_peak;
+	to->counters.rate10_milli = ps->counters.rate10_milli;
+	to->counters.rate60_milli = ps->counters.rate60_milli;
+	/* The samples are of totals that carry on from here. */
+	memcpy(to->rate_n, ps->rate_n, sizeof(to->rate_n));
+	memcpy(to->rate_ms, ps->rate_ms, sizeof(to->rate_ms));
+	to->rate_next = ps->rate_next;
+}
+
+/*
  * Loading g serves in old's place: the sockets it keeps get their owner,
- * mode and backlog as it says; not before, as a reload that fails changes
- * nothing.  The caller releases old.
+ * mode and backlog as it says, and its pools take over the counters of
+ * old's pools of the same name; not before, as a reload that fails
+ * changes nothing.  The caller releases old.
  */
 void
 gen_commit(struct generation *g, const struct generation *old)
 {
+	int64_t	 now = clock_ms(), wall = clock_wall_ms();
 	size_t	 i, j;
+
+	for (i = 0; old != NULL && i < g->conf->npools; i++) {
+		for (j = 0; j < old->conf->npools; j++)
+			if (strcmp(g->conf->pools[i].name,
+			    old->conf->pools[j].name) == 0)
+				carry(&g->pools[i], old, j, now);
+		g->pools[i].counters.reload_wall_ms = wall;
+		sb_pool_publish(g->pools[i].sb, &g->pools[i].counters);
+	}
 
 	for (i = 0; old != NULL && i < g->conf->npools; i++)
 		for (j = 0; j < old->conf->npools; j++)
@@ -272,38 +349,126 @@ gen_scoreboards(const struct generation *g, struct scoreboard **v,
 			v[(*n)++] = g->pools[i].sb;
 }
 
+static const char *const restart_names[RESTART_NCAUSES] = {
+	[RESTART_NONE] = "none",
+	[RESTART_CRASH] = "crash",
+	[RESTART_START_TIMEOUT] = "start_timeout",
+	[RESTART_MAX_REQUESTS] = "max_requests",
+	[RESTART_STUCK] = "stuck",
+	[RESTART_LISTEN] = "listen",
+	[RESTART_PROTOCOL] = "protocol"
+};
+
+/* The label of a restart cause, for status pages. */
+const char *
+restart_cause_name(enum restart_cause c)
+{
+	return (unsigned int)c < RESTART_NCAUSES ? restart_names[c] : "none";
+}
+
+/* Count a worker of pool p started in another's place, and publish. */
+void
+gen_count_restart(struct generation *g, size_t p, enum restart_cause c)
+{
+	struct pool_state	*ps = &g->pools[p];
+
+	if (c == RESTART_NONE || (unsigned int)c >= RESTART_NCAUSES)
+		return;
+	ps->counters.restarts[c] = sb_sat_add(ps->counters.restarts[c], 1);
+	sb_pool_publish(ps->sb, &ps->counters);
+}
+
 /*
  * A worker of pool p is gone: add what its row counted to the pool's
- * totals, free the row, and publish.  Only bounded, saturated values are
- * added: the row is the worker's to write.
+ * totals, count its restart (cause, or RESTART_NONE), free the row, and
+ * publish.  Only bounded, saturated values are added: the row is the
+ * worker's to write.
  */
 void
-gen_row_retire(struct generation *g, size_t p, int row, bool restarted,
-    int64_t now)
+gen_row_retire(struct generation *g, size_t p, int row,
+    enum restart_cause cause, int64_t now)
 {
 	struct pool_state	*ps = &g->pools[p];
 	struct sb_thread	*t;
 	struct sb_row		 r;
-	unsigned int		 i, n;
+	unsigned int		 n;
 
 	if (ps->sb == NULL)
 		return;
 	n = sb_threads(ps->sb);
 	if ((t = calloc(n, sizeof(*t))) != NULL &&
-	    sb_read_row(ps->sb, row, now, &r, t)) {
-		for (i = 0; i < n; i++)
-			ps->counters.accepted_gone = sb_sat_add(
-			    ps->counters.accepted_gone, t[i].requests);
-		ps->counters.slow_gone = sb_sat_add(ps->counters.slow_gone,
-		    r.slow);
-		ps->counters.timeouts_gone = sb_sat_add(
-		    ps->counters.timeouts_gone, r.timeouts);
-	}
+	    sb_read_row(ps->sb, row, now, &r, t))
+		sb_totals_add_row(&ps->counters.gone, &r, t, n);
 	free(t);
-	if (restarted)
-		ps->counters.restarts++;
 	sb_row_free(ps->sb, row);
+	gen_count_restart(g, p, cause);
 	sb_pool_publish(ps->sb, &ps->counters);
+}
+
+/*
+ * Requests a second over the last window ms, from the samples: from the
+ * newest one at least window old, or the oldest there is; x 1000.
+ */
+static uint64_t
+rate_milli(const struct pool_state *ps, uint64_t total, int64_t now,
+    int64_t window)
+{
+	unsigned int	 i, k;
+	int64_t		 ms = 0, age;
+	uint64_t	 n = 0;
+	bool		 found = false;
+
+	for (i = 1; i <= GEN_RATE_SAMPLES; i++) {
+		k = (ps->rate_next + GEN_RATE_SAMPLES - i) % GEN_RATE_SAMPLES;
+		if (ps->rate_ms[k] == 0)
+			break;
+		ms = ps->rate_ms[k];
+		n = ps->rate_n[k];
+		found = true;
+		if (now - ms >= window)
+			break;
+	}
+	age = now - ms;
+	if (!found || age <= 0 || total < n)
+		return 0;
+	if (total - n > UINT64_MAX / 1000000)
+		return UINT64_MAX / 1000;
+	return (total - n) * 1000000 / (uint64_t)age;
+}
+
+/*
+ * A pm tick of the serving generation: sample each pool's requests for
+ * the recent rates and its listen queue for its peak, and publish.  The
+ * queue is the kernel's word; the counts are validated copies.
+ */
+void
+gen_sample(struct generation *g, int64_t now)
+{
+	struct pool_state	*ps;
+	struct sb_totals	 tot;
+	size_t			 i;
+	unsigned int		 k;
+	long			 q, backlog;
+
+	for (i = 0; g->conf != NULL && i < g->conf->npools; i++) {
+		ps = &g->pools[i];
+		/* A tick brought forward by a waiting connection: skip. */
+		k = (ps->rate_next + GEN_RATE_SAMPLES - 1) % GEN_RATE_SAMPLES;
+		if (ps->rate_ms[k] != 0 && now - ps->rate_ms[k] < 1000)
+			continue;
+		pool_totals(g, i, now, &tot);
+		ps->counters.rate10_milli = rate_milli(ps, tot.requests, now,
+		    10000);
+		ps->counters.rate60_milli = rate_milli(ps, tot.requests, now,
+		    60000);
+		ps->rate_n[ps->rate_next] = tot.requests;
+		ps->rate_ms[ps->rate_next] = now > 0 ? now : 1;
+		ps->rate_next = (ps->rate_next + 1) % GEN_RATE_SAMPLES;
+		listen_queue(g->fds[i], &q, &backlog);
+		if (q > ps->counters.queue_peak)
+			ps->counters.queue_peak = q;
+		sb_pool_publish(ps->sb, &ps->counters);
+	}
 }
 
 /*

@@ -867,6 +867,7 @@ cgi_handle(struct pooled_req *req)
 		    -1 ? -1 : 0;
 	}
 	free(envp);
+	sb_self_cgi(1);
 	rc = pump(&r, pooled_req_param(req, "CONTENT_LENGTH"));
 	if (r.read_bounded) {
 		struct timeval tv = { .tv_sec = cgi_pool->read_timeout };
@@ -884,12 +885,14 @@ cgi_handle(struct pooled_req *req)
 	if (r.pid > 0)
 		(void)kill(-r.pid, SIGKILL);
 	reap(&r);
+	sb_self_cgi(-1);
 	/* And what left the group: it was handed to the worker. */
 	if ((left = sweep()) > 0)
 		pooled_req_log(req, POOLED_LOG_NOTICE, "%s: killed %zu "
 		    "processes left behind", t.path, left);
 	proc_describe_status(r.status, how, sizeof(how));
 	if (r.timed_out) {
+		sb_self_cgi_killed();
 		pooled_req_log(req, POOLED_LOG_ERROR, "%s: killed after "
 		    "cgi_timeout (%d s)", t.path, cgi_pool->cgi_timeout);
 		if (!r.sent_any)

@@ -147,6 +147,7 @@ slot_do(struct master *m, struct slot *s, enum sup_event ev, int64_t now)
 		(void)kill(s->pid, SIGTERM);
 		break;
 	case SUP_ACT_KILL_LATE:
+		s->kill_cause = RESTART_START_TIMEOUT;
 		log_warnx("pool %s: worker %ld not ready after start_timeout "
 		    "(%d s); killing it", s->name, (long)s->pid,
 		    m->cur.conf->start_timeout);
@@ -472,8 +473,10 @@ reap_one(struct master *m, pid_t pid, int status, int64_t now)
 		close(s->chan);
 	s->chan = -1;
 	if ((g = gen_of(m, s)) != NULL && s->sb != NULL)
-		gen_row_retire(g, s->pool, s->row, abnormal && s->respawn,
-		    now);
+		gen_row_retire(g, s->pool, s->row, !abnormal || !s->respawn ?
+		    RESTART_NONE : s->kill_cause != RESTART_NONE ?
+		    (enum restart_cause)s->kill_cause : RESTART_CRASH, now);
+	s->kill_cause = RESTART_NONE;
 	s->sb = NULL;
 	s->row = -1;
 	served = s->served;
@@ -665,6 +668,7 @@ retire(struct master *m, size_t idx, uint32_t reason)
 {
 	struct slot	*s = &m->slots.v[idx], *r;
 	const char	*why;
+	enum restart_cause cause;
 	pid_t		 pid = s->pid;
 	size_t		 pool = s->pool;
 	uint32_t	 gen = s->gen;
@@ -674,12 +678,15 @@ retire(struct master *m, size_t idx, uint32_t reason)
 	switch (reason) {
 	case RETIRE_MAX_REQUESTS:
 		why = "it served max_requests";
+		cause = RESTART_MAX_REQUESTS;
 		break;
 	case RETIRE_STUCK:
 		why = "a request outlived request_timeout";
+		cause = RESTART_STUCK;
 		break;
 	case RETIRE_LISTEN:
 		why = "it could not watch its listen socket";
+		cause = RESTART_LISTEN;
 		break;
 	default:
 		log_warnx("pool %s: worker %ld asked to be replaced for an "
@@ -709,6 +716,7 @@ retire(struct master *m, size_t idx, uint32_t reason)
 	r = slot_add(&m->slots, pool, gen, due);  /* s is invalid from here */
 	r->replaces = pid;
 	memcpy(r->name, name, sizeof(r->name));
+	gen_count_restart(&m->cur, pool, cause);
 	log_notice("pool %s: replacing worker %ld: %s", name, (long)pid, why);
 }
 
@@ -802,6 +810,7 @@ pm_step(struct master *m, int64_t now)
 	struct sb_thread	*t;
 	size_t			 i, k, idlest;
 
+	gen_sample(&m->cur, now);
 	for (i = 0; i < m->cur.conf->npools; i++) {
 		pc = &m->cur.conf->pools[i];
 		memset(&v, 0, sizeof(v));
@@ -908,6 +917,7 @@ chan_violation(struct master *m, struct slot *s, const char *what)
 {
 	log_warnx("pool %s: worker %ld %s; killing it", s->name,
 	    (long)s->pid, what);
+	s->kill_cause = RESTART_PROTOCOL;
 	/* Kill first: on the channel's end-of-file the worker exits 0. */
 	(void)slot_do(m, s, SUP_EV_KILL, clock_ms());
 	close(s->chan);
@@ -1060,8 +1070,8 @@ handle_signals(struct master *m, uint32_t mask)
  * sees them (status_listen.c renders it).
  */
 static char *
-status_page(void *arg, const char *path, const char *query, int *status,
-    const char **ctype, size_t *len)
+status_page(void *arg, const char *path, const char *query,
+    const char *accept, int *status, const char **ctype, size_t *len)
 {
 	struct master		*m = arg;
 	struct status_source	 src;
@@ -1077,7 +1087,8 @@ status_page(void *arg, const char *path, const char *query, int *status,
 	src.conf = m->cur.conf;
 	src.sbs = sbs;
 	src.fds = m->cur.fds;
-	page = status_render_all(&src, path, query, status, ctype, len);
+	page = status_render_all(&src, path, query, accept, status, ctype,
+	    len);
 	free(sbs);
 	return page;
 }

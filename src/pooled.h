@@ -501,6 +501,7 @@ struct slot {
 	uint32_t	 retire_pending; /* RETIRE reason kept, or 0 */
 	pid_t		 replaces;	/* the retiring process this one is for */
 	char		 name[40];	/* its pool's, for logs */
+	int		 kill_cause;	/* RESTART_... killed for, or 0 */
 	struct scoreboard *sb;		/* its pool's, or NULL */
 	int		 row;		/* its row there, or -1 */
 	struct wout	*out;		/* its stdout and stderr; or NULL */
@@ -864,6 +865,12 @@ enum sb_state {
 };
 #define SB_METHOD_MAX	16
 #define SB_URI_MAX	256
+/* Request durations: SB_HIST_BOUNDS upper bounds, and one bucket past. */
+#define SB_HIST_BOUNDS	15
+#define SB_HIST_N	(SB_HIST_BOUNDS + 1)
+#define SB_STATUS_N	5		/* 1xx .. 5xx */
+/* The upper bound of duration bucket i (< SB_HIST_BOUNDS), in us. */
+int64_t		 sb_hist_bound_us(unsigned int i);
 
 /*
  * One thread's slot, written only by that thread (seqlock: seq is odd
@@ -874,6 +881,9 @@ struct sb_thread {
 	uint32_t		 state;		/* enum sb_state */
 	int64_t			 start_ms;	/* of the request in hand */
 	uint64_t		 requests;
+	uint64_t		 hist[SB_HIST_N]; /* done, by duration */
+	uint64_t		 duration_us;	/* their durations, summed */
+	uint64_t		 status[SB_STATUS_N]; /* ... by status class */
 	char			 method[SB_METHOD_MAX];
 	char			 uri[SB_URI_MAX];
 };
@@ -891,16 +901,44 @@ struct sb_row {
 	uint64_t		 rss_kb;	/* the worker updates it */
 	uint64_t		 slow;		/* ... and these counters */
 	uint64_t		 timeouts;
+	uint64_t		 cgi_running;	/* programs running now */
+	uint64_t		 cgi_killed;	/* killed by cgi_timeout */
 };
+
+/* Counters of a pool's rows, summed and saturated (snapshot, master). */
+struct sb_totals {
+	uint64_t		 requests;
+	uint64_t		 hist[SB_HIST_N];
+	uint64_t		 duration_us;
+	uint64_t		 status[SB_STATUS_N];
+	uint64_t		 slow;
+	uint64_t		 timeouts;
+	uint64_t		 cgi_killed;
+};
+
+/* Why the master started a worker in another's place. */
+enum restart_cause {
+	RESTART_NONE,
+	RESTART_CRASH,		/* died of a signal or a non-zero exit */
+	RESTART_START_TIMEOUT,	/* not ready within start_timeout */
+	RESTART_MAX_REQUESTS,	/* served max_requests */
+	RESTART_STUCK,		/* a request outlived request_timeout */
+	RESTART_LISTEN,		/* could not watch its listen socket */
+	RESTART_PROTOCOL,	/* broke the channel's protocol: killed */
+	RESTART_NCAUSES
+};
+const char	*restart_cause_name(enum restart_cause);
 
 /* A pool's counters kept by the master, published for status pages. */
 struct sb_pool {
-	int64_t			 start_wall_ms;
-	uint64_t		 accepted_gone;	/* by workers reaped since */
-	uint64_t		 slow_gone;
-	uint64_t		 timeouts_gone;
-	uint64_t		 restarts;
+	int64_t			 start_wall_ms;	/* pooled's start */
+	int64_t			 reload_wall_ms; /* the last reload, or start */
+	struct sb_totals	 gone;		/* by workers reaped, reloads */
+	uint64_t		 restarts[RESTART_NCAUSES];
 	uint64_t		 max_reached;
+	long			 queue_peak;	/* most seen waiting; -1 */
+	uint64_t		 rate10_milli;	/* requests/s x 1000, 10 s */
+	uint64_t		 rate60_milli;	/* ... over 60 s */
 };
 
 struct scoreboard;
@@ -923,10 +961,19 @@ void		 sb_row_free(struct scoreboard *, int row);
 void		 sb_thread_set(struct scoreboard *, int row,
 		    unsigned int thread, enum sb_state, int64_t start_ms,
 		    const char *method, const char *uri);
+/* +1 request (its status, 0: unknown; its duration), back to idle. */
 void		 sb_thread_done(struct scoreboard *, int row,
-		    unsigned int thread);	/* +1 request, back to idle */
+		    unsigned int thread, int status, int64_t duration_us);
 void		 sb_row_set_rss(struct scoreboard *, int row, uint64_t kb);
 void		 sb_row_count(struct scoreboard *, int row, bool timeout);
+/* A worker: its own row, for code that has no worker at hand (CGI). */
+void		 sb_self_set(struct scoreboard *, int row);
+void		 sb_self_cgi(int delta);	/* a program started, ended */
+void		 sb_self_cgi_killed(void);	/* ... killed by cgi_timeout */
+/* Add a validated row (and its threads) or other totals to t. */
+void		 sb_totals_add_row(struct sb_totals *, const struct sb_row *,
+		    const struct sb_thread *, unsigned int nthreads);
+void		 sb_totals_add(struct sb_totals *, const struct sb_totals *);
 void		 sb_pool_publish(struct scoreboard *, const struct sb_pool *);
 void		 sb_pool_read(const struct scoreboard *, struct sb_pool *);
 /* A worker's counters read back are at most this (sums cannot wrap). */
@@ -950,7 +997,8 @@ void		*sb_segment(const struct scoreboard *, size_t *len);
 enum status_format {
 	STATUS_TEXT,
 	STATUS_JSON,
-	STATUS_OPENMETRICS
+	STATUS_OPENMETRICS,	/* OpenMetrics 1.0.0 */
+	STATUS_PROMETHEUS	/* Prometheus text format 0.0.4 */
 };
 
 /*
@@ -973,10 +1021,20 @@ struct status_pool {
 	const char		*pm;		/* "static", "dynamic", ... */
 	int64_t			 start_ms;	/* wall clock, ms */
 	int64_t			 now_ms;	/* wall clock, ms */
+	int64_t			 reload_ms;	/* the last reload, or start */
 	uint64_t		 accepted;	/* requests since start */
-	double			 requests_per_sec; /* recent */
+	double			 rate10;	/* requests/s, last 10 s */
+	double			 rate60;	/* ... last 60 s */
 	long			 listen_queue;	/* -1: unknown */
-	long			 listen_queue_max;
+	long			 listen_backlog; /* -1: unknown */
+	long			 listen_queue_peak; /* most seen; -1 */
+	unsigned int		 in_flight;	/* requests in hand */
+	unsigned int		 cgi_running;
+	uint64_t		 cgi_killed;
+	uint64_t		 hist[SB_HIST_N];
+	uint64_t		 duration_us;
+	uint64_t		 status_class[SB_STATUS_N];
+	uint64_t		 restarts_by[RESTART_NCAUSES];
 	unsigned int		 active_threads;
 	unsigned int		 idle_threads;
 	unsigned int		 total_threads;
@@ -991,15 +1049,21 @@ struct status_pool {
 	const struct status_proc *procs;
 };
 
-/* Which format and detail a status query string asks for. */
-void		 status_parse_query(const char *query, enum status_format *,
-		    bool *full);
+/* Which format and detail a query asks for; -1 with *why if unknown. */
+int		 status_parse_query(const char *query, enum status_format *,
+		    bool *full, const char **why);
+/* The metrics format an Accept header asks for, or STATUS_TEXT. */
+enum status_format status_accept(const char *accept);
+const char	*status_content_type(enum status_format);
 /*
  * Render one pool's status; returns a malloc'd NUL-terminated string (its
  * length in *len), or NULL when out of memory.
  */
 char		*status_render(const struct status_pool *, enum status_format,
 		    bool full, size_t *len);
+/* Render metrics of n pools, one family per metric (OpenMetrics, 0.0.4). */
+char		*status_render_metrics(const struct status_pool *, size_t n,
+		    enum status_format, bool full, size_t *len);
 
 /* listen_queue.c */
 void		 listen_queue(int fd, long *len, long *max);
@@ -1031,8 +1095,8 @@ bool		 status_page_serve(struct worker *, struct pooled_req *);
  * a malloc'd body, or NULL with *status set (404...).
  */
 typedef char	*status_render_fn(void *arg, const char *path,
-		    const char *query, int *status, const char **ctype,
-		    size_t *len);
+		    const char *query, const char *accept, int *status,
+		    const char **ctype, size_t *len);
 /* What the master shows on status_listen. */
 struct status_source {
 	uint32_t		 gen;		/* the generation serving */
@@ -1042,8 +1106,8 @@ struct status_source {
 	const int		*fds;		/* per pool */
 };
 char		*status_render_all(const struct status_source *,
-		    const char *path, const char *query, int *status,
-		    const char **ctype, size_t *len);
+		    const char *path, const char *query, const char *accept,
+		    int *status, const char **ctype, size_t *len);
 struct status_srv;
 int		 status_srv_open(const struct conf *, status_render_fn *,
 		    void *arg, struct status_srv **);
@@ -1164,9 +1228,13 @@ enum gen_state {
 };
 
 /* What the master keeps of one pool of a generation. */
+#define GEN_RATE_SAMPLES	64	/* one a pm tick: over a minute */
 struct pool_state {
 	struct scoreboard	*sb;
 	struct sb_pool		 counters;	/* published into sb */
+	uint64_t		 rate_n[GEN_RATE_SAMPLES]; /* requests ... */
+	int64_t			 rate_ms[GEN_RATE_SAMPLES]; /* ... then */
+	unsigned int		 rate_next;
 	bool			 watch;		/* poll the listen socket */
 	bool			 queued;	/* it had a connection waiting */
 	int64_t			 watch_after;	/* not sooner: no busy loop */
@@ -1178,6 +1246,7 @@ struct generation {
 	uint32_t		 id;
 	enum gen_state		 state;
 	int64_t			 deadline;	/* loading: all ready by then */
+	int64_t			 start_wall_ms;	/* pooled's start */
 	struct conf		*conf;		/* NULL: none */
 	int			*fds;		/* one listen socket per pool */
 	struct pool_state	*pools;
@@ -1198,7 +1267,10 @@ void		 gen_close_listeners(struct generation *);
 void		 gen_scoreboards(const struct generation *,
 		    struct scoreboard **, size_t *n);
 void		 gen_row_retire(struct generation *, size_t pool, int row,
-		    bool restarted, int64_t now);
+		    enum restart_cause, int64_t now);
+void		 gen_count_restart(struct generation *, size_t pool,
+		    enum restart_cause);
+void		 gen_sample(struct generation *, int64_t now);
 int		 gen_open_access_logs(struct generation *);
 int		 gen_start_size(const struct pool_conf *,
 		    const struct generation *cur, const unsigned int *running);

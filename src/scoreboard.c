@@ -60,11 +60,22 @@
 #include "pooled.h"
 
 #define SB_MAGIC	"pooledsb"
-#define SB_VERSION	1
+#define SB_VERSION	2
 #define SB_LINE		64	/* cache line */
 #define SB_READ_TRIES	100	/* torn reads before giving up */
 #define SB_SPIN_TRIES	10	/* ... the first ones without yielding */
 #define SB_RSS_KB_MAX	(UINT64_MAX / 1024)	/* bytes fit in 64 bits */
+#define SB_US_MAX	((uint64_t)1 << 56)	/* durations summed, a thread */
+
+/* Upper bounds of the duration buckets, in us: 1 ms .. 60 s. */
+static const int64_t hist_bounds_us[SB_HIST_BOUNDS] = {
+	1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000,
+	1000000, 2500000, 5000000, 10000000, 30000000, 60000000
+};
+
+/* The worker's own row, for sb_self_*: set once before its threads. */
+static struct scoreboard	*self_sb;
+static int			 self_row = -1;
 
 /* A field of the shared segment, with the ordering explained above. */
 #define SB_PUT(p, v)	__atomic_store_n((p), (v), __ATOMIC_RELEASE)
@@ -277,15 +288,28 @@ get_string(char *dst, char *src, size_t size)
 		memset(dst + i, 0, size - i);
 }
 
+/* The upper bound of duration bucket i (< SB_HIST_BOUNDS), in us. */
+int64_t
+sb_hist_bound_us(unsigned int i)
+{
+	return i < SB_HIST_BOUNDS ? hist_bounds_us[i] : INT64_MAX;
+}
+
 static void
 clear_thread(struct sb_thread *t)
 {
 	uint32_t	 s;
+	unsigned int	 i;
 
 	s = write_begin(&t->seq);
 	SB_PUT(&t->state, (uint32_t)SB_EMPTY);
 	SB_PUT(&t->start_ms, (int64_t)0);
 	SB_PUT(&t->requests, (uint64_t)0);
+	for (i = 0; i < SB_HIST_N; i++)
+		SB_PUT(&t->hist[i], (uint64_t)0);
+	SB_PUT(&t->duration_us, (uint64_t)0);
+	for (i = 0; i < SB_STATUS_N; i++)
+		SB_PUT(&t->status[i], (uint64_t)0);
 	SB_PUT(&t->method[0], '\0');
 	SB_PUT(&t->uri[0], '\0');
 	write_end(&t->seq, s);
@@ -313,6 +337,8 @@ clear_row(struct scoreboard *sb, int row)
 	SB_PUT(&sb->row[row].rss_kb, (uint64_t)0);
 	SB_PUT(&sb->row[row].slow, (uint64_t)0);
 	SB_PUT(&sb->row[row].timeouts, (uint64_t)0);
+	SB_PUT(&sb->row[row].cgi_running, (uint64_t)0);
+	SB_PUT(&sb->row[row].cgi_killed, (uint64_t)0);
 	for (i = 0; i < sb->threads; i++)
 		clear_thread(thread_at(sb, row, i));
 }
@@ -396,22 +422,42 @@ sb_thread_set(struct scoreboard *sb, int row, unsigned int thread,
 	write_end(&t->seq, s);
 }
 
-/* A worker thread: one more request done, back to idle. */
+/*
+ * A worker thread: one more request done, with its status (0: unknown)
+ * and how long it took, counted in its bucket and class; back to idle.
+ */
 void
-sb_thread_done(struct scoreboard *sb, int row, unsigned int thread)
+sb_thread_done(struct scoreboard *sb, int row, unsigned int thread,
+    int status, int64_t duration_us)
 {
 	struct sb_thread	*t;
-	uint64_t		 n;
+	uint64_t		 n, h, d, c = 0;
 	uint32_t		 s;
+	unsigned int		 b, k = SB_STATUS_N;
 
 	if ((t = thread_at(sb, row, thread)) == NULL)
 		return;
-	/* Its own field: no other writer to order against. */
+	if (duration_us < 0)
+		duration_us = 0;
+	for (b = 0; b < SB_HIST_BOUNDS && duration_us > hist_bounds_us[b];
+	    b++)
+		;
+	if (status >= 100 && status <= 599)
+		k = (unsigned int)(status / 100 - 1);
+	/* Its own fields: no other writer to order against. */
 	n = __atomic_load_n(&t->requests, __ATOMIC_RELAXED);
+	h = __atomic_load_n(&t->hist[b], __ATOMIC_RELAXED);
+	d = __atomic_load_n(&t->duration_us, __ATOMIC_RELAXED);
+	if (k < SB_STATUS_N)
+		c = __atomic_load_n(&t->status[k], __ATOMIC_RELAXED);
 	s = write_begin(&t->seq);
 	SB_PUT(&t->state, (uint32_t)SB_IDLE);
 	SB_PUT(&t->start_ms, (int64_t)0);
 	SB_PUT(&t->requests, n + 1);
+	SB_PUT(&t->hist[b], h + 1);
+	SB_PUT(&t->duration_us, sb_sat_add(d, (uint64_t)duration_us));
+	if (k < SB_STATUS_N)
+		SB_PUT(&t->status[k], c + 1);
 	SB_PUT(&t->method[0], '\0');
 	SB_PUT(&t->uri[0], '\0');
 	write_end(&t->seq, s);
@@ -438,6 +484,74 @@ sb_row_count(struct scoreboard *sb, int row, bool timeout)
 	SB_PUT(c, SB_GET(c) + 1);
 }
 
+/* A worker: the row sb_self_* count in; before its threads start. */
+void
+sb_self_set(struct scoreboard *sb, int row)
+{
+	self_sb = sb;
+	self_row = row;
+}
+
+/*
+ * A worker thread: a CGI program started (+1) or was reaped (-1).  Every
+ * thread of the worker writes this word, so it is added to atomically.
+ */
+void
+sb_self_cgi(int delta)
+{
+	if (!row_ok(self_sb, self_row))
+		return;
+	if (delta > 0)
+		__atomic_fetch_add(&self_sb->row[self_row].cgi_running, 1,
+		    __ATOMIC_RELEASE);
+	else
+		__atomic_fetch_sub(&self_sb->row[self_row].cgi_running, 1,
+		    __ATOMIC_RELEASE);
+}
+
+/* A worker thread: a CGI program was killed by cgi_timeout. */
+void
+sb_self_cgi_killed(void)
+{
+	if (!row_ok(self_sb, self_row))
+		return;
+	__atomic_fetch_add(&self_sb->row[self_row].cgi_killed, 1,
+	    __ATOMIC_RELEASE);
+}
+
+/* Publish the words of totals: plain stores would race with readers. */
+static void
+put_totals(struct sb_totals *dst, const struct sb_totals *src)
+{
+	unsigned int	 i;
+
+	SB_PUT(&dst->requests, src->requests);
+	for (i = 0; i < SB_HIST_N; i++)
+		SB_PUT(&dst->hist[i], src->hist[i]);
+	SB_PUT(&dst->duration_us, src->duration_us);
+	for (i = 0; i < SB_STATUS_N; i++)
+		SB_PUT(&dst->status[i], src->status[i]);
+	SB_PUT(&dst->slow, src->slow);
+	SB_PUT(&dst->timeouts, src->timeouts);
+	SB_PUT(&dst->cgi_killed, src->cgi_killed);
+}
+
+static void
+get_totals(struct sb_totals *dst, struct sb_totals *src)
+{
+	unsigned int	 i;
+
+	dst->requests = SB_GET(&src->requests);
+	for (i = 0; i < SB_HIST_N; i++)
+		dst->hist[i] = SB_GET(&src->hist[i]);
+	dst->duration_us = SB_GET(&src->duration_us);
+	for (i = 0; i < SB_STATUS_N; i++)
+		dst->status[i] = SB_GET(&src->status[i]);
+	dst->slow = SB_GET(&src->slow);
+	dst->timeouts = SB_GET(&src->timeouts);
+	dst->cgi_killed = SB_GET(&src->cgi_killed);
+}
+
 /*
  * The master: publish its pool counters for the workers' status pages.
  * Display only: nothing it reads back from there is ever used.
@@ -446,17 +560,21 @@ void
 sb_pool_publish(struct scoreboard *sb, const struct sb_pool *p)
 {
 	struct sb_header	*h;
+	unsigned int		 i;
 
 	if (sb == NULL || getpid() != sb->owner)
 		return;
 	sb->pool = *p;
 	h = sb->base;
 	SB_PUT(&h->pool.start_wall_ms, p->start_wall_ms);
-	SB_PUT(&h->pool.accepted_gone, p->accepted_gone);
-	SB_PUT(&h->pool.slow_gone, p->slow_gone);
-	SB_PUT(&h->pool.timeouts_gone, p->timeouts_gone);
-	SB_PUT(&h->pool.restarts, p->restarts);
+	SB_PUT(&h->pool.reload_wall_ms, p->reload_wall_ms);
+	put_totals(&h->pool.gone, &p->gone);
+	for (i = 0; i < RESTART_NCAUSES; i++)
+		SB_PUT(&h->pool.restarts[i], p->restarts[i]);
 	SB_PUT(&h->pool.max_reached, p->max_reached);
+	SB_PUT(&h->pool.queue_peak, p->queue_peak);
+	SB_PUT(&h->pool.rate10_milli, p->rate10_milli);
+	SB_PUT(&h->pool.rate60_milli, p->rate60_milli);
 }
 
 /*
@@ -467,6 +585,7 @@ void
 sb_pool_read(const struct scoreboard *sb, struct sb_pool *p)
 {
 	struct sb_header	*h;
+	unsigned int		 i;
 
 	memset(p, 0, sizeof(*p));
 	if (sb == NULL)
@@ -477,11 +596,57 @@ sb_pool_read(const struct scoreboard *sb, struct sb_pool *p)
 	}
 	h = sb->base;
 	p->start_wall_ms = SB_GET(&h->pool.start_wall_ms);
-	p->accepted_gone = SB_GET(&h->pool.accepted_gone);
-	p->slow_gone = SB_GET(&h->pool.slow_gone);
-	p->timeouts_gone = SB_GET(&h->pool.timeouts_gone);
-	p->restarts = SB_GET(&h->pool.restarts);
+	p->reload_wall_ms = SB_GET(&h->pool.reload_wall_ms);
+	get_totals(&p->gone, &h->pool.gone);
+	for (i = 0; i < RESTART_NCAUSES; i++)
+		p->restarts[i] = SB_GET(&h->pool.restarts[i]);
 	p->max_reached = SB_GET(&h->pool.max_reached);
+	p->queue_peak = SB_GET(&h->pool.queue_peak);
+	p->rate10_milli = SB_GET(&h->pool.rate10_milli);
+	p->rate60_milli = SB_GET(&h->pool.rate60_milli);
+}
+
+/* Add b to a, every counter saturated. */
+void
+sb_totals_add(struct sb_totals *a, const struct sb_totals *b)
+{
+	unsigned int	 i;
+
+	a->requests = sb_sat_add(a->requests, b->requests);
+	for (i = 0; i < SB_HIST_N; i++)
+		a->hist[i] = sb_sat_add(a->hist[i], b->hist[i]);
+	a->duration_us = sb_sat_add(a->duration_us, b->duration_us);
+	for (i = 0; i < SB_STATUS_N; i++)
+		a->status[i] = sb_sat_add(a->status[i], b->status[i]);
+	a->slow = sb_sat_add(a->slow, b->slow);
+	a->timeouts = sb_sat_add(a->timeouts, b->timeouts);
+	a->cgi_killed = sb_sat_add(a->cgi_killed, b->cgi_killed);
+}
+
+/*
+ * Add what a row read by sb_read_row counted (bounded there) to t,
+ * saturated: the row's and each of its nthreads threads'.
+ */
+void
+sb_totals_add_row(struct sb_totals *t, const struct sb_row *r,
+    const struct sb_thread *threads, unsigned int nthreads)
+{
+	unsigned int	 i, j;
+
+	for (i = 0; i < nthreads; i++) {
+		t->requests = sb_sat_add(t->requests, threads[i].requests);
+		for (j = 0; j < SB_HIST_N; j++)
+			t->hist[j] = sb_sat_add(t->hist[j],
+			    threads[i].hist[j]);
+		t->duration_us = sb_sat_add(t->duration_us,
+		    threads[i].duration_us);
+		for (j = 0; j < SB_STATUS_N; j++)
+			t->status[j] = sb_sat_add(t->status[j],
+			    threads[i].status[j]);
+	}
+	t->slow = sb_sat_add(t->slow, r->slow);
+	t->timeouts = sb_sat_add(t->timeouts, r->timeouts);
+	t->cgi_killed = sb_sat_add(t->cgi_killed, r->cgi_killed);
 }
 
 /* a + b, or UINT64_MAX when that does not fit. */
@@ -533,6 +698,7 @@ static bool
 copy_thread(struct sb_thread *sh, struct sb_thread *t)
 {
 	uint32_t	 s1, s2;
+	unsigned int	 i;
 	int		 try;
 
 	for (try = 0; try < SB_READ_TRIES; try++) {
@@ -543,6 +709,11 @@ copy_thread(struct sb_thread *sh, struct sb_thread *t)
 		t->state = SB_GET(&sh->state);
 		t->start_ms = SB_GET(&sh->start_ms);
 		t->requests = SB_GET(&sh->requests);
+		for (i = 0; i < SB_HIST_N; i++)
+			t->hist[i] = SB_GET(&sh->hist[i]);
+		t->duration_us = SB_GET(&sh->duration_us);
+		for (i = 0; i < SB_STATUS_N; i++)
+			t->status[i] = SB_GET(&sh->status[i]);
 		get_string(t->method, sh->method, sizeof(t->method));
 		get_string(t->uri, sh->uri, sizeof(t->uri));
 		s2 = atomic_load_explicit(&sh->seq, memory_order_relaxed);
@@ -580,12 +751,20 @@ clean_string(char *s, size_t size)
 static void
 check_thread(struct sb_thread *t, int64_t now_ms)
 {
+	unsigned int	 i;
+
 	if (t->state == SB_EMPTY || t->state >= SB_NSTATES) {
 		memset(t, 0, sizeof(*t));
 		t->state = SB_EMPTY;
 		return;
 	}
 	t->requests = bound_count(t->requests);
+	for (i = 0; i < SB_HIST_N; i++)
+		t->hist[i] = bound_count(t->hist[i]);
+	if (t->duration_us > SB_US_MAX)
+		t->duration_us = SB_US_MAX;
+	for (i = 0; i < SB_STATUS_N; i++)
+		t->status[i] = bound_count(t->status[i]);
 	if (t->state == SB_IDLE) {
 		t->start_ms = 0;
 		memset(t->method, 0, sizeof(t->method));
@@ -649,6 +828,11 @@ sb_read_row(const struct scoreboard *sb, int row, int64_t now_ms,
 	/* Counters only: a lie here skews a display, nothing else. */
 	out->slow = bound_count(SB_GET(&sh->slow));
 	out->timeouts = bound_count(SB_GET(&sh->timeouts));
+	out->cgi_killed = bound_count(SB_GET(&sh->cgi_killed));
+	/* One program a thread at most: more is a lie, or a wrapped -1. */
+	out->cgi_running = SB_GET(&sh->cgi_running);
+	if (out->cgi_running > sb->threads)
+		out->cgi_running = sb->threads;
 	for (i = 0; i < sb->threads; i++) {
 		if (!copy_thread(thread_at(sb, row, i), &threads[i])) {
 			free_row(sb, out, threads);

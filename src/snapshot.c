@@ -13,10 +13,11 @@
 
 static const char *const pm_names[] = { "static", "dynamic", "ondemand" };
 
-/* Add one validated row to the snapshot. */
+/* Add one validated row to the snapshot, its counts to tot. */
 static void
 add_proc(struct snapshot *s, const struct sb_row *row,
-    struct sb_thread *threads, unsigned int nthreads, int64_t shift)
+    struct sb_thread *threads, unsigned int nthreads, int64_t shift,
+    struct sb_totals *tot)
 {
 	struct status_proc	*p = &s->procs[s->pool.nprocs++];
 	unsigned int		 i;
@@ -40,14 +41,16 @@ add_proc(struct snapshot *s, const struct sb_row *row,
 			p->active++;
 			s->pool.active_threads++;
 		}
+		if (t->state == SB_RUNNING || t->state == SB_WRITING)
+			s->pool.in_flight++;
 	}
 	if (p->active > 0)
 		s->pool.active_processes++;
 	else
 		s->pool.idle_processes++;
-	s->pool.accepted = sb_sat_add(s->pool.accepted, p->requests);
-	s->pool.slow_requests = sb_sat_add(s->pool.slow_requests, row->slow);
-	s->pool.timeouts = sb_sat_add(s->pool.timeouts, row->timeouts);
+	/* Bounded by the row's threads: the sum cannot wrap. */
+	s->pool.cgi_running += (unsigned int)row->cgi_running;
+	sb_totals_add_row(tot, row, threads, nthreads);
 }
 
 /*
@@ -59,7 +62,9 @@ snapshot_take(struct snapshot *s, const struct scoreboard *sb,
     const struct pool_conf *pc, int listen_fd)
 {
 	struct sb_pool	 counters;
+	struct sb_totals tot;
 	struct sb_row	 row;
+	long		 peak;
 	unsigned int	 rows = sb_rows(sb), nthreads = sb_threads(sb), r;
 	int64_t		 now = clock_ms(), wall = clock_wall_ms();
 
@@ -75,28 +80,39 @@ snapshot_take(struct snapshot *s, const struct scoreboard *sb,
 	s->pool.pm = pm_names[pc->pm];
 	s->pool.now_ms = wall;
 	s->pool.start_ms = counters.start_wall_ms;
+	s->pool.reload_ms = counters.reload_wall_ms;
+	tot = counters.gone;
 	for (r = 0; r < rows; r++) {
 		struct sb_thread *t = &s->threads[(size_t)r * nthreads];
 
 		if (sb_read_row(sb, (int)r, now, &row, t) && row.pid > 0)
-			add_proc(s, &row, t, nthreads, wall - now);
+			add_proc(s, &row, t, nthreads, wall - now, &tot);
 	}
 	s->pool.procs = s->procs;
 	s->pool.total_threads = s->pool.active_threads +
 	    s->pool.idle_threads;
 	s->pool.total_processes = (unsigned int)s->pool.nprocs;
-	s->pool.accepted = sb_sat_add(s->pool.accepted, counters.accepted_gone);
-	s->pool.slow_requests = sb_sat_add(s->pool.slow_requests,
-	    counters.slow_gone);
-	s->pool.timeouts = sb_sat_add(s->pool.timeouts,
-	    counters.timeouts_gone);
-	s->pool.restarts = counters.restarts;
+	s->pool.accepted = tot.requests;
+	s->pool.slow_requests = tot.slow;
+	s->pool.timeouts = tot.timeouts;
+	s->pool.cgi_killed = tot.cgi_killed;
+	memcpy(s->pool.hist, tot.hist, sizeof(s->pool.hist));
+	s->pool.duration_us = tot.duration_us;
+	memcpy(s->pool.status_class, tot.status,
+	    sizeof(s->pool.status_class));
+	memcpy(s->pool.restarts_by, counters.restarts,
+	    sizeof(s->pool.restarts_by));
+	for (r = 0; r < RESTART_NCAUSES; r++)
+		s->pool.restarts = sb_sat_add(s->pool.restarts,
+		    counters.restarts[r]);
 	s->pool.max_reached = counters.max_reached;
-	if (wall > s->pool.start_ms + 1000 && s->pool.start_ms > 0)
-		s->pool.requests_per_sec = (double)s->pool.accepted /
-		    ((double)(wall - s->pool.start_ms) / 1000.0);
+	s->pool.rate10 = (double)counters.rate10_milli / 1000.0;
+	s->pool.rate60 = (double)counters.rate60_milli / 1000.0;
 	listen_queue(listen_fd, &s->pool.listen_queue,
-	    &s->pool.listen_queue_max);
+	    &s->pool.listen_backlog);
+	peak = counters.queue_peak < -1 ? -1 : counters.queue_peak;
+	s->pool.listen_queue_peak = s->pool.listen_queue > peak ?
+	    s->pool.listen_queue : peak;
 	return 0;
 }
 

@@ -7,7 +7,7 @@
  * HTTP/1.0 server driven by the master's poll loop: a few connections at
  * most, each with a deadline, non-blocking reads until the request head
  * is in, one rendered answer written as the socket takes it, then close.
- * Only GET of "/" (every pool) or "/POOL" is served.
+ * Only GET of "/" or "/metrics" (every pool) or "/POOL" is served.
  *
  * On TCP, a peer status_allowed_clients does not list is closed at
  * accept, and one peer (an IP address) holds at most
@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "pooled.h"
@@ -81,36 +82,103 @@ append(char **buf, size_t *len, const char *add, size_t addlen)
 	return true;
 }
 
+/* A body of its own for an answer that is not 200: the reason. */
+static char *
+refusal(int code, const char *why, int *status, const char **ctype,
+    size_t *len)
+{
+	char	*body;
+	int	 n;
+
+	*status = code;
+	*ctype = status_content_type(STATUS_TEXT);
+	if ((n = asprintf(&body, "%d %s: %s\n", code, code == 400 ?
+	    "Bad Request" : "Error", why)) < 0)
+		return NULL;
+	*len = (size_t)n;
+	return body;
+}
+
+/*
+ * The metrics of src's pools (those path names), one family per metric
+ * for every pool: snapshots of all of them, rendered at once.
+ */
+static char *
+render_metrics_all(const struct status_source *src, const char *path,
+    enum status_format fmt, bool full, int *status, size_t *len)
+{
+	struct snapshot		*snaps;
+	struct status_pool	*sps;
+	size_t			 i, n = 0;
+	char			*out = NULL;
+	bool			 all = path[1] == '\0' ||
+	    strcmp(path, "/metrics") == 0;
+
+	snaps = calloc(src->conf->npools, sizeof(*snaps));
+	sps = calloc(src->conf->npools, sizeof(*sps));
+	if (snaps == NULL || sps == NULL)
+		goto done;
+	for (i = 0; i < src->conf->npools; i++) {
+		const struct pool_conf *pc = &src->conf->pools[i];
+
+		if (!all && strcmp(path + 1, pc->name) != 0)
+			continue;
+		if (src->sbs[i] == NULL ||
+		    snapshot_take(&snaps[n], src->sbs[i], pc,
+		    src->fds[i]) == -1)
+			goto done;
+		sps[n] = snaps[n].pool;
+		n++;
+	}
+	if (n == 0 && !all) {
+		*status = 404;
+		goto done;
+	}
+	out = status_render_metrics(sps, n, fmt, full, len);
+done:
+	for (i = 0; snaps != NULL && i < n; i++)
+		snapshot_free(&snaps[i]);
+	free(snaps);
+	free(sps);
+	return out;
+}
+
 /*
  * The answer of status_listen: the status of src's pools, every one for
- * "/", one for "/NAME", from the master's records and validated
- * scoreboard copies.  Plain text and JSON say which generation serves and
- * how the last reload went.  A malloc'd body, or NULL with *status set.
+ * "/" and "/metrics", one for "/NAME", from the master's records and
+ * validated scoreboard copies.  The format is the query's word, or else
+ * what Accept asks for (OpenMetrics or Prometheus' 0.0.4 text), or else
+ * plain text, and 0.0.4 for "/metrics".  Plain text and JSON say which
+ * generation serves and how the last reload went.  A malloc'd body, or
+ * NULL with *status set; an unknown query word is a 400 with its reason.
  */
 char *
 status_render_all(const struct status_source *src, const char *path,
-    const char *query, int *status, const char **ctype, size_t *len)
+    const char *query, const char *accept, int *status, const char **ctype,
+    size_t *len)
 {
-	static const char *const ctypes[] = {
-		[STATUS_TEXT] = "text/plain; charset=utf-8",
-		[STATUS_JSON] = "application/json",
-		[STATUS_OPENMETRICS] = "application/openmetrics-text; "
-		    "version=1.0.0; charset=utf-8"
-	};
 	struct snapshot		 snap;
 	enum status_format	 fmt;
+	const char		*why;
 	char			*out = NULL, *one, head[512];
 	size_t			 i, onelen, n = 0;
-	bool			 full, all = strcmp(path, "/") == 0, ok = true;
+	bool			 full, metrics = strcmp(path, "/metrics") == 0;
+	bool			 all = metrics || strcmp(path, "/") == 0, ok;
 	int			 hlen;
 
-	status_parse_query(query, &fmt, &full);
-	*ctype = ctypes[fmt];
 	*len = 0;
+	fmt = status_accept(accept);
+	if (metrics && fmt == STATUS_TEXT)
+		fmt = STATUS_PROMETHEUS;
+	if (status_parse_query(query, &fmt, &full, &why) == -1)
+		return refusal(400, why, status, ctype, len);
+	*ctype = status_content_type(fmt);
+	if (fmt == STATUS_OPENMETRICS || fmt == STATUS_PROMETHEUS)
+		return render_metrics_all(src, path, fmt, full, status, len);
 	if (fmt == STATUS_TEXT)
 		hlen = snprintf(head, sizeof(head), "generation:           %u\n"
 		    "last reload:          %s\n", src->gen, src->last_reload);
-	else if (fmt == STATUS_JSON && all)
+	else if (all)
 		hlen = snprintf(head, sizeof(head), "{\"generation\":%u,"
 		    "\"last_reload\":\"%s\",\"pools\":[", src->gen,
 		    src->last_reload);
@@ -133,10 +201,6 @@ status_render_all(const struct status_source *src, const char *path,
 			ok = false;
 			break;
 		}
-		/* One "# EOF", at the very end. */
-		if (fmt == STATUS_OPENMETRICS && onelen >= 6 &&
-		    strcmp(one + onelen - 6, "# EOF\n") == 0)
-			onelen -= 6;
 		ok = (fmt != STATUS_JSON || !all || n == 0 ||
 		    append(&out, len, ",", 1)) &&
 		    (fmt != STATUS_TEXT || append(&out, len, "\n", 1)) &&
@@ -146,8 +210,6 @@ status_render_all(const struct status_source *src, const char *path,
 	}
 	if (ok && fmt == STATUS_JSON && all)
 		ok = append(&out, len, "]}\n", 3);
-	if (ok && fmt == STATUS_OPENMETRICS)
-		ok = append(&out, len, "# EOF\n", 6);
 	if (ok && n == 0 && !all) {
 		*status = 404;
 		ok = false;
@@ -390,11 +452,37 @@ reason(int status)
 	}
 }
 
+/*
+ * The value of header name in a request head (NUL-terminated), into out
+ * (truncated to fit); false when it has none.
+ */
+static bool
+header_value(const char *head, const char *name, char *out, size_t len)
+{
+	const char	*p = head;
+	size_t		 n = strlen(name), v;
+
+	while ((p = strchr(p, '\n')) != NULL) {
+		p++;
+		if (strncasecmp(p, name, n) != 0 || p[n] != ':')
+			continue;
+		p += n + 1;
+		p += strspn(p, " \t");
+		v = strcspn(p, "\r\n");
+		if (v >= len)
+			v = len - 1;
+		memcpy(out, p, v);
+		out[v] = '\0';
+		return true;
+	}
+	return false;
+}
+
 /* The head is in: render the answer for its request line. */
 static void
 answer(struct status_srv *srv, struct status_conn *c)
 {
-	char		 target[256], *query, *body;
+	char		 target[256], accept[512], *query, *body;
 	const char	*ctype = "text/plain; charset=utf-8";
 	size_t		 blen = 0;
 	int		 status = 200, n;
@@ -406,8 +494,9 @@ answer(struct status_srv *srv, struct status_conn *c)
 	} else {
 		if ((query = strchr(target, '?')) != NULL)
 			*query++ = '\0';
-		body = srv->render(srv->arg, target, query, &status, &ctype,
-		    &blen);
+		body = srv->render(srv->arg, target, query,
+		    header_value(c->head, "Accept", accept, sizeof(accept)) ?
+		    accept : NULL, &status, &ctype, &blen);
 	}
 	if (body == NULL) {
 		if (status == 200)

@@ -3,7 +3,10 @@
  * pool's handler, so a module or CGI pool needs no code for them.  The
  * page is the pool's, not the worker's: every worker of the pool renders
  * the same scoreboard.  Formats follow the query string (?json,
- * ?openmetrics, ?full), as PHP-FPM's status page does.
+ * ?openmetrics, ?full), as PHP-FPM's status page does, or else the
+ * Accept header (OpenMetrics, or Prometheus' text/plain;version=0.0.4),
+ * so that Prometheus can scrape the status path as it is.  An unknown
+ * query word is a 400.
  */
 #include "config.h"
 
@@ -11,13 +14,6 @@
 #include <string.h>
 
 #include "pooled.h"
-
-static const char *const content_types[] = {
-	[STATUS_TEXT] = "text/plain; charset=utf-8",
-	[STATUS_JSON] = "application/json",
-	[STATUS_OPENMETRICS] =
-	    "application/openmetrics-text; version=1.0.0; charset=utf-8"
-};
 
 /* Whether the path of REQUEST_URI (before any '?') is path. */
 static bool
@@ -37,6 +33,7 @@ serve_status(struct worker *w, struct pooled_req *req)
 {
 	struct snapshot		 snap;
 	enum status_format	 fmt;
+	const char		*why;
 	char			*page;
 	size_t			 len;
 	bool			 full;
@@ -44,8 +41,12 @@ serve_status(struct worker *w, struct pooled_req *req)
 
 	if (w->sb == NULL)
 		return req_respond_error(req, 503, "no scoreboard");
-	status_parse_query(pooled_req_param(req, "QUERY_STRING"), &fmt,
-	    &full);
+	fmt = status_accept(pooled_req_param(req, "HTTP_ACCEPT"));
+	if (status_parse_query(pooled_req_param(req, "QUERY_STRING"), &fmt,
+	    &full, &why) == -1)
+		return pooled_req_printf(req, "Status: 400 Bad Request\r\n"
+		    "Content-Type: text/plain\r\nCache-Control: no-store\r\n"
+		    "\r\n400 Bad Request: %s\n", why);
 	if (snapshot_take(&snap, w->sb, w->pool, w->listen_fd) == -1)
 		return req_respond_error(req, 500, "out of memory");
 	page = status_render(&snap.pool, fmt, full, &len);
@@ -53,7 +54,7 @@ serve_status(struct worker *w, struct pooled_req *req)
 	if (page == NULL)
 		return req_respond_error(req, 500, "out of memory");
 	rc = pooled_req_printf(req, "Status: 200 OK\r\nContent-Type: %s\r\n"
-	    "Cache-Control: no-store\r\n\r\n", content_types[fmt]);
+	    "Cache-Control: no-store\r\n\r\n", status_content_type(fmt));
 	if (rc == 0)
 		rc = pooled_req_write(req, page, len);
 	free(page);

@@ -595,6 +595,7 @@ worker_main(const struct worker_spec *ws, int chan_fd)
 	w.listen_fd = listen_fd;
 	w.sb = ws->sb;
 	w.row = ws->row;
+	sb_self_set(w.sb, w.row);	/* for the CGI handler's counters */
 	w.gen = ws->gen;
 	/* Jitter, so that the workers of a pool do not all go at once. */
 	if (w.pool->max_requests > 0) {

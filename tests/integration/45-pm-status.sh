@@ -60,7 +60,7 @@ assert_eq "json: the workers' pids" "$(pool_workers hello | sort -n | xargs)" \
 assert_eq "json: their RSS" True \
     "$(json 'all(p["rss_kb"] > 0 for p in s["processes"])')"
 assert_eq "json: the backlog of the TCP socket" 1024 \
-    "$(json 's["max_listen_queue"]')"
+    "$(json 's["listen_queue_len"]')"
 http_get "/pooled-status?full&json"
 assert_eq "full: the status request itself runs on a thread" \
     "GET /pooled-status?full&json" \

@@ -87,7 +87,7 @@ reap_pid "$g2" 20
 # stopped, three connections wait in it.
 status hello json
 assert_eq "unix socket: queue empty, backlog 1024" "0 1024" \
-    "$(json_eval "$RUN_STDOUT" '"%s %s" % (s["listen_queue"], s["max_listen_queue"])')"
+    "$(json_eval "$RUN_STDOUT" '"%s %s" % (s["listen_queue"], s["listen_queue_len"])')"
 workers=$(pool_workers hello | xargs)
 kill -STOP $workers
 got=$(timeout 15 python3 -c 'import json, socket, subprocess, sys

@@ -162,9 +162,9 @@ test_layout_and_bounds(void **state)
 	sb_thread_set(sb, 0, UINT_MAX, SB_RUNNING, 1, "GET", "/x");
 	sb_thread_set(sb, 0, 0, SB_NSTATES, 1, "GET", "/x");
 	sb_thread_set(sb, 0, 0, (enum sb_state)-1, 1, "GET", "/x");
-	sb_thread_done(sb, -1, 0);
-	sb_thread_done(sb, 0, 4);
-	sb_thread_done(sb, 3, 0);
+	sb_thread_done(sb, -1, 0, 200, 1);
+	sb_thread_done(sb, 0, 4, 200, 1);
+	sb_thread_done(sb, 3, 0, 200, 1);
 	sb_row_set_rss(sb, -1, 1);
 	sb_row_set_rss(sb, 3, 1);
 	sb_row_start(sb, 3, 200, 1, 10);
@@ -292,17 +292,34 @@ test_set_and_read(void **state)
 	sb_thread_set(sb, 0, 1, SB_WRITING, 5000, "POST", "/api?x=1");
 	assert_true(sb_read_row(sb, 0, 6000, &row, th));
 	assert_int_equal(th[1].state, SB_WRITING);
-	sb_thread_done(sb, 0, 1);
+	sb_thread_done(sb, 0, 1, 404, 3000);
 	assert_true(sb_read_row(sb, 0, 6000, &row, th));
 	assert_int_equal(th[1].state, SB_IDLE);
 	assert_int_equal(th[1].requests, 1);
+	/* 3 ms: the bucket up to 5 ms; a 4xx. */
+	assert_int_equal(th[1].hist[2], 1);
+	assert_int_equal(th[1].hist[1] + th[1].hist[3], 0);
+	assert_int_equal(th[1].duration_us, 3000);
+	assert_int_equal(th[1].status[3], 1);
 	assert_int_equal(th[1].start_ms, 0);
 	assert_string_equal(th[1].uri, "");
 	assert_string_equal(th[1].method, "");
 	sb_thread_set(sb, 0, 1, SB_READING, 5500, NULL, NULL);
-	sb_thread_done(sb, 0, 1);
+	/* Past 60 s: the last bucket; status unknown: no class. */
+	sb_thread_done(sb, 0, 1, 0, 61000000);
 	assert_true(sb_read_row(sb, 0, 6000, &row, th));
 	assert_int_equal(th[1].requests, 2);
+	assert_int_equal(th[1].hist[SB_HIST_N - 1], 1);
+	assert_int_equal(th[1].status[0] + th[1].status[1] +
+	    th[1].status[2] + th[1].status[3] + th[1].status[4], 1);
+	/* Exactly a bound is in its bucket; 1 ms is the first. */
+	sb_thread_done(sb, 0, 1, 200, 1000);
+	sb_thread_done(sb, 0, 1, 599, 1001);
+	assert_true(sb_read_row(sb, 0, 6000, &row, th));
+	assert_int_equal(th[1].hist[0], 1);
+	assert_int_equal(th[1].hist[1], 1);
+	assert_int_equal(th[1].status[1], 1);
+	assert_int_equal(th[1].status[4], 1);
 
 	/* Times: a start in the future is now, a negative one is 0. */
 	sb_thread_set(sb, 0, 2, SB_RUNNING, 9000, "GET", "/");
@@ -535,7 +552,7 @@ child_reads_pool(struct scoreboard *sb)
 
 	/* A worker reads the segment: whatever is there, for display. */
 	sb_pool_read(sb, &p);
-	return p.restarts == 0x4242424242424242ULL ? 0 : 1;
+	return p.restarts[RESTART_CRASH] == 0x4242424242424242ULL ? 0 : 1;
 }
 
 /*
@@ -555,13 +572,15 @@ test_master_counters(void **state)
 	assert_non_null(sb);
 	memset(&pub, 0, sizeof(pub));
 	pub.start_wall_ms = 5;
-	pub.restarts = 3;
-	pub.accepted_gone = 7;
+	pub.restarts[RESTART_CRASH] = 3;
+	pub.gone.requests = 7;
+	pub.gone.hist[4] = 8;
 	sb_pool_publish(sb, &pub);
 	scribble(sb, 'B', 0);
 	sb_pool_read(sb, &got);
-	assert_int_equal(got.restarts, 3);
-	assert_int_equal(got.accepted_gone, 7);
+	assert_int_equal(got.restarts[RESTART_CRASH], 3);
+	assert_int_equal(got.gone.requests, 7);
+	assert_int_equal(got.gone.hist[4], 8);
 	assert_int_equal(got.start_wall_ms, 5);
 	assert_int_equal(in_child(child_reads_pool, sb), 0);
 
@@ -577,6 +596,21 @@ test_master_counters(void **state)
 	assert_int_equal(th[1].requests, 12);
 	assert_int_equal(sb_sat_add(UINT64_MAX - 1, 5), UINT64_MAX);
 	assert_int_equal(sb_sat_add(2, 5), 7);
+
+	/* Counted by the worker's CGI handler, bounded when read. */
+	sb_self_set(sb, 0);
+	sb_self_cgi(1);
+	sb_self_cgi(1);
+	sb_self_cgi(-1);
+	sb_self_cgi_killed();
+	assert_true(sb_read_row(sb, 0, NOW, &row, th));
+	assert_int_equal(row.cgi_running, 1);
+	assert_int_equal(row.cgi_killed, 1);
+	sb_self_cgi(-1);
+	sb_self_cgi(-1);	/* a lie: wraps to UINT64_MAX */
+	assert_true(sb_read_row(sb, 0, NOW, &row, th));
+	assert_int_equal(row.cgi_running, 3);	/* one a thread at most */
+	sb_self_set(NULL, -1);
 	sb_destroy(sb);
 }
 
@@ -636,7 +670,7 @@ race_write(struct race *rc)
 		sb_thread_set(rc->sb, rc->row, 1, SB_READING, n, "POST", uri);
 		sb_row_set_rss(rc->sb, rc->row, (uint64_t)n);
 		if (n % 7 == 0)
-			sb_thread_done(rc->sb, rc->row, 1);
+			sb_thread_done(rc->sb, rc->row, 1, 200, n);
 	}
 	atomic_store(&rc->last, n - 1);
 	atomic_store(&rc->done, true);

@@ -62,12 +62,21 @@ setup(void **state)
 	    .started_ms = T0 + 2000, .requests = 1, .rss_kb = 8192,
 	    .active = 1, .nthreads = 2, .threads = threads[1] };
 	pool = (struct status_pool){ .name = "www", .pm = "static",
-	    .start_ms = T0, .now_ms = T0 + 60000, .accepted = 12345,
-	    .requests_per_sec = 2.5, .listen_queue = 0,
-	    .listen_queue_max = 7, .active_threads = 2, .idle_threads = 1,
+	    .start_ms = T0, .reload_ms = T0 + 30000, .now_ms = T0 + 60000,
+	    .accepted = 12345, .rate10 = 2.5, .rate60 = 1.25,
+	    .listen_queue = 0, .listen_backlog = 128, .listen_queue_peak = 7,
+	    .in_flight = 1, .active_threads = 2, .idle_threads = 1,
 	    .total_threads = 3, .active_processes = 2, .idle_processes = 0,
 	    .total_processes = 2, .max_reached = 5, .slow_requests = 6,
-	    .timeouts = 7, .restarts = 8, .nprocs = 2, .procs = procs };
+	    .timeouts = 7, .restarts = 8, .cgi_running = 2, .cgi_killed = 3,
+	    .duration_us = 1500000, .nprocs = 2, .procs = procs };
+	pool.hist[0] = 10;		/* up to 1 ms */
+	pool.hist[9] = 2;		/* up to 1 s */
+	pool.hist[SB_HIST_N - 1] = 1;	/* past 60 s */
+	pool.status_class[1] = 12;
+	pool.status_class[4] = 1;
+	pool.restarts_by[RESTART_CRASH] = 5;
+	pool.restarts_by[RESTART_MAX_REQUESTS] = 3;
 	return 0;
 }
 
@@ -153,6 +162,20 @@ assert_openmetrics(const char *s)
 	assert_string_equal(last, "# EOF\n");
 }
 
+/* Parse q with fmt starting as start; its result, and *fmt, *full. */
+static int
+parse(const char *q, enum status_format start, enum status_format *fmt,
+    bool *full)
+{
+	const char	*why = NULL;
+	int		 rc;
+
+	*fmt = start;
+	rc = status_parse_query(q, fmt, full, &why);
+	assert_true(rc == 0 ? why == NULL : why != NULL);
+	return rc;
+}
+
 static void
 test_parse_query(void **state)
 {
@@ -160,40 +183,82 @@ test_parse_query(void **state)
 	bool			 full;
 
 	(void)state;
-	status_parse_query(NULL, &fmt, &full);
+	assert_int_equal(parse(NULL, STATUS_TEXT, &fmt, &full), 0);
 	assert_int_equal(fmt, STATUS_TEXT);
 	assert_false(full);
-	status_parse_query("", &fmt, &full);
-	assert_int_equal(fmt, STATUS_TEXT);
+	/* No word: the caller's default (Accept, /metrics) stays. */
+	assert_int_equal(parse("", STATUS_PROMETHEUS, &fmt, &full), 0);
+	assert_int_equal(fmt, STATUS_PROMETHEUS);
 	assert_false(full);
-	status_parse_query("json", &fmt, &full);
+	assert_int_equal(parse("json", STATUS_TEXT, &fmt, &full), 0);
 	assert_int_equal(fmt, STATUS_JSON);
 	assert_false(full);
-	status_parse_query("openmetrics", &fmt, &full);
+	assert_int_equal(parse("openmetrics", STATUS_TEXT, &fmt, &full), 0);
 	assert_int_equal(fmt, STATUS_OPENMETRICS);
-	status_parse_query("full", &fmt, &full);
+	assert_int_equal(parse("full", STATUS_TEXT, &fmt, &full), 0);
 	assert_int_equal(fmt, STATUS_TEXT);
 	assert_true(full);
-	status_parse_query("json&full", &fmt, &full);
+	assert_int_equal(parse("json&full", STATUS_TEXT, &fmt, &full), 0);
 	assert_int_equal(fmt, STATUS_JSON);
 	assert_true(full);
-	status_parse_query("full&openmetrics", &fmt, &full);
+	assert_int_equal(parse("full&openmetrics", STATUS_TEXT, &fmt, &full),
+	    0);
 	assert_int_equal(fmt, STATUS_OPENMETRICS);
 	assert_true(full);
-	status_parse_query("?json", &fmt, &full);
+	assert_int_equal(parse("?json", STATUS_TEXT, &fmt, &full), 0);
 	assert_int_equal(fmt, STATUS_JSON);
-	/* Unknown words are ignored; the last format named wins. */
-	status_parse_query("html&xml&x=1&&full&", &fmt, &full);
-	assert_int_equal(fmt, STATUS_TEXT);
-	assert_true(full);
-	status_parse_query("json&openmetrics", &fmt, &full);
+	/* Prometheus' params: {openmetrics: ['']} sends "openmetrics=". */
+	assert_int_equal(parse("openmetrics=", STATUS_TEXT, &fmt, &full), 0);
 	assert_int_equal(fmt, STATUS_OPENMETRICS);
-	/* Whole words only. */
-	status_parse_query("jsonp&fullish&JSON", &fmt, &full);
+	assert_int_equal(parse("json&openmetrics", STATUS_TEXT, &fmt, &full),
+	    0);
+	assert_int_equal(fmt, STATUS_OPENMETRICS);
+	assert_int_equal(parse("&&full&", STATUS_TEXT, &fmt, &full), 0);
+	assert_true(full);
+	assert_int_equal(parse("&", STATUS_TEXT, &fmt, &full), 0);
 	assert_int_equal(fmt, STATUS_TEXT);
-	assert_false(full);
-	status_parse_query("&", &fmt, &full);
-	assert_int_equal(fmt, STATUS_TEXT);
+	/* Unknown words, values, near misses: refused, not ignored. */
+	assert_int_equal(parse("html", STATUS_TEXT, &fmt, &full), -1);
+	assert_int_equal(parse("json&x=1", STATUS_TEXT, &fmt, &full), -1);
+	assert_int_equal(parse("json=1", STATUS_TEXT, &fmt, &full), -1);
+	assert_int_equal(parse("jsonp", STATUS_TEXT, &fmt, &full), -1);
+	assert_int_equal(parse("fullish", STATUS_TEXT, &fmt, &full), -1);
+	assert_int_equal(parse("JSON", STATUS_TEXT, &fmt, &full), -1);
+}
+
+static void
+test_accept(void **state)
+{
+	(void)state;
+	assert_int_equal(status_accept(NULL), STATUS_TEXT);
+	assert_int_equal(status_accept("*/*"), STATUS_TEXT);
+	assert_int_equal(status_accept("text/html,application/xhtml+xml,"
+	    "*/*;q=0.8"), STATUS_TEXT);
+	assert_int_equal(status_accept("text/plain"), STATUS_TEXT);
+	assert_int_equal(status_accept("application/openmetrics-text"),
+	    STATUS_OPENMETRICS);
+	assert_int_equal(status_accept("text/plain;version=0.0.4"),
+	    STATUS_PROMETHEUS);
+	assert_int_equal(status_accept("text/plain; version=0.0.4; "
+	    "charset=utf-8"), STATUS_PROMETHEUS);
+	/* What Prometheus 2.42 sends. */
+	assert_int_equal(status_accept("application/openmetrics-text;"
+	    "version=1.0.0,application/openmetrics-text;version=0.0.1;"
+	    "q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"),
+	    STATUS_OPENMETRICS);
+	/* The higher q wins; q=0 is a refusal. */
+	assert_int_equal(status_accept("application/openmetrics-text;q=0.2, "
+	    "text/plain;version=0.0.4;q=0.9"), STATUS_PROMETHEUS);
+	assert_int_equal(status_accept("application/openmetrics-text;q=0"),
+	    STATUS_TEXT);
+	assert_int_equal(status_accept("APPLICATION/OpenMetrics-Text"),
+	    STATUS_OPENMETRICS);
+	assert_int_equal(status_accept("application/openmetrics-textual"),
+	    STATUS_TEXT);
+	assert_string_equal(status_content_type(STATUS_PROMETHEUS),
+	    "text/plain; version=0.0.4; charset=utf-8");
+	assert_string_equal(status_content_type(STATUS_OPENMETRICS),
+	    "application/openmetrics-text; version=1.0.0; charset=utf-8");
 }
 
 static void
@@ -209,9 +274,19 @@ test_text(void **state)
 	assert_has(s, "start time unix:      1700000000\n");
 	assert_has(s, "start since:          60\n");
 	assert_has(s, "accepted requests:    12345\n");
-	assert_has(s, "requests per second:  2.500\n");
+	assert_has(s, "last reload:          2023-11-14T22:13:50Z\n");
+	assert_has(s, "requests/s (10 s):    2.500\n");
+	assert_has(s, "requests/s (60 s):    1.250\n");
+	assert_has(s, "requests in flight:   1\n");
 	assert_has(s, "listen queue:         0\n");
 	assert_has(s, "max listen queue:     7\n");
+	assert_has(s, "listen queue len:     128\n");
+	assert_has(s, "cgi running:          2\n");
+	assert_has(s, "cgi killed:           3\n");
+	assert_has(s, "responses:            1xx 0, 2xx 12, 3xx 0, 4xx 0, "
+	    "5xx 1\n");
+	assert_has(s, "restarts by cause:    crash 5, start_timeout 0, "
+	    "max_requests 3, stuck 0, listen 0, protocol 0\n");
 	assert_has(s, "active threads:       2\n");
 	assert_has(s, "idle threads:         1\n");
 	assert_has(s, "total threads:        3\n");
@@ -251,10 +326,18 @@ test_json(void **state)
 	assert_has(s, "\"start_time\":\"2023-11-14T22:13:20Z\","
 	    "\"start_time_unix\":1700000000,\"start_since\":60,");
 	assert_has(s, "\"accepted_requests\":12345,");
-	assert_has(s, "\"requests_per_second\":2.500,");
-	assert_has(s, "\"listen_queue\":0,\"max_listen_queue\":7,");
+	assert_has(s, "\"last_reload\":\"2023-11-14T22:13:50Z\","
+	    "\"last_reload_unix\":1700000030,");
+	assert_has(s, "\"requests_per_second_10s\":2.500,"
+	    "\"requests_per_second_60s\":1.250,\"requests_in_flight\":1,");
+	assert_has(s, "\"listen_queue\":0,\"max_listen_queue\":7,"
+	    "\"listen_queue_len\":128,");
 	assert_has(s, "\"max_reached\":5,\"slow_requests\":6,"
-	    "\"timeouts\":7,\"restarts\":8,");
+	    "\"timeouts\":7,\"restarts\":8,\"cgi_running\":2,"
+	    "\"cgi_killed\":3,\"responses\":{\"1xx\":0,\"2xx\":12,"
+	    "\"3xx\":0,\"4xx\":0,\"5xx\":1},\"restarts_by_cause\":"
+	    "{\"crash\":5,\"start_timeout\":0,\"max_requests\":3,"
+	    "\"stuck\":0,\"listen\":0,\"protocol\":0},");
 	assert_has(s, "\"processes\":[{\"pid\":4242,\"generation\":3,");
 	assert_has(s, "\"requests\":10,\"rss_kb\":10240,"
 	    "\"active_threads\":1}");
@@ -283,19 +366,51 @@ test_openmetrics(void **state)
 	assert_openmetrics(s);
 	assert_has(s, "# TYPE pooled_accepted_requests counter\n");
 	assert_has(s, "\npooled_accepted_requests_total{pool=\"www\"} 12345\n");
-	assert_has(s, "\npooled_start_time_seconds{pool=\"www\"} "
-	    "1700000000.000\n");
+	assert_has(s, "\npooled_start_time_seconds 1700000000.000\n");
+	assert_has(s, "\npooled_last_reload_timestamp_seconds "
+	    "1700000030.000\n");
+	assert_has(s, "\npooled_requests_in_flight{pool=\"www\"} 1\n");
+	assert_has(s, "# TYPE pooled_request_duration_seconds histogram\n");
+	assert_has(s, "\npooled_request_duration_seconds_bucket{pool=\"www\","
+	    "le=\"0.001\"} 10\n");
+	assert_has(s, "\npooled_request_duration_seconds_bucket{pool=\"www\","
+	    "le=\"0.5\"} 10\n");
+	assert_has(s, "\npooled_request_duration_seconds_bucket{pool=\"www\","
+	    "le=\"1.0\"} 12\n");
+	assert_has(s, "\npooled_request_duration_seconds_bucket{pool=\"www\","
+	    "le=\"60.0\"} 12\n");
+	assert_has(s, "\npooled_request_duration_seconds_bucket{pool=\"www\","
+	    "le=\"+Inf\"} 13\n");
+	assert_has(s, "\npooled_request_duration_seconds_count{pool=\"www\"} "
+	    "13\n");
+	assert_has(s, "\npooled_request_duration_seconds_sum{pool=\"www\"} "
+	    "1.500000\n");
+	assert_has(s, "\npooled_responses_total{pool=\"www\",code=\"2xx\"} "
+	    "12\n");
+	assert_has(s, "\npooled_responses_total{pool=\"www\",code=\"5xx\"} "
+	    "1\n");
+	assert_has(s, "\npooled_requests_per_second{pool=\"www\","
+	    "window=\"10s\"} 2.500\n");
+	assert_has(s, "\npooled_requests_per_second{pool=\"www\","
+	    "window=\"60s\"} 1.250\n");
+	assert_has(s, "\npooled_cgi_running{pool=\"www\"} 2\n");
+	assert_has(s, "\npooled_cgi_killed_total{pool=\"www\"} 3\n");
+	assert_has(s, "\npooled_listen_backlog{pool=\"www\"} 128\n");
+	assert_has(s, "\npooled_listen_queue_peak{pool=\"www\"} 7\n");
 	assert_has(s, "\npooled_threads{pool=\"www\",state=\"active\"} 2\n");
 	assert_has(s, "\npooled_threads{pool=\"www\",state=\"idle\"} 1\n");
 	assert_has(s, "\npooled_processes{pool=\"www\",state=\"active\"} 2\n");
 	assert_has(s, "\npooled_listen_queue{pool=\"www\"} 0\n");
-	assert_has(s, "\npooled_listen_queue_max{pool=\"www\"} 7\n");
-	assert_has(s, "# TYPE pooled_max_reached counter\n"
-	    "# HELP pooled_max_reached ");
+	assert_lacks(s, "pooled_listen_queue_max");
+	assert_has(s, "# HELP pooled_max_reached Times every thread was "
+	    "busy at max_processes.\n# TYPE pooled_max_reached counter\n");
 	assert_has(s, "\npooled_max_reached_total{pool=\"www\"} 5\n");
 	assert_has(s, "\npooled_slow_requests_total{pool=\"www\"} 6\n");
 	assert_has(s, "\npooled_timeouts_total{pool=\"www\"} 7\n");
-	assert_has(s, "\npooled_restarts_total{pool=\"www\"} 8\n");
+	assert_has(s, "\npooled_restarts_total{pool=\"www\",cause=\"crash\"} "
+	    "5\n");
+	assert_has(s, "\npooled_restarts_total{pool=\"www\","
+	    "cause=\"max_requests\"} 3\n");
 	assert_has(s, "\npooled_process_rss_bytes{pool=\"www\",pid=\"4242\"} "
 	    "10485760\n");
 	assert_has(s, "\npooled_process_requests_total{pool=\"www\","
@@ -311,6 +426,81 @@ test_openmetrics(void **state)
 	assert_has(s, "state=\"reading\",method=\"POST\","
 	    "uri=\"/upload\"} 0.010\n");
 	assert_lacks(s, "thread=\"1\"");	/* idle and empty */
+	free(s);
+}
+
+/*
+ * One family per metric: every "# TYPE" name once, and each sample in
+ * the family typed last (its name, or the name and a histogram's or a
+ * counter's suffix).  In 0.0.4 a counter's family ends in _total.
+ */
+static void
+assert_families(const char *s, bool total)
+{
+	char		 names[128][96], family[96], type[16], line[4096];
+	const char	*p, *nl;
+	size_t		 n = 0, i, len, flen;
+
+	family[0] = '\0';
+	for (p = s; *p != '\0'; p = nl + 1) {
+		nl = strchr(p, '\n');
+		assert_non_null(nl);
+		len = (size_t)(nl - p);
+		assert_true(len < sizeof(line));
+		memcpy(line, p, len);
+		line[len] = '\0';
+		if (sscanf(line, "# TYPE %95s %15s", family, type) == 2) {
+			for (i = 0; i < n; i++)
+				if (strcmp(names[i], family) == 0)
+					fail_msg("second TYPE line for %s",
+					    family);
+			assert_true(n < 128);
+			snprintf(names[n++], sizeof(names[0]), "%s", family);
+			flen = strlen(family);
+			if (strcmp(type, "counter") == 0)
+				assert_int_equal(total, flen > 6 &&
+				    strcmp(family + flen - 6, "_total") == 0);
+			continue;
+		}
+		if (line[0] == '#')
+			continue;
+		flen = strlen(family);
+		if (flen == 0 || strncmp(line, family, flen) != 0 ||
+		    (line[flen] != '{' && line[flen] != ' ' &&
+		    line[flen] != '_'))
+			fail_msg("sample out of its family %s: %s", family,
+			    line);
+	}
+	assert_true(n > 20);
+}
+
+/* Two pools: one family each metric, a sample each pool in it. */
+static void
+test_families(void **state)
+{
+	struct status_pool	 two[2];
+	char			*s;
+	size_t			 len;
+
+	(void)state;
+	two[0] = pool;
+	two[1] = pool;
+	two[1].name = "api";
+	s = status_render_metrics(two, 2, STATUS_OPENMETRICS, true, &len);
+	assert_non_null(s);
+	assert_openmetrics(s);
+	assert_families(s, false);
+	assert_has(s, "\npooled_accepted_requests_total{pool=\"www\"} 12345\n"
+	    "pooled_accepted_requests_total{pool=\"api\"} 12345\n");
+	assert_has(s, "le=\"+Inf\"} 13\npooled_request_duration_seconds_count"
+	    "{pool=\"www\"} 13\n");
+	free(s);
+	s = status_render_metrics(two, 2, STATUS_PROMETHEUS, true, &len);
+	assert_non_null(s);
+	assert_families(s, true);
+	assert_has(s, "# TYPE pooled_accepted_requests_total counter\n");
+	assert_has(s, "# TYPE pooled_request_duration_seconds histogram\n");
+	assert_lacks(s, "# EOF");
 	free(s);
 }
 
@@ -357,19 +547,24 @@ test_empty_pool(void **state)
 	pool.nprocs = 0;
 	pool.procs = NULL;
 	pool.listen_queue = -1;
-	pool.listen_queue_max = -1;
+	pool.listen_queue_peak = -1;
+	pool.listen_backlog = -1;
 	pool.start_ms = -5;
-	pool.requests_per_sec = -HUGE_VAL;
+	pool.rate10 = -HUGE_VAL;
+	pool.rate60 = NAN;
 	s = render(STATUS_TEXT, true);
 	assert_has(s, "listen queue:         -\n");
 	assert_has(s, "max listen queue:     -\n");
+	assert_has(s, "listen queue len:     -\n");
 	assert_has(s, "start time:           -\n");
 	assert_has(s, "start since:          0\n");
-	assert_has(s, "requests per second:  0.000\n");
+	assert_has(s, "requests/s (10 s):    0.000\n");
+	assert_has(s, "requests/s (60 s):    0.000\n");
 	free(s);
 	s = render(STATUS_JSON, true);
 	assert_json(s);
-	assert_has(s, "\"listen_queue\":null,\"max_listen_queue\":null,");
+	assert_has(s, "\"listen_queue\":null,\"max_listen_queue\":null,"
+	    "\"listen_queue_len\":null,");
 	assert_has(s, "\"start_time\":null,");
 	assert_has(s, "\"processes\":[]}\n");
 	free(s);
@@ -403,7 +598,9 @@ test_huge_values(void **state)
 	pool.accepted = UINT64_MAX;
 	pool.now_ms = INT64_MAX;
 	pool.start_ms = INT64_MIN;
-	pool.requests_per_sec = 1e300;
+	pool.rate10 = 1e300;
+	pool.duration_us = UINT64_MAX;
+	pool.hist[0] = UINT64_MAX;
 	for (i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++) {
 		s = render(fmts[i], true);
 		assert_lacks(s, "deadbeef");
@@ -454,7 +651,7 @@ test_large_pool(void **state)
 	}
 	pool.nprocs = NPROCS;
 	pool.procs = pp;
-	for (fmt = STATUS_TEXT; fmt <= STATUS_OPENMETRICS; fmt++) {
+	for (fmt = STATUS_TEXT; fmt <= STATUS_PROMETHEUS; fmt++) {
 		s = status_render(&pool, fmt, true, &len);
 		assert_non_null(s);
 		assert_int_equal(strlen(s), len);
@@ -475,6 +672,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_query),
+		cmocka_unit_test(test_accept),
+		cmocka_unit_test_setup(test_families, setup),
 		cmocka_unit_test_setup(test_text, setup),
 		cmocka_unit_test_setup(test_json, setup),
 		cmocka_unit_test_setup(test_openmetrics, setup),
