@@ -175,6 +175,40 @@ gen_keeps(const struct generation *g, const struct generation *old,
 	return false;
 }
 
+/* Add what the live rows of sb counted to out. */
+static void
+add_rows(const struct scoreboard *sb, int64_t now, struct sb_totals *out)
+{
+	struct sb_thread	*t;
+	struct sb_row		 r;
+	unsigned int		 i, n;
+
+	if (sb == NULL)
+		return;
+	n = sb_threads(sb);
+	if ((t = calloc(n, sizeof(*t))) == NULL)
+		return;
+	for (i = 0; i < sb_rows(sb); i++)
+		if (sb_read_row(sb, (int)i, now, &r, t) && r.pid > 0)
+			sb_totals_add_row(out, &r, t, n);
+	free(t);
+}
+
+/* Keep sb, of a pool to replaces, until its last worker is reaped. */
+static void
+adopt(struct pool_state *to, struct scoreboard *sb)
+{
+	if (sb == NULL)
+		return;
+	if (!sb_rows_in_use(sb)) {
+		sb_destroy(sb);
+		return;
+	}
+	to->old_sbs = xreallocarray(to->old_sbs, to->nold_sbs + 1,
+	    sizeof(*to->old_sbs));
+	to->old_sbs[to->nold_sbs++] = sb;
+}
+
 /*
  * What pool p of g counted: its reaped workers' totals (and those carried
  * over reloads) and its live rows', validated and saturated.
@@ -184,39 +218,35 @@ pool_totals(const struct generation *g, size_t p, int64_t now,
     struct sb_totals *out)
 {
 	const struct pool_state	*ps = &g->pools[p];
-	struct sb_thread	*t;
-	struct sb_row		 r;
-	unsigned int		 i, n;
+	size_t			 k;
 
 	*out = ps->counters.gone;
-	if (ps->sb == NULL)
-		return;
-	n = sb_threads(ps->sb);
-	if ((t = calloc(n, sizeof(*t))) == NULL)
-		return;
-	for (i = 0; i < sb_rows(ps->sb); i++)
-		if (sb_read_row(ps->sb, (int)i, now, &r, t) && r.pid > 0)
-			sb_totals_add_row(out, &r, t, n);
-	free(t);
+	add_rows(ps->sb, now, out);
+	for (k = 0; k < ps->nold_sbs; k++)
+		add_rows(ps->old_sbs[k], now, out);
 }
 
 /*
  * Pool `to` of a committing generation takes over the counters of `from`,
- * the pool of the same name it replaces.  The old workers' rows are
- * counted as they are now: what they finish while they drain is not.
- * XXX Counting that too needs the old scoreboards kept until their last
- * worker is reaped.
+ * the pool of the same name it replaces, and its scoreboards: the old
+ * workers' rows count on as they drain, each until it is reaped
+ * (gen_row_retire), so what they finish after the reload is counted too.
  */
 static void
-carry(struct pool_state *to, const struct generation *old, size_t from,
-    int64_t now)
+carry(struct pool_state *to, struct generation *old, size_t from)
 {
-	const struct pool_state	*ps = &old->pools[from];
-	struct sb_totals	 was;
+	struct pool_state	*ps = &old->pools[from];
 	unsigned int		 i;
+	size_t			 k;
 
-	pool_totals(old, from, now, &was);
-	sb_totals_add(&to->counters.gone, &was);
+	sb_totals_add(&to->counters.gone, &ps->counters.gone);
+	adopt(to, ps->sb);
+	ps->sb = NULL;
+	for (k = 0; k < ps->nold_sbs; k++)
+		adopt(to, ps->old_sbs[k]);
+	free(ps->old_sbs);
+	ps->old_sbs = NULL;
+	ps->nold_sbs = 0;
 	for (i = 0; i < RESTART_NCAUSES; i++)
 		to->counters.restarts[i] = sb_sat_add(to->counters.restarts[i],
 		    ps->counters.restarts[i]);
@@ -239,16 +269,16 @@ carry(struct pool_state *to, const struct generation *old, size_t from,
  * changes nothing.  The caller releases old.
  */
 void
-gen_commit(struct generation *g, const struct generation *old)
+gen_commit(struct generation *g, struct generation *old)
 {
-	int64_t	 now = clock_ms(), wall = clock_wall_ms();
+	int64_t	 wall = clock_wall_ms();
 	size_t	 i, j;
 
 	for (i = 0; old != NULL && i < g->conf->npools; i++) {
 		for (j = 0; j < old->conf->npools; j++)
 			if (strcmp(g->conf->pools[i].name,
 			    old->conf->pools[j].name) == 0)
-				carry(&g->pools[i], old, j, now);
+				carry(&g->pools[i], old, j);
 		g->pools[i].counters.reload_wall_ms = wall;
 		sb_pool_publish(g->pools[i].sb, &g->pools[i].counters);
 	}
@@ -289,6 +319,9 @@ release(struct generation *g, const struct generation *keep)
 	}
 	for (i = 0; g->pools != NULL && i < g->conf->npools; i++) {
 		sb_destroy(g->pools[i].sb);
+		for (j = 0; j < g->pools[i].nold_sbs; j++)
+			sb_destroy(g->pools[i].old_sbs[j]);
+		free(g->pools[i].old_sbs);
 		if (g->pools[i].access_fd != -1)
 			close(g->pools[i].access_fd);
 	}
@@ -342,11 +375,25 @@ void
 gen_scoreboards(const struct generation *g, struct scoreboard **v,
     size_t *n)
 {
-	size_t	 i;
+	size_t	 i, k;
 
-	for (i = 0; g->conf != NULL && i < g->conf->npools; i++)
+	for (i = 0; g->conf != NULL && i < g->conf->npools; i++) {
 		if (g->pools[i].sb != NULL)
 			v[(*n)++] = g->pools[i].sb;
+		for (k = 0; k < g->pools[i].nold_sbs; k++)
+			v[(*n)++] = g->pools[i].old_sbs[k];
+	}
+}
+
+/* How many scoreboards gen_scoreboards gives for g. */
+size_t
+gen_nscoreboards(const struct generation *g)
+{
+	size_t	 i, n = 0;
+
+	for (i = 0; g->conf != NULL && i < g->conf->npools; i++)
+		n += 1 + g->pools[i].nold_sbs;
+	return n;
 }
 
 static const char *const restart_names[RESTART_NCAUSES] = {
@@ -379,30 +426,74 @@ gen_count_restart(struct generation *g, size_t p, enum restart_cause c)
 }
 
 /*
- * A worker of pool p is gone: add what its row counted to the pool's
- * totals, count its restart (cause, or RESTART_NONE), free the row, and
- * publish.  Only bounded, saturated values are added: the row is the
- * worker's to write.
+ * The pool of g that sb counts for, its own or one it took over at a
+ * reload (then *k is its index in old_sbs, else SIZE_MAX); or SIZE_MAX.
  */
-void
-gen_row_retire(struct generation *g, size_t p, int row,
+static size_t
+sb_pool_of(const struct generation *g, const struct scoreboard *sb,
+    size_t *k)
+{
+	const struct pool_state	*ps;
+	size_t			 p, i;
+
+	for (p = 0; sb != NULL && g->conf != NULL && p < g->conf->npools;
+	    p++) {
+		ps = &g->pools[p];
+		*k = SIZE_MAX;
+		if (ps->sb == sb)
+			return p;
+		for (i = 0; i < ps->nold_sbs; i++)
+			if (ps->old_sbs[i] == sb) {
+				*k = i;
+				return p;
+			}
+	}
+	return SIZE_MAX;
+}
+
+/* Whether sb is one of g's scoreboards, taken over ones included. */
+bool
+gen_has_sb(const struct generation *g, const struct scoreboard *sb)
+{
+	size_t	 k;
+
+	return sb_pool_of(g, sb, &k) != SIZE_MAX;
+}
+
+/*
+ * The worker with row row of sb is gone.  If sb is g's, add what the row
+ * counted to its pool's totals, count its restart (cause, or
+ * RESTART_NONE), free the row and publish; a scoreboard taken over at a
+ * reload goes with its last row.  Only bounded, saturated values are
+ * added: the row is the worker's to write.  Returns false when sb is
+ * none of g's.
+ */
+bool
+gen_row_retire(struct generation *g, struct scoreboard *sb, int row,
     enum restart_cause cause, int64_t now)
 {
-	struct pool_state	*ps = &g->pools[p];
+	struct pool_state	*ps;
 	struct sb_thread	*t;
 	struct sb_row		 r;
 	unsigned int		 n;
+	size_t			 p, k;
 
-	if (ps->sb == NULL)
-		return;
-	n = sb_threads(ps->sb);
+	if ((p = sb_pool_of(g, sb, &k)) == SIZE_MAX)
+		return false;
+	ps = &g->pools[p];
+	n = sb_threads(sb);
 	if ((t = calloc(n, sizeof(*t))) != NULL &&
-	    sb_read_row(ps->sb, row, now, &r, t))
+	    sb_read_row(sb, row, now, &r, t))
 		sb_totals_add_row(&ps->counters.gone, &r, t, n);
 	free(t);
-	sb_row_free(ps->sb, row);
+	sb_row_free(sb, row);
+	if (k != SIZE_MAX && !sb_rows_in_use(sb)) {
+		sb_destroy(sb);
+		ps->old_sbs[k] = ps->old_sbs[--ps->nold_sbs];
+	}
 	gen_count_restart(g, p, cause);
 	sb_pool_publish(ps->sb, &ps->counters);
+	return true;
 }
 
 /*

@@ -176,8 +176,7 @@ all_scoreboards(struct master *m)
 	struct scoreboard	**v;
 	size_t			 n = 0;
 
-	v = xcalloc((m->cur.conf != NULL ? m->cur.conf->npools : 0) +
-	    (m->next.conf != NULL ? m->next.conf->npools : 0) + 1,
+	v = xcalloc(gen_nscoreboards(&m->cur) + gen_nscoreboards(&m->next) + 1,
 	    sizeof(*v));
 	gen_scoreboards(&m->cur, v, &n);
 	gen_scoreboards(&m->next, v, &n);
@@ -308,8 +307,10 @@ release_gen(struct master *m, struct generation *g,
 {
 	size_t	 i;
 
+	/* Scoreboards keep took over stay: their rows count on. */
 	for (i = 0; i < m->slots.n; i++)
-		if (m->slots.v[i].gen == g->id) {
+		if (m->slots.v[i].gen == g->id && (keep == NULL ||
+		    !gen_has_sb(keep, m->slots.v[i].sb))) {
 			m->slots.v[i].sb = NULL;
 			m->slots.v[i].row = -1;
 		}
@@ -454,7 +455,7 @@ generation_step(struct master *m, int64_t now)
 static void
 reap_one(struct master *m, pid_t pid, int status, int64_t now)
 {
-	struct generation	*g;
+	enum restart_cause	 cause;
 	struct slot		*s;
 	char			 how[128];
 	bool			 abnormal, served;
@@ -472,10 +473,12 @@ reap_one(struct master *m, pid_t pid, int status, int64_t now)
 	if (s->chan != -1)
 		close(s->chan);
 	s->chan = -1;
-	if ((g = gen_of(m, s)) != NULL && s->sb != NULL)
-		gen_row_retire(g, s->pool, s->row, !abnormal || !s->respawn ?
-		    RESTART_NONE : s->kill_cause != RESTART_NONE ?
-		    (enum restart_cause)s->kill_cause : RESTART_CRASH, now);
+	cause = !abnormal || !s->respawn ? RESTART_NONE :
+	    s->kill_cause != RESTART_NONE ?
+	    (enum restart_cause)s->kill_cause : RESTART_CRASH;
+	/* Its row, of the serving generation or one being loaded. */
+	if (!gen_row_retire(&m->cur, s->sb, s->row, cause, now))
+		(void)gen_row_retire(&m->next, s->sb, s->row, cause, now);
 	s->kill_cause = RESTART_NONE;
 	s->sb = NULL;
 	s->row = -1;

@@ -957,6 +957,7 @@ int		 sb_row_claim(struct scoreboard *);
 void		 sb_row_start(struct scoreboard *, int row, pid_t,
 		    uint32_t gen, int64_t now_ms);
 void		 sb_row_free(struct scoreboard *, int row);
+bool		 sb_rows_in_use(const struct scoreboard *);
 /* A worker thread: publish its state (method and uri may be NULL). */
 void		 sb_thread_set(struct scoreboard *, int row,
 		    unsigned int thread, enum sb_state, int64_t start_ms,
@@ -1240,6 +1241,8 @@ struct pool_state {
 	int64_t			 watch_after;	/* not sooner: no busy loop */
 	int64_t			 max_logged;
 	int			 access_fd;	/* the access log, or -1 */
+	struct scoreboard	**old_sbs;	/* of the pools it replaced, */
+	size_t			 nold_sbs;	/* ... until their last reap */
 };
 
 struct generation {
@@ -1259,15 +1262,18 @@ int		 gen_load(struct generation *, uint32_t id, const char *path,
 		    const char **why);
 bool		 gen_keeps(const struct generation *,
 		    const struct generation *old, size_t oldpool);
-void		 gen_commit(struct generation *, const struct generation *old);
+void		 gen_commit(struct generation *, struct generation *old);
 void		 gen_release(struct generation *,
 		    const struct generation *keep);
 struct conf	*gen_release_conf(struct generation *);
 void		 gen_close_listeners(struct generation *);
 void		 gen_scoreboards(const struct generation *,
 		    struct scoreboard **, size_t *n);
-void		 gen_row_retire(struct generation *, size_t pool, int row,
-		    enum restart_cause, int64_t now);
+bool		 gen_row_retire(struct generation *, struct scoreboard *,
+		    int row, enum restart_cause, int64_t now);
+bool		 gen_has_sb(const struct generation *,
+		    const struct scoreboard *);
+size_t		 gen_nscoreboards(const struct generation *);
 void		 gen_count_restart(struct generation *, size_t pool,
 		    enum restart_cause);
 void		 gen_sample(struct generation *, int64_t now);

@@ -402,6 +402,18 @@ sb_row_free(struct scoreboard *sb, int row)
 	clear_row(sb, row);
 }
 
+/* Whether any row of sb is claimed (by a worker, live or not reaped). */
+bool
+sb_rows_in_use(const struct scoreboard *sb)
+{
+	unsigned int	 i;
+
+	for (i = 0; sb != NULL && i < sb->rows; i++)
+		if (sb->owned[i].used)
+			return true;
+	return false;
+}
+
 /* A worker thread: publish its state, method and uri truncated to fit. */
 void
 sb_thread_set(struct scoreboard *sb, int row, unsigned int thread,

@@ -308,6 +308,30 @@ assert_true "the last reload is after it" awk -v a="$(metric \
 assert_eq "the restarts carried over" 1 \
     "$(metric 'pooled_restarts_total{pool="sleep",cause="crash"}')"
 
+# A request an old worker finishes after the reload took effect counts:
+# the old worker's scoreboard is kept until it is reaped.
+scrape
+done_before=$(metric 'pooled_request_duration_seconds_count{pool="sleep"}')
+old=$(pool_workers sleep)
+HTTP_TIMEOUT=20 http_get "/sleep?ms=2500" >/dev/null 2>&1 &
+inflight=$!
+track_pid "$inflight"
+sleep 0.5
+log_mark
+signal_pooled HUP
+assert_log "in flight: the reload is done" "master: reload done" 20
+reap_pid "$inflight" 20 || diag "the request in flight did not end"
+wait_for 20 all_dead $old || diag "the old worker $old is still running"
+if wait_for 10 metric_is \
+    'pooled_request_duration_seconds_count{pool="sleep"}' \
+    "$((done_before + 1))"; then
+	pass "in flight: the old worker's request counts after it is reaped"
+else
+	fail "in flight: the old worker's request counts after it is reaped" \
+	    "before $done_before, now $(metric \
+	    'pooled_request_duration_seconds_count{pool="sleep"}')"
+fi
+
 if [ -z "$PROMETHEUS" ]; then
 	skip "Prometheus scrapes (no prometheus: apt-get install prometheus)"
 	done_testing
