@@ -164,10 +164,19 @@ chan_recv_fd(int fd, struct chan_msg *msg, bool *eof, int *passfd)
 		return -1;
 	}
 	if (n == -1) {
-		if (errno == ECONNRESET)
-			*eof = true;
-		else if (errno != EAGAIN)
-			log_warn("chan_recv_fd");
+		if (errno == EAGAIN)
+			return -1;
+		/*
+		 * Any other error leaves a channel the worker cannot read
+		 * again (a module closed it, or put another file at its
+		 * number): the master is as good as gone.  Polled, such a
+		 * descriptor is always "ready", so anything but eof spins
+		 * the worker, a log line a turn.
+		 */
+		if (errno != ECONNRESET)
+			log_warn("chan_recv_fd: the channel to the master is "
+			    "broken");
+		*eof = true;
 		return -1;
 	}
 	for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c))

@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <sys/types.h>
+#include <sys/stat.h>
 
 #include <ctype.h>
 #include <errno.h>
@@ -77,21 +78,32 @@ ctl_status(const char *path, const char *addr, const char *pool,
 	return rc;
 }
 
-/* The pid in the pid file path; -1 (logged) when there is none. */
+/*
+ * The pid in the pid file path; -1 (logged) when there is none.  Only a
+ * regular file is read: a FIFO or a device in its place would block the
+ * command (open and read are non-blocking for that reason).
+ */
 static pid_t
 read_pid(const char *path)
 {
-	char	 buf[32], *end;
-	ssize_t	 n;
-	long	 pid;
-	int	 fd;
+	struct stat	 st;
+	char		 buf[32], *end;
+	ssize_t		 n;
+	long		 pid;
+	int		 fd;
 
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC)) == -1) {
 		if (errno == ENOENT)
 			log_warnx("pid_file %s: no such file (is pooled "
 			    "running?)", path);
 		else
 			log_warn("pid_file %s", path);
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		log_warnx("pid_file %s: not a regular file", path);
+		close(fd);
 		return -1;
 	}
 	n = read(fd, buf, sizeof(buf) - 1);

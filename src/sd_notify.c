@@ -31,6 +31,7 @@ static bool			 reloading;
 static int64_t			 status_due;
 static int64_t			 status_last_ms;
 static uint64_t			 status_last_requests;
+static bool			 send_failing;	/* logged already */
 
 /*
  * Take $NOTIFY_SOCKET and remove it from the environment, so that no
@@ -70,7 +71,14 @@ sd_notify_enabled(void)
 	return notify_len != 0;
 }
 
-/* Send one notification, "KEY=VALUE" lines, formatted as printf. */
+/*
+ * Send one notification, "KEY=VALUE" lines, formatted as printf.  Never
+ * blocks: a service manager that does not read (hung, or a socket nobody
+ * serves) would otherwise stop the master in sendto once the socket's
+ * queue is full, and with it every restart, reload and stop.  A
+ * notification that cannot go is dropped; one line says so until one
+ * goes again.
+ */
 void
 sd_notify_send(const char *fmt, ...)
 {
@@ -85,13 +93,19 @@ sd_notify_send(const char *fmt, ...)
 	va_end(ap);
 	if (n < 0 || (size_t)n >= sizeof(buf))
 		n = (int)strlen(buf);
-	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1) {
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0)) == -1) {
 		log_warn("sd_notify: socket");
 		return;
 	}
-	if (sendto(fd, buf, (size_t)n, MSG_NOSIGNAL,
-	    (const struct sockaddr *)&notify_sun, notify_len) == -1)
-		log_warn("sd_notify: sendto NOTIFY_SOCKET");
+	if (sendto(fd, buf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT,
+	    (const struct sockaddr *)&notify_sun, notify_len) == -1) {
+		if (!send_failing)
+			log_warn("sd_notify: sendto NOTIFY_SOCKET (dropping "
+			    "notifications until one goes)");
+		send_failing = true;
+	} else
+		send_failing = false;
 	close(fd);
 }
 

@@ -8,17 +8,20 @@
  * replaced (RETIRE, max_requests) before the worker is ready, so that
  * every replacement asks again.  A request whose query string is "junk"
  * sends 1000 messages of a type the master does not know, "short" one
- * datagram of 3 bytes, shorter than any message; every request answers
- * "chan".
+ * datagram of 3 bytes, shorter than any message, "ready" 1000 READY
+ * messages, "retire" 1000 RETIRE (max_requests), and "close" closes the
+ * worker's end of the channel; every request answers "chan".
  */
 #include <sys/socket.h>
 
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <pooled.h>
 
-#define CHAN_TYPE_RETIRE	5	/* src/pooled.h: enum chan_type */
+#define CHAN_TYPE_READY		1	/* src/pooled.h: enum chan_type */
+#define CHAN_TYPE_RETIRE	5
 #define RETIRE_MAX_REQUESTS	1
 
 static int
@@ -66,6 +69,18 @@ chan_handle(struct pooled_req *req)
 			chan_say(99, 0);
 	if (q != NULL && strcmp(q, "short") == 0 && (fd = chan_fd()) != -1)
 		(void)send(fd, "abc", 3, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (q != NULL && strcmp(q, "close") == 0 && (fd = chan_fd()) != -1)
+		(void)close(fd);
+	if (q != NULL && strcmp(q, "ready") == 0 && (fd = chan_fd()) != -1) {
+		uint32_t ready[2] = { CHAN_TYPE_READY, 0 };
+
+		for (i = 0; i < 1000; i++)
+			(void)send(fd, ready, sizeof(ready), MSG_DONTWAIT |
+			    MSG_NOSIGNAL);
+	}
+	if (q != NULL && strcmp(q, "retire") == 0)
+		for (i = 0; i < 1000; i++)
+			chan_say(CHAN_TYPE_RETIRE, RETIRE_MAX_REQUESTS);
 	return pooled_req_printf(req, "Status: 200 OK\r\n"
 	    "Content-Type: text/plain\r\n\r\nchan\n");
 }

@@ -4,7 +4,8 @@
 # a broken pool and a missing module; "-S ADDRESS" needs no config.
 # "pooled -k reload|reopen|quit" signals the master named by pid_file,
 # and refuses, saying why, a missing pid file, a stale one (a dead pid,
-# or a live process that is no pooled master) and an unknown command.
+# or a live process that is no pooled master, a FIFO) and an unknown
+# command.
 . "$(dirname "$0")/lib.sh"
 
 RUN_TIMEOUT=10
@@ -62,6 +63,13 @@ run_pooled -k stop -c "$POOLED_CONF"
 assert_eq "-k with another program's pid fails" 1 "$RUN_STATUS"
 assert_contains "... and signals nothing" "$RUN_STDERR" \
     "process $$ is not a pooled master"
+# A FIFO in its place: read, it would block the command for good.
+rm -f "$POOLED_PID_FILE"
+mkfifo "$POOLED_PID_FILE"
+RUN_TIMEOUT=10 run_pooled -k reload -c "$POOLED_CONF"
+assert_eq "-k with a FIFO for a pid file fails at once" 1 "$RUN_STATUS"
+assert_contains "... saying it is no regular file" "$RUN_STDERR" \
+    "not a regular file"
 rm -f "$POOLED_PID_FILE"
 run_pooled -k reload -c "$POOLED_CONF"
 assert_eq "-k without a pid file fails" 1 "$RUN_STATUS"

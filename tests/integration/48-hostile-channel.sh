@@ -6,7 +6,8 @@
 # serves.  A worker that asks to be replaced before it is ready, as each
 # of its replacements does again, gets one replacement at a time, each
 # started no sooner than a second after the one it replaces: the master
-# does not fork as fast as a module asks.
+# does not fork as fast as a module asks.  A worker whose module closes
+# its channel exits and is replaced, with one log line.
 . "$(dirname "$0")/lib.sh"
 
 # fcgi_get PORT QUERY: one FastCGI GET to 127.0.0.1:PORT; prints the
@@ -75,7 +76,21 @@ assert_log "short: a malformed message costs the worker too" \
     "pool junk: worker $w sent a malformed message; killing it" 10
 wait_for 10 workers_running 1 junk
 assert_eq "short: a new worker serves" "chan" "$(fcgi_get "$JUNK_PORT" "")"
-assert_true "master alive after both" pid_alive "$POOLED_PID"
+
+# A module that closes the worker's end of the channel: the worker can
+# no longer hear the master, so it finishes and exits as if the master
+# were gone, and its slot starts another.  Before, its control thread
+# polled the closed descriptor in a loop, a log line a turn, at 100% CPU.
+w=$(pool_workers junk)
+log_mark
+fcgi_get "$JUNK_PORT" close >/dev/null
+assert_log "close: the worker that lost its channel exits" \
+    "pool junk: worker $w exited 0" 10
+assert_eq "close: one line says why" 1 \
+    "$(log_since_mark | grep -c 'chan_recv_fd')"
+wait_for 10 workers_running 1 junk
+assert_eq "close: a new worker serves" "chan" "$(fcgi_get "$JUNK_PORT" "")"
+assert_true "master alive after all three" pid_alive "$POOLED_PID"
 stop_pooled
 
 # --- a replacement asked for before ready, again and again ---------------

@@ -3,7 +3,8 @@
  * on $NOTIFY_SOCKET receives (a path and an abstract name), that the
  * variable leaves the environment, that a malformed one is ignored, that
  * READY=1 follows a reload only once none is in progress, and the
- * requests per second of the STATUS= line.
+ * requests per second of the STATUS= line, and that a service manager
+ * that does not read never blocks the sender.
  */
 #include "config.h"
 
@@ -12,6 +13,7 @@
 
 #include <errno.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -143,6 +145,31 @@ test_status_rate(void **state)
 	close(fd);
 }
 
+/*
+ * A service manager that reads nothing (hung): once its socket's queue is
+ * full, a blocking sendto would stop the master for good.  alarm() turns
+ * a hang into a failure.
+ */
+static void
+test_not_read(void **state)
+{
+	char	 name[64];
+	int	 fd, i;
+
+	(void)state;
+	snprintf(name, sizeof(name), "@pooled-test-hung-%ld",
+	    (long)getpid());
+	fd = listener(name);
+	signal(SIGALRM, SIG_DFL);
+	alarm(20);
+	for (i = 0; i < 1000; i++)
+		sd_notify_reloading();
+	alarm(0);
+	/* What was queued is there; the rest was dropped. */
+	assert_true(strncmp(next_msg(fd), "RELOADING=1\n", 12) == 0);
+	close(fd);
+}
+
 static void
 test_malformed(void **state)
 {
@@ -166,6 +193,7 @@ main(void)
 		cmocka_unit_test(test_path),
 		cmocka_unit_test(test_abstract_reload),
 		cmocka_unit_test(test_status_rate),
+		cmocka_unit_test(test_not_read),
 		cmocka_unit_test(test_malformed),
 	};
 
