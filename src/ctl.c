@@ -124,15 +124,19 @@ read_pid(const char *path)
 }
 
 /*
- * Whether pid is a pooled master, by its title (proctitle.c): a pid
- * file left by a master that died may name any process by now.
+ * Whether pid is a pooled master, by its title (proctitle.c) and its
+ * owner: a pid file left by a master that died may name any process by
+ * now, and any user can give a process that title.  The master runs as
+ * whoever started it, and only that user (or root, for a root master)
+ * signals it.
  */
 static int
 is_master(pid_t pid, const char *pid_file)
 {
-	char	 path[64], buf[512];
-	ssize_t	 n;
-	int	 fd;
+	char		 path[64], buf[512];
+	struct stat	 st;
+	ssize_t		 n;
+	int		 fd;
 
 	snprintf(path, sizeof(path), "/proc/%ld/cmdline", (long)pid);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
@@ -155,6 +159,18 @@ is_master(pid_t pid, const char *pid_file)
 		log_warnx("pid_file %s: process %ld is not a pooled master "
 		    "(it runs \"%.64s\"): a stale pid file", pid_file,
 		    (long)pid, buf);
+		return -1;
+	}
+	snprintf(path, sizeof(path), "/proc/%ld", (long)pid);
+	if (stat(path, &st) == -1) {
+		log_warn("%s", path);
+		return -1;
+	}
+	if (st.st_uid != geteuid()) {
+		log_warnx("pid_file %s: process %ld belongs to uid %lu, not to "
+		    "uid %lu: not this pooled's master (a stale pid file)",
+		    pid_file, (long)pid, (unsigned long)st.st_uid,
+		    (unsigned long)geteuid());
 		return -1;
 	}
 	return 0;

@@ -63,6 +63,21 @@ run_pooled -k stop -c "$POOLED_CONF"
 assert_eq "-k with another program's pid fails" 1 "$RUN_STATUS"
 assert_contains "... and signals nothing" "$RUN_STDERR" \
     "process $$ is not a pooled master"
+# Another user's process with the master's title: anyone can forge it.
+setpriv --reuid="$(id -u "$POOL_USER")" --regid="$(id -g "$POOL_USER")" \
+    --clear-groups bash -c \
+    'exec -a "pooled: master process /forged" sleep 30' </dev/null &
+forged=$!
+track_pid "$forged"
+wait_for 5 grep -q 'pooled: master process /forged' "/proc/$forged/cmdline" ||
+    diag "the forged title did not appear"
+printf '%s\n' "$forged" >"$POOLED_PID_FILE"
+run_pooled -k reload -c "$POOLED_CONF"
+assert_eq "-k with a forged title of another user's fails" 1 "$RUN_STATUS"
+assert_contains "... saying whose process it is" "$RUN_STDERR" \
+    "process $forged belongs to uid $(id -u "$POOL_USER")"
+assert_true "... and signals nothing" kill -0 "$forged"
+stop_pid "$forged"
 # A FIFO in its place: read, it would block the command for good.
 rm -f "$POOLED_PID_FILE"
 mkfifo "$POOLED_PID_FILE"
