@@ -869,8 +869,10 @@ ready(struct master *m, struct slot *s)
 	if (slot_do(m, s, SUP_EV_READY, now) == SUP_ACT_ILLEGAL)
 		return;
 	log_debug("pool %s: worker %ld ready", s->name, (long)s->pid);
+	/* The one it replaces, if that pid is still the replacing worker. */
 	if (s->replaces > 0 &&
-	    (old = slot_by_pid(&m->slots, s->replaces)) != NULL) {
+	    (old = slot_by_pid(&m->slots, s->replaces)) != NULL &&
+	    old->state == SUP_REPLACING) {
 		log_info("pool %s: worker %ld replaces worker %ld, which "
 		    "finishes its requests", s->name, (long)s->pid,
 		    (long)s->replaces);
