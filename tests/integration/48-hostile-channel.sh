@@ -81,15 +81,26 @@ assert_eq "short: a new worker serves" "chan" "$(fcgi_get "$JUNK_PORT" "")"
 # no longer hear the master, so it finishes and exits as if the master
 # were gone, and its slot starts another.  Before, its control thread
 # polled the closed descriptor in a loop, a log line a turn, at 100% CPU.
-w=$(pool_workers junk)
-log_mark
-fcgi_get "$JUNK_PORT" close >/dev/null
-assert_log "close: the worker that lost its channel exits" \
-    "pool junk: worker $w exited 0" 10
-assert_eq "close: one line says why" 1 \
-    "$(log_since_mark | grep -c 'chan_recv_fd')"
-wait_for 10 workers_running 1 junk
-assert_eq "close: a new worker serves" "chan" "$(fcgi_get "$JUNK_PORT" "")"
+# Under ThreadSanitizer the attack itself is a data race (the module
+# closes a descriptor the control thread is reading): TSan reports it and
+# ends the worker with its own exit code, so the case runs elsewhere.
+if ldd "$POOLED" 2>/dev/null | grep -q 'libtsan'; then
+	skip "close: the worker that lost its channel exits" \
+	    "ThreadSanitizer build: the module's close races by design"
+	skip "close: one line says why" "ThreadSanitizer build"
+	skip "close: a new worker serves" "ThreadSanitizer build"
+else
+	w=$(pool_workers junk)
+	log_mark
+	fcgi_get "$JUNK_PORT" close >/dev/null
+	assert_log "close: the worker that lost its channel exits" \
+	    "pool junk: worker $w exited 0" 10
+	assert_eq "close: one line says why" 1 \
+	    "$(log_since_mark | grep -c 'chan_recv_fd')"
+	wait_for 10 workers_running 1 junk
+	assert_eq "close: a new worker serves" "chan" \
+	    "$(fcgi_get "$JUNK_PORT" "")"
+fi
 assert_true "master alive after all three" pid_alive "$POOLED_PID"
 stop_pooled
 
