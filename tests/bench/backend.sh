@@ -115,27 +115,25 @@ children()
 	done
 }
 
-# stop PID...: TERM them and their children, wait up to 8 s (pooled's
-# kill_timeout is 5 s), then KILL what is left.
+# stop SECONDS PID...: TERM them and their children, wait up to SECONDS,
+# then KILL what is left.
 stop()
 {
-	local pid all="" i
+	local secs=$1 pid all="" i
 
+	shift
 	for pid in "$@"; do
 		all="$all $pid $(children "$pid" | tr '\n' ' ')"
 	done
 	for pid in "$@"; do
 		kill -TERM "$pid" 2>/dev/null
 	done
-	for i in $(seq 1 160); do
+	for i in $(seq 1 $((secs * 20))); do
 		for pid in $all; do
 			alive "$pid" && break
 			pid=
 		done
 		[ -z "$pid" ] && break
-		[ "$i" = 60 ] && for pid in $all; do
-			alive "$pid" && kill -TERM "$pid" 2>/dev/null
-		done
 		sleep 0.05
 	done
 	for pid in $all; do
@@ -155,7 +153,7 @@ cleanup()
 	# shellcheck disable=SC2086,SC2116	# squeezes the blanks
 	pids=$(echo $PIDS)
 	# shellcheck disable=SC2086
-	[ -n "$pids" ] && stop $pids
+	[ -n "$pids" ] && stop 3 $pids
 	if [ -n "$WORK" ] && [ -d "$WORK" ]; then
 		if [ "${BACKEND_KEEP:-0}" = 1 ]; then
 			log "kept $WORK"
@@ -260,6 +258,9 @@ backend_start()
 	B_LOG=$WORK/run/$name.log
 	B_ROOTS=()
 	B_SCRIPT=
+	# libfcgi's programs finish the accept() they wait in before a TERM
+	# stops them: they have nothing to save, so KILL comes soon.
+	B_STOP_SECS=1
 	rm -f "$B_SOCK"
 	case $kind in
 	pooled)
@@ -275,6 +276,7 @@ backend_start()
 		} >"$conf"
 		setsid "$POOLED" -F -c "$conf" </dev/null >>"$B_LOG" 2>&1 &
 		B_ROOTS=($!)
+		B_STOP_SECS=7	# its kill_timeout is 5 s
 		# The master and its workers.
 		B_PIDARGS=(--pids "$!" --pid-of-children "$!") ;;
 	spawnfcgi)
@@ -305,6 +307,7 @@ backend_start()
 		fi
 		B_ROOTS=($!)
 		B_SCRIPT=$WORK/www/hello.php
+		B_STOP_SECS=5
 		B_PIDARGS=(--pids "$!" --pid-of-children "$!") ;;
 	*)
 		die "unknown backend kind $kind" ;;
@@ -339,7 +342,7 @@ load()
 
 backend_stop()
 {
-	[ "${#B_ROOTS[@]}" -gt 0 ] && stop "${B_ROOTS[@]}"
+	[ "${#B_ROOTS[@]}" -gt 0 ] && stop "$B_STOP_SECS" "${B_ROOTS[@]}"
 	B_ROOTS=()
 	[ -f "$B_LOG" ] && cat "$B_LOG" >>"$OUT/logs/$B_NAME.log"
 	rm -f "$B_LOG"
@@ -363,7 +366,7 @@ median()
 	    awk '{ v[NR] = $1 } END {
 		if (NR == 0) { print "-"; exit }
 		if (NR % 2) print v[(NR + 1) / 2];
-		else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+		else printf "%g\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
 # The run --------------------------------------------------------------------

@@ -952,6 +952,8 @@ main(int argc, char *argv[])
 		}
 	}
 	build_request(pv, np);
+	/* The params are in reqbuf now. */
+	free(path);
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -1040,6 +1042,9 @@ main(int argc, char *argv[])
 	for (i = 0; i < nconns; i++)
 		if (conns[i].fd != -1)
 			close(conns[i].fd);
+	close(epfd);
+	free(conns);
+	free(ready);
 
 	secs = (t_end - t_measure) / 1e9;
 	if (secs <= 0)
