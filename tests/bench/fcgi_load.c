@@ -827,6 +827,7 @@ busy_conns(void)
 
 /* The run ---------------------------------------------------------------- */
 
+/* Options, the request, the run, then the one line of results. */
 int
 main(int argc, char *argv[])
 {
