@@ -5,7 +5,7 @@
 
 # What building, testing and the demo need.  nginx stands for any
 # installed flavour of the web server (see deps_missing).
-POOLED_DEPS=(build-essential autoconf automake pkg-config libfcgi-dev
+POOLED_DEPS=(build-essential autoconf automake pkg-config
     libconfuse-dev libcmocka-dev nginx-light curl iproute2 python3
     fcgiwrap libcgi-pm-perl php-cgi cgit git)
 # What only the test suite needs on top: clang with libFuzzer for the
@@ -23,8 +23,10 @@ POOLED_CHECK_DEPS=(clang libclang-rt-dev apache2-bin procps systemd
 # What the Debian packages (scripts/make-deb.sh, make deb) and their test
 # in a fresh root (scripts/test-deb.sh) need on top.
 POOLED_DEB_DEPS=(dpkg-dev debhelper lintian debootstrap)
-# What only the benchmark (make bench, tests/bench/bench.sh) needs on top.
-POOLED_BENCH_DEPS=(wrk spawn-fcgi php-fpm gnuplot-nox strace)
+# What only the benchmark (make bench, tests/bench/bench.sh) needs on top:
+# libfcgi-dev builds the libfcgi peers pooled is measured against (pooled
+# itself speaks FastCGI with its own code).
+POOLED_BENCH_DEPS=(wrk spawn-fcgi php-fpm gnuplot-nox strace libfcgi-dev)
 
 # The build directory, relative to the top of the source tree.
 POOLED_BUILD_DIR=${POOLED_BUILD_DIR:-build}

@@ -728,6 +728,26 @@ void		 fcgi_ready_limits(size_t max_params_size, size_t max_params);
 size_t		 fcgi_header_max(void);
 enum conn_readiness fcgi_request_ready(int fd, const char **why);
 
+/* fcgi_out.c */
+#define FCGI_OUT_STDOUT		6
+#define FCGI_OUT_STDERR		7
+#define FCGI_OUT_BUF		8192	/* as libfcgi's writer */
+struct fcgi_out {
+	int		 fd;
+	unsigned int	 id;
+	unsigned int	 type;		/* of the record being filled */
+	size_t		 rec;		/* where its header goes */
+	size_t		 len;
+	bool		 err_written;
+	bool		 failed;
+	uint8_t		 buf[FCGI_OUT_BUF];
+};
+void		 fcgi_out_start(struct fcgi_out *, int fd, unsigned int id);
+int		 fcgi_out_put(struct fcgi_out *, unsigned int type,
+		    const void *, size_t);
+int		 fcgi_out_end(struct fcgi_out *, uint32_t app_status);
+bool		 fcgi_out_failed(const struct fcgi_out *);
+
 /* fcgi_stream.c */
 #define FCGI_MGMT_MAX		1024	/* management record content kept */
 #define FCGI_MGMT_ANSWER_MAX	128

@@ -1,6 +1,6 @@
 /*
- * FastCGI: pooled reads every byte a peer sends; libfcgi only writes the
- * response.  This is the only file that sees libfcgi.
+ * FastCGI, spoken natively: pooled reads every byte a peer sends and
+ * writes every byte it answers.
  *
  * The request header (management records, the begin record, the params)
  * was checked by fcgi_ready.c before a thread took the connection; it is
@@ -9,19 +9,8 @@
  * (fcgi_envp_build).  The body's records are read and checked by
  * fcgi_stream.c, at the minimum rate of body.c, up to max_body.
  * Management records are answered here, from the thread that writes the
- * response, so an answer never lands inside a response record.
- *
- * libfcgi is kept for the output side: its FCGX_Request streams write
- * FCGI_STDOUT, FCGI_STDERR and FCGI_END_REQUEST with the request's id.  To
- * set them up without letting it read the peer, FCGX_Accept_r is fed a
- * synthetic header (a begin record with the request's id and
- * FCGI_KEEP_CONN, then an empty params record: 24 bytes, well under
- * PIPE_BUF, so one write) through a pipe of the acceptor's own, whose
- * read end is r->ipcFd for the call; then r->ipcFd becomes the socket.
- * Nothing in libfcgi reads r->in afterwards: FCGX_Finish_r asks it only
- * for its error, which reading the synthetic header left at 0.  Since
- * r->keepConnection is set, FCGX_Finish_r closes the socket only when
- * pooled clears it; r->detached makes that a plain close(2).
+ * response, so an answer never lands inside a response record.  The
+ * response's records are fcgi_out.c's.
  */
 #include "config.h"
 
@@ -30,7 +19,6 @@
 #include <netinet/tcp.h>
 
 #include <errno.h>
-#include <fcgiapp.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,13 +29,10 @@
 #define FCGI_IN_BUF		16384	/* socket reads, and most headers */
 #define FCGI_DRAIN_MAX		65536	/* body left unread, drained at most */
 #define FCGI_MGMT_PER_REQ	64	/* management records a request */
-#define FCGI_SYNTH_LEN		24
 #define LENGTH_HUGE		(UINT64_MAX - 1)	/* over any max_body */
 
 /* One acceptor's FastCGI state: the request in hand. */
 struct fcgi_conn {
-	FCGX_Request		 r;
-	int			 pipe[2];	/* for the synthetic header */
 	int			 fd;
 	struct pooled_req	*req;
 	uint8_t			*buf;		/* bytes read, not used yet */
@@ -68,6 +53,7 @@ struct fcgi_conn {
 	bool			 eof;		/* the body ended */
 	bool			 close;		/* not for another request */
 	bool			 broken;	/* protocol error: no answer */
+	struct fcgi_out		 out;		/* the response */
 };
 
 /* The pool's figures: a worker process serves one pool. */
@@ -75,45 +61,24 @@ static int		 body_timeout = 20;
 static unsigned int	 body_min_rate = 500;
 static uint64_t		 max_body;
 static unsigned int	 max_conns = 1;
+static bool		 linger = true;	/* TCP: see linger_close */
 
 static void
 fcgi_init_process(const struct pool_conf *pc)
 {
 	long	 procs;
 
-	if (FCGX_Init() != 0)
-		fatalx("fastcgi: FCGX_Init failed");
 	fcgi_ready_limits(pc->max_params_size, pc->max_params);
 	body_timeout = pc->body_timeout;
 	body_min_rate = pc->body_min_rate;
 	max_body = pc->max_body;
+	linger = pc->listen.kind == LISTEN_TCP;
 	/*
 	 * FCGI_MAX_CONNS and FCGI_MAX_REQS for the whole pool: the web
 	 * server reaches every worker through the one address it asks.
 	 */
 	procs = pc->pm == PM_STATIC ? pc->processes : pc->max_processes;
 	max_conns = (unsigned int)(procs * pc->threads);
-}
-
-static int
-pipe_open(struct fcgi_conn *c)
-{
-	if (pipe2(c->pipe, O_CLOEXEC) == -1) {
-		log_warn("fastcgi: pipe2");
-		c->pipe[0] = c->pipe[1] = -1;
-		return -1;
-	}
-	return 0;
-}
-
-static void
-pipe_close(struct fcgi_conn *c)
-{
-	if (c->pipe[0] != -1)
-		close(c->pipe[0]);
-	if (c->pipe[1] != -1)
-		close(c->pipe[1]);
-	c->pipe[0] = c->pipe[1] = -1;
 }
 
 static void *
@@ -123,10 +88,8 @@ fcgi_conn_new(void)
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
-	FCGX_InitRequest(&c->r, -1, 0);
 	c->fd = -1;
-	if ((c->buf = malloc(FCGI_IN_BUF)) == NULL || pipe_open(c) == -1) {
-		free(c->buf);
+	if ((c->buf = malloc(FCGI_IN_BUF)) == NULL) {
 		free(c);
 		return NULL;
 	}
@@ -139,8 +102,6 @@ fcgi_conn_free(void *ctx)
 {
 	struct fcgi_conn	*c = ctx;
 
-	FCGX_Free(&c->r, 1);
-	pipe_close(c);
 	free(c->buf);
 	free(c->env);
 	free(c);
@@ -171,7 +132,7 @@ conn_failed(struct fcgi_conn *c, const char *why)
  * Send the management answers gathered so far, in one write: many small
  * sends would each wait for the peer's delayed ACK (Nagle).  Called
  * before a read waits and before the handler gets body bytes, so that
- * the answers precede any response record libfcgi writes.
+ * the answers precede any response record.
  */
 static int
 mgmt_flush(struct fcgi_conn *c)
@@ -338,17 +299,8 @@ static int
 fcgi_write(void *ctx, const void *buf, size_t len)
 {
 	struct fcgi_conn	*c = ctx;
-	const char		*p = buf;
-	int			 chunk;
 
-	while (len > 0) {
-		chunk = len > INT32_MAX ? INT32_MAX : (int)len;
-		if (FCGX_PutStr(p, chunk, c->r.out) != chunk)
-			return -1;
-		p += chunk;
-		len -= (size_t)chunk;
-	}
-	return 0;
+	return fcgi_out_put(&c->out, FCGI_OUT_STDOUT, buf, len);
 }
 
 static int
@@ -356,9 +308,7 @@ fcgi_write_err(void *ctx, const void *buf, size_t len)
 {
 	struct fcgi_conn	*c = ctx;
 
-	if (len > INT32_MAX)
-		return -1;
-	return FCGX_PutStr(buf, (int)len, c->r.err) == (int)len ? 0 : -1;
+	return fcgi_out_put(&c->out, FCGI_OUT_STDERR, buf, len);
 }
 
 static int
@@ -442,47 +392,6 @@ lead_mgmt(struct fcgi_conn *c, size_t end)
 }
 
 /*
- * Have libfcgi set up the request's output streams for request id id,
- * from a synthetic header it reads from the acceptor's pipe.
- */
-static int
-output_open(struct fcgi_conn *c, unsigned int id)
-{
-	uint8_t	 h[FCGI_SYNTH_LEN] = {
-		1, 1, 0, 0, 0, 8, 0, 0,		/* FCGI_BEGIN_REQUEST */
-		0, 1, 1, 0, 0, 0, 0, 0,		/* responder, keep conn */
-		1, 4, 0, 0, 0, 0, 0, 0		/* the params' end */
-	};
-	int	 rc;
-
-	if (c->pipe[0] == -1 && pipe_open(c) == -1)
-		return -1;
-	h[2] = h[18] = (uint8_t)(id >> 8);
-	h[3] = h[19] = (uint8_t)id;
-	if (write(c->pipe[1], h, sizeof(h)) != (ssize_t)sizeof(h)) {
-		log_warn("fastcgi: write to the header pipe");
-		pipe_close(c);
-		return -1;
-	}
-	c->r.ipcFd = c->pipe[0];
-	c->r.keepConnection = 1;
-	c->r.detached = 1;
-	if ((rc = FCGX_Accept_r(&c->r)) < 0) {
-		/* It closed the pipe's read end: make a new pipe. */
-		log_warnx("fastcgi: libfcgi refused pooled's own header "
-		    "(error %d)", rc);
-		c->pipe[0] = -1;
-		c->r.ipcFd = -1;
-		pipe_close(c);
-		return -1;
-	}
-	c->r.ipcFd = c->fd;
-	c->r.keepConnection = 1;
-	c->r.detached = 1;
-	return 0;
-}
-
-/*
  * The body length CONTENT_LENGTH announces: true with *len set, UINT64_MAX
  * when absent or empty (a GET through nginx), LENGTH_HUGE when its digits
  * overflow (larger than any max_body); false when it is not a decimal
@@ -552,8 +461,7 @@ fcgi_begin(void *ctx, int fd, struct pooled_req *req, uint64_t id,
 		c->envcap = h.env_size;
 	}
 	envp = fcgi_envp_build(c->buf, &h, c->env);
-	if (output_open(c, h.req_id) == -1)
-		goto fail;
+	fcgi_out_start(&c->out, fd, h.req_id);
 	c->off = h.len;
 	c->keep_conn = h.keep_conn;
 	c->body = 0;
@@ -614,16 +522,22 @@ fcgi_finish(void *ctx, struct pooled_req *req, bool keep)
 }
 
 /*
- * Close a connection whose response is complete, reading (without
- * waiting) a little of what the peer still sends, so that the close
- * does not turn into a reset that loses the response on its way.
+ * Close a connection whose response is complete.  On TCP, a close with
+ * bytes unread turns into a reset that can lose the response on its way;
+ * reading (without waiting) a little of what the peer still sends first
+ * avoids it, when anything may be left: two system calls a request, paid
+ * only then.  A unix socket delivers what was sent whatever is unread.
  */
 static void
-linger_close(int fd)
+linger_close(const struct fcgi_conn *c, int fd)
 {
 	char	 buf[4096];
 	int	 i;
 
+	if (!linger || (c->eof && c->off == c->len)) {
+		close(fd);
+		return;
+	}
 	(void)shutdown(fd, SHUT_WR);
 	for (i = 0; i < 16; i++)
 		if (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) <= 0)
@@ -643,10 +557,11 @@ fcgi_end(void *ctx, struct pooled_req *req, bool keep)
 	/* Bytes beyond the request (pipelining) were read: not reusable. */
 	again = keep && c->keep_conn && !c->close && c->eof &&
 	    c->off == c->len;
+	/* A protocol error gets no end: the peer sees the connection cut. */
 	if (c->broken)
 		(void)shutdown(fd, SHUT_RDWR);
-	c->r.keepConnection = 1;
-	FCGX_Finish_r(&c->r);
+	else
+		(void)fcgi_out_end(&c->out, 0);
 	c->req = NULL;
 	c->fd = -1;
 	if (c->cap > FCGI_IN_BUF) {
@@ -655,14 +570,12 @@ fcgi_end(void *ctx, struct pooled_req *req, bool keep)
 		if ((c->buf = malloc(FCGI_IN_BUF)) != NULL)
 			c->cap = FCGI_IN_BUF;
 	}
-	if (c->r.ipcFd < 0)		/* a write failed: libfcgi closed it */
+	if (c->broken || fcgi_out_failed(&c->out)) {
+		close(fd);
 		return -1;
-	c->r.ipcFd = -1;
+	}
 	if (!again || c->buf == NULL) {
-		if (c->broken)
-			close(fd);
-		else
-			linger_close(fd);
+		linger_close(c, fd);
 		return -1;
 	}
 	return fd;
