@@ -22,6 +22,7 @@
 #include <sys/uio.h>
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "pooled.h"
@@ -47,10 +48,16 @@ header(uint8_t *h, unsigned int type, unsigned int id, size_t clen,
 	h[7] = 0;
 }
 
-/* Begin the response to request id on fd. */
-void
+/*
+ * Begin the response to request id on fd: 0, or -1 without memory.  The
+ * buffer is allocated at the first response and kept: an idle thread's
+ * costs no page at all.
+ */
+int
 fcgi_out_start(struct fcgi_out *o, int fd, unsigned int id)
 {
+	if (o->buf == NULL && (o->buf = malloc(FCGI_OUT_BUF)) == NULL)
+		return -1;
 	o->fd = fd;
 	o->id = id;
 	o->type = TYPE_NONE;
@@ -58,6 +65,15 @@ fcgi_out_start(struct fcgi_out *o, int fd, unsigned int id)
 	o->len = 0;
 	o->err_written = false;
 	o->failed = false;
+	return 0;
+}
+
+/* Free the buffer; the response is over. */
+void
+fcgi_out_free(struct fcgi_out *o)
+{
+	free(o->buf);
+	o->buf = NULL;
 }
 
 /*
@@ -164,7 +180,7 @@ fcgi_out_put(struct fcgi_out *o, unsigned int type, const void *data,
 		if (o->type != type) {
 			close_record(o);
 			/* A header, a byte, its padding: else send first. */
-			if (sizeof(o->buf) - o->len < HEADER_LEN + 8 &&
+			if (FCGI_OUT_BUF - o->len < HEADER_LEN + 8 &&
 			    flush(o) == -1)
 				return -1;
 			o->rec = o->len;
@@ -172,7 +188,7 @@ fcgi_out_put(struct fcgi_out *o, unsigned int type, const void *data,
 			o->type = type;
 		}
 		/* Room left for the padding of what is copied. */
-		room = sizeof(o->buf) - o->len - 7;
+		room = FCGI_OUT_BUF - o->len - 7;
 		chunk = len < room ? len : room;
 		memcpy(o->buf + o->len, p, chunk);
 		o->len += chunk;
@@ -183,7 +199,7 @@ fcgi_out_put(struct fcgi_out *o, unsigned int type, const void *data,
 		if (flush(o) == -1)
 			return -1;
 		/* Whole records straight from the caller's memory. */
-		while (len >= sizeof(o->buf)) {
+		while (len >= FCGI_OUT_BUF) {
 			chunk = len < MAX_CONTENT ? len - len % 8 : MAX_CONTENT;
 			if (send_direct(o, type, p, chunk) == -1)
 				return -1;
@@ -207,7 +223,7 @@ fcgi_out_end(struct fcgi_out *o, uint32_t app_status)
 	if (o->failed)
 		return -1;
 	close_record(o);
-	if (sizeof(o->buf) - o->len < 2 * HEADER_LEN + END_LEN &&
+	if (FCGI_OUT_BUF - o->len < 2 * HEADER_LEN + END_LEN &&
 	    flush(o) == -1)
 		return -1;
 	if (o->err_written) {

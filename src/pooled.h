@@ -740,9 +740,10 @@ struct fcgi_out {
 	size_t		 len;
 	bool		 err_written;
 	bool		 failed;
-	uint8_t		 buf[FCGI_OUT_BUF];
+	uint8_t		*buf;		/* FCGI_OUT_BUF, from the first use */
 };
-void		 fcgi_out_start(struct fcgi_out *, int fd, unsigned int id);
+int		 fcgi_out_start(struct fcgi_out *, int fd, unsigned int id);
+void		 fcgi_out_free(struct fcgi_out *);
 int		 fcgi_out_put(struct fcgi_out *, unsigned int type,
 		    const void *, size_t);
 int		 fcgi_out_end(struct fcgi_out *, uint32_t app_status);

@@ -104,6 +104,7 @@ fcgi_conn_free(void *ctx)
 
 	free(c->buf);
 	free(c->env);
+	fcgi_out_free(&c->out);
 	free(c);
 }
 
@@ -461,7 +462,10 @@ fcgi_begin(void *ctx, int fd, struct pooled_req *req, uint64_t id,
 		c->envcap = h.env_size;
 	}
 	envp = fcgi_envp_build(c->buf, &h, c->env);
-	fcgi_out_start(&c->out, fd, h.req_id);
+	if (fcgi_out_start(&c->out, fd, h.req_id) == -1) {
+		log_warn("fastcgi: response buffer");
+		goto fail;
+	}
 	c->off = h.len;
 	c->keep_conn = h.keep_conn;
 	c->body = 0;

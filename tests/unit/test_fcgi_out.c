@@ -131,12 +131,14 @@ run_start(struct run *r, unsigned int id)
 	r->w.buf = malloc(WIRE_MAX);
 	assert_non_null(r->w.buf);
 	assert_int_equal(pthread_create(&r->t, NULL, reader, &r->w), 0);
-	fcgi_out_start(&r->o, r->sv[0], id);
+	memset(&r->o, 0, sizeof(r->o));
+	assert_int_equal(fcgi_out_start(&r->o, r->sv[0], id), 0);
 }
 
 static void
 run_end(struct run *r, unsigned int id, struct parsed *p)
 {
+	fcgi_out_free(&r->o);
 	close(r->sv[0]);
 	pthread_join(r->t, NULL);
 	close(r->sv[1]);
@@ -240,7 +242,8 @@ test_peer_gone(void **state)
 	(void)state;
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	close(sv[1]);
-	fcgi_out_start(&o, sv[0], 1);
+	memset(&o, 0, sizeof(o));
+	assert_int_equal(fcgi_out_start(&o, sv[0], 1), 0);
 	/* Buffered: nothing is sent yet, so nothing fails yet. */
 	assert_int_equal(fcgi_out_put(&o, FCGI_OUT_STDOUT, "x", 1), 0);
 	assert_int_equal(fcgi_out_put(&o, FCGI_OUT_STDOUT, big, sizeof(big)),
@@ -248,6 +251,7 @@ test_peer_gone(void **state)
 	assert_true(fcgi_out_failed(&o));
 	assert_int_equal(fcgi_out_put(&o, FCGI_OUT_STDERR, "y", 1), -1);
 	assert_int_equal(fcgi_out_end(&o, 0), -1);
+	fcgi_out_free(&o);
 	close(sv[0]);
 }
 
