@@ -1,16 +1,18 @@
 /*
  * Acceptor threads: the worker loop, the same for every protocol.
  *
- * Each acceptor waits in the worker's epoll set for either the shared
- * listen socket or a parked connection that has bytes to read.  A new
- * connection is accept4()ed here (close-on-exec, with SO_RCVTIMEO and
- * SO_SNDTIMEO so no read or write blocks forever).  A connection goes to
- * the protocol (proto_fcgi.c, proto_scgi.c) only once its whole request
- * header is in the socket buffer; until then it waits in the parking lot
- * (park.c), without a thread, so silent and slow peers cannot hold the
- * pool's threads.  The protocol reads the header and sets up the request;
- * the handler answers it; the protocol ends it and says whether the
- * connection carries another request, in which case it is parked again.
+ * An acceptor waits in the worker's epoll set, its turn given by the crew
+ * (crew.c: one leader at a time, the others idle where no arrival wakes
+ * them), for either the shared listen socket or a parked connection that
+ * has bytes to read.  A new connection is accept4()ed here (close-on-exec,
+ * with SO_RCVTIMEO and SO_SNDTIMEO so no read or write blocks forever).  A
+ * connection goes to the protocol (proto_fcgi.c, proto_scgi.c) only once
+ * its whole request header is in the socket buffer; until then it waits
+ * in the parking lot (park.c), without a thread, so silent and slow peers
+ * cannot hold the pool's threads.  The protocol reads the header and sets
+ * up the request; the handler answers it; the protocol ends it and says
+ * whether the connection carries another request, in which case it is
+ * parked again.
  *
  * A stop reaches the acceptors as an event in the same epoll set (the
  * worker's stop eventfd, level-triggered), so it never interrupts a
@@ -39,7 +41,6 @@
 #include "pooled.h"
 
 #define ACCEPTOR_STUCK_MS	2000	/* after the cut, before replacing */
-#define ACCEPTOR_BATCH		64	/* accepts a turn, with kept conns */
 #define REFUSED_LOG_MS		1000	/* one refusal line a worker, at most */
 
 /* What accept_new returns instead of a descriptor. */
@@ -262,71 +263,6 @@ admit(struct worker *w, int fd)
 }
 
 /*
- * Accept up to n connections.  The first whose request header is in goes
- * to *mine, if mine is not NULL and *mine is -1; the others that are
- * ready are parked, to be taken by the acceptors.  True if the backlog
- * was emptied (EAGAIN), false if connections may still wait.
- */
-static bool
-accept_some(struct worker *w, size_t n, int *mine)
-{
-	size_t	 i;
-	int	 fd;
-
-	for (i = 0; i < n; i++) {
-		if ((fd = accept_new(w)) == ACCEPT_DRAINED)
-			return true;
-		if (fd == ACCEPT_RETRY)
-			continue;
-		if (fd == ACCEPT_FAILED)
-			return false;
-		if (!admit(w, fd))
-			continue;
-		if (mine != NULL && *mine == -1)
-			*mine = fd;
-		else
-			park_waiting(w->park, fd, read_deadline(w));
-	}
-	return false;
-}
-
-/*
- * The listen socket's turn: accept the connections waiting, and serve
- * one.  The listen socket is edge-triggered (worker.c, listen_add), so a
- * turn accepts until EAGAIN: this thread serves the first connection
- * that is ready, and the others are parked, where, ready, they queue in
- * the epoll set behind the requests already there, first come, first
- * served, for the other acceptors.
- *
- * A turn takes one connection for this thread and one for each acceptor
- * waiting idle, no more: a connection taken is this worker's, and behind
- * busy threads (a slow handler) it would wait while another worker, or
- * one the process manager starts for the load, sits idle.  Stopping
- * short, it re-arms the listen socket.  While the web server keeps
- * connections open (fastcgi_keep_conn) a turn takes up to ACCEPTOR_BATCH
- * whatever: each kept connection with a request is an event of its own,
- * so small turns left new connections in the backlog while kept ones
- * were served again and again (wrk at c256 on a 2 x 2 pool saw requests
- * wait over a second with 1 or 16 a turn; none with 64).  Never more than
- * the parking lot has room for, so no request is lost.  Returns the fd
- * to serve, or -1.
- */
-static int
-accept_turn(struct acceptor *a)
-{
-	struct worker	*w = a->w;
-	size_t		 batch;
-	int		 mine = -1;
-
-	batch = park_count_kept(w->park) > 0 ? ACCEPTOR_BATCH :
-	    1 + (size_t)atomic_load(&w->waiting);
-	batch = MIN(batch, 1 + park_room_new(w->park));
-	if (!accept_some(w, batch, &mine))
-		worker_listen_rearm(w);
-	return mine;
-}
-
-/*
  * A stopping worker's last look at the listen socket: accept up to n of
  * the connections that wait and park them, to be served with the
  * connections in hand.
@@ -334,46 +270,67 @@ accept_turn(struct acceptor *a)
 void
 acceptor_take_backlog(struct worker *w, size_t n)
 {
-	if (n > 0)
-		(void)accept_some(w, MIN(n, park_room_new(w->park)), NULL);
+	size_t	 i;
+	int	 fd;
+
+	n = MIN(n, park_room_new(w->park));
+	for (i = 0; i < n; i++) {
+		if ((fd = accept_new(w)) == ACCEPT_DRAINED ||
+		    fd == ACCEPT_FAILED)
+			return;
+		if (fd != ACCEPT_RETRY && admit(w, fd))
+			park_waiting(w->park, fd, read_deadline(w));
+	}
 }
 
 /*
- * Before waiting, an acceptor takes a connection straight from the listen
- * socket when nobody else would: no acceptor of this worker waits idle
- * (so an arrival wakes none) and nothing is parked (whose events come
- * first, in order).  Under load that is the common case, and the accept
- * is one call where a turn through epoll is the wait, the accept and,
- * for a turn that stopped short, the re-arm: with 2 x 1 threads at c64,
- * 8.5 calls a request instead of 11.0 (libfcgi: 7.7).  It takes one
- * connection, which this thread serves, so a busy worker hoards none.
- * Returns its fd, or -1 to wait.
+ * The listen socket's turn: one connection, served if its request header
+ * is in (else parked by admit).  The socket is level-triggered (worker.c,
+ * listen_add): with one leader in the epoll set, nobody else is woken by
+ * its staying readable, and the next leader's epoll_wait finds the
+ * connections still waiting, each in its turn with the parked ones.
  */
 static int
-accept_spare(struct acceptor *a)
+accept_one(struct worker *w)
 {
-	struct worker	*w = a->w;
-	int		 fd;
+	int	 fd;
 
-	if (atomic_load(&w->waiting) != 0 || wlife_stopping(&w->life) ||
-	    park_count_new(w->park) != 0 || park_count_kept(w->park) != 0)
-		return -1;
 	if ((fd = accept_new(w)) < 0 || !admit(w, fd))
 		return -1;
 	return fd;
 }
 
 /*
- * Wait for the next connection with a whole request header to read;
- * returns its fd, or -1 when the worker stops.  Connections that are not
- * ready yet are parked on the way.
+ * A new leader takes a connection straight from the listen socket when
+ * nothing is parked (parked connections' events come first, in order):
+ * under load one waits, and the accept is one call where a turn through
+ * epoll is two.  Not once the worker stops.  Returns its fd, or -1 to
+ * wait in the epoll set.
  */
 static int
-next_connection(struct acceptor *a)
+accept_first(struct worker *w)
+{
+	if (wlife_stopping(&w->life) || park_count_new(w->park) != 0 ||
+	    park_count_kept(w->park) != 0)
+		return -1;
+	return accept_one(w);
+}
+
+/*
+ * Wait for the next connection with a whole request header to read;
+ * returns its fd, or -1 when the worker stops.  served: the thread's
+ * request before is over, for the crew.  Connections that are not
+ * ready yet are parked on the way.  The thread waits in the epoll set
+ * only as the crew's leader (crew.c), and, taking a connection, hands
+ * the lead on.
+ */
+static int
+next_connection(struct acceptor *a, bool served)
 {
 	struct worker		*w = a->w;
 	struct epoll_event	 ev;
 	uint64_t		 drop;
+	bool			 leading = false, looking = false, looked = false;
 	int			 n, fd;
 
 	for (;;) {
@@ -383,16 +340,26 @@ next_connection(struct acceptor *a)
 		 */
 		if (wlife_stopping(&w->life) && park_count_new(w->park) == 0)
 			return -1;
-		if ((fd = accept_spare(a)) != -1)
-			return fd;
-		atomic_fetch_add(&w->waiting, 1);
-		n = epoll_wait(w->epfd, &ev, 1, -1);
-		atomic_fetch_sub(&w->waiting, 1);
+		if (!leading && !looking) {
+			if (crew_lead(w->crew, a->index, served, looked,
+			    clock_ms()) == CREW_LOOK)
+				looking = true;
+			else
+				leading = true;
+			served = looked = false;
+			if ((fd = accept_first(w)) != -1)
+				break;
+			continue;
+		}
+		n = epoll_wait(w->epfd, &ev, 1, looking ? 0 : -1);
 		if (n == -1 && errno != EINTR) {
 			/* EBADF or EINVAL: a bug; acceptors never exit(). */
 			log_warn("acceptor: epoll_wait");
 			abort();
 		}
+		/* A look found nothing to serve: next, a turn. */
+		looked = looking;
+		looking = false;
 		if (n <= 0)
 			continue;
 		/*
@@ -407,13 +374,16 @@ next_connection(struct acceptor *a)
 			continue;
 		}
 		/* A listen event is this worker's to take, stopping or not. */
-		if (ev.data.u64 == PARK_LISTEN_TOKEN) {
-			if ((fd = accept_turn(a)) != -1)
-				return fd;
-		} else if ((fd = park_take(w->park, ev.data.u64)) != -1 &&
-		    admit(w, fd))
-			return fd;
+		if (ev.data.u64 == PARK_LISTEN_TOKEN)
+			fd = accept_one(w);
+		else if ((fd = park_take(w->park, ev.data.u64)) != -1 &&
+		    !admit(w, fd))
+			fd = -1;
+		if (fd != -1)
+			break;
 	}
+	crew_serve(w->crew, a->index, leading, clock_ms());
+	return fd;
 }
 
 /* Park a connection kept for its next request, unless stopping. */
@@ -548,7 +518,7 @@ acceptor_main(void *arg)
 {
 	struct acceptor	*a = arg;
 	struct worker	*w = a->w;
-	bool		 ok;
+	bool		 ok, served = false;
 	int		 fd;
 
 	if (w->pool->slow_request_backtrace)
@@ -560,11 +530,14 @@ acceptor_main(void *arg)
 	if (worker_thread_inited(w, ok)) {
 		sb_thread_set(w->sb, w->row, (unsigned int)a->index, SB_IDLE,
 		    0, NULL, NULL);
-		while ((fd = next_connection(a)) != -1)
+		while ((fd = next_connection(a, served)) != -1) {
 			serve(a, fd);
+			served = true;
+		}
 		if (w->backend->thread_fini != NULL)
 			w->backend->thread_fini(a->thread_data);
-	}
+	} else
+		crew_leave(w->crew);
 	ended(a);
 	return NULL;
 }

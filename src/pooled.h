@@ -1181,6 +1181,25 @@ bool		 wlife_has_master(struct wlife *);
 bool		 wlife_alone(struct wlife *);
 
 /* worker.c */
+/* crew.c: a worker's acceptor threads taking turns */
+struct crew;
+struct crew	*crew_new(size_t threads, size_t base);
+void		 crew_free(struct crew *);
+int		 crew_wake_fd(const struct crew *);
+enum crew_turn {
+	CREW_LEAD,		/* wait in the epoll set */
+	CREW_LOOK		/* look there without waiting */
+};
+enum crew_turn	 crew_lead(struct crew *, size_t who, bool done, bool looked,
+		    int64_t now);
+void		 crew_serve(struct crew *, size_t who, bool leading,
+		    int64_t now);
+int		 crew_watch(struct crew *, int64_t now);
+size_t		 crew_idle(struct crew *);
+bool		 crew_leading(struct crew *);
+void		 crew_leave(struct crew *);
+void		 crew_stop(struct crew *);
+
 struct worker {
 	const struct conf	*conf;
 	const struct pool_conf	*pool;
@@ -1196,7 +1215,7 @@ struct worker {
 	int			 stop_fd;	/* eventfd: acceptors, exit */
 	int			 done_fd;	/* eventfd: an acceptor ended */
 	pthread_mutex_t		 listen_mtx;	/* listen fd in epfd, drain */
-	_Atomic int		 waiting;	/* acceptors in epoll_pwait */
+	struct crew		*crew;		/* whose turn it is to wait */
 	_Atomic uint64_t	 next_req_id;
 	struct scoreboard	*sb;		/* the pool's */
 	int			 row;		/* this worker's row, or -1 */

@@ -1,7 +1,9 @@
 /*
  * A worker process: its main thread is the control thread, which loads the
  * pool's handler, starts the acceptor threads, then listens to the master
- * on the channel and ticks four times a second for deadlines.  Its life
+ * on the channel and ticks four times a second for deadlines; it is also
+ * the crew's watcher (crew.c), which looks more often while the worker
+ * holds arrivals back.  Its life
  * (starting, serving, retiring, draining, exiting) is the state machine of
  * worker_life.c, which decides; this file acts.  A stop moves it to
  * draining and wakes all the acceptors at once through an eventfd in
@@ -20,6 +22,7 @@
 #include <fcntl.h>
 #include <malloc.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,10 +117,10 @@ worker_tick(struct worker *w)
 	park_tick(w->park, now);
 	/*
 	 * A worker that stopped took its listen event with it: connections
-	 * left in the backlog wake nobody until the next arrival.  An idle
-	 * acceptor here means they are this worker's to take.
+	 * left in the backlog wake nobody until the next arrival.  A leader
+	 * waiting here means they are this worker's to take.
 	 */
-	if (atomic_load(&w->waiting) > 0 && !wlife_stopping(&w->life))
+	if (crew_leading(w->crew) && !wlife_stopping(&w->life))
 		worker_listen_rearm(w);
 	acceptor_refused_flush(w, now);
 	log_peer_flush(now);
@@ -296,9 +299,11 @@ worker_drain(struct worker *w)
 	 * the socket closes, there is nobody else: take all of it.
 	 */
 	acceptor_take_backlog(w, wlife_alone(l) ? SIZE_MAX :
-	    (size_t)atomic_load(&w->waiting));
+	    crew_idle(w->crew));
 	listen_release(w);
 	park_close_kept(w->park);
+	/* Every thread into the epoll set, where the stop is an event. */
+	crew_stop(w->crew);
 	raise_stop(w);
 	next_tick = clock_ms() + WORKER_TICK_MS;
 	while (join_ended(w, &running) > 0) {
@@ -343,6 +348,7 @@ worker_drain(struct worker *w)
 	}
 	(void)wlife_to(l, WLIFE_EXITING, clock_ms());
 	park_free(w->park);
+	crew_free(w->crew);
 	if (w->backend->process_fini != NULL)
 		w->backend->process_fini();
 	/* The counts of bursts still in their window. */
@@ -351,17 +357,35 @@ worker_drain(struct worker *w)
 	exit(0);
 }
 
+/*
+ * The control thread: the master's messages, the tick, and the crew's
+ * looks, every CREW_LOOK_MS while it holds arrivals back (its eventfd
+ * says when that begins).
+ */
 static void POOLED_NORETURN
 worker_control(struct worker *w)
 {
-	struct pollfd	 pfd = { .fd = w->chan_fd, .events = POLLIN };
+	struct pollfd	 pfd[2];
+	int64_t		 now, next_tick = clock_ms() + WORKER_TICK_MS;
+	int		 look = -1;
 	bool		 gone;
 
+	pfd[0].fd = w->chan_fd;
+	pfd[0].events = POLLIN;
+	pfd[1].fd = crew_wake_fd(w->crew);
+	pfd[1].events = POLLIN;
 	for (;;) {
-		if (poll(&pfd, 1, WORKER_TICK_MS) == -1 && errno != EINTR)
+		now = clock_ms();
+		if (poll(pfd, 2, (int)MAX(0, look == -1 ? next_tick - now :
+		    MIN(look, next_tick - now))) == -1 && errno != EINTR)
 			fatal("worker: poll");
-		worker_tick(w);
-		if (pfd.revents == 0)
+		now = clock_ms();
+		look = crew_watch(w->crew, now);
+		if (now >= next_tick) {
+			worker_tick(w);
+			next_tick = now + WORKER_TICK_MS;
+		}
+		if (pfd[0].revents == 0)
 			continue;
 		switch (read_master(w, &gone)) {
 		case CHAN_STOP_GRACEFUL:
@@ -381,15 +405,12 @@ worker_control(struct worker *w)
 }
 
 /*
- * Register the listen socket in the worker's epoll set: edge-triggered,
- * and exclusive, so a new connection wakes one worker (the first, in the
- * socket's wait queue, with an acceptor waiting) and one acceptor of it.
- * Level-triggered, epoll would queue it again after each delivery and
- * wake a second acceptor of the set for nothing: 2.4 context switches a
- * request with 2 x 4 threads at c64, against libfcgi's 1.1.  An edge
- * means "accept until EAGAIN", which an accept turn does, or, stopping
- * short, it calls worker_listen_rearm.  Call with listen_mtx held, or
- * before the threads start.
+ * Register the listen socket in the worker's epoll set: exclusive, so a
+ * new connection wakes one worker (the first, in the socket's wait queue,
+ * whose leader waits), and level-triggered: only the crew's leader waits
+ * in the set (crew.c), so its staying readable wakes nobody else, and the
+ * next leader finds the connections still waiting.  Call with listen_mtx
+ * held, or before the threads start.
  */
 static int
 listen_add(struct worker *w)
@@ -397,17 +418,18 @@ listen_add(struct worker *w)
 	struct epoll_event	 ev;
 
 	memset(&ev, 0, sizeof(ev));
-	ev.events = EPOLLIN | EPOLLEXCLUSIVE | EPOLLET;
+	ev.events = EPOLLIN | EPOLLEXCLUSIVE;
 	ev.data.u64 = PARK_LISTEN_TOKEN;
 	return epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->listen_fd, &ev);
 }
 
 /*
- * An accept turn took its most and connections may still wait.  If they
- * do, register the listen socket anew (an exclusive one cannot be
- * modified): epoll then looks at it again and reports it while it is
- * readable, so they are not left for the next arrival.  Not once the
- * worker stops.  A worker that cannot register it again would never
+ * Connections may wait in the backlog while this worker's leader sleeps:
+ * an arrival wakes only one worker, and one that stopped took its wake-up
+ * along.  If they do, register the listen socket anew (an exclusive one
+ * cannot be modified): epoll then looks at it again and reports it while
+ * it is readable, so they are not left for the next arrival.  Not once
+ * the worker stops.  A worker that cannot register it again would never
  * accept again: it asks to be replaced.
  */
 void
@@ -573,6 +595,21 @@ tie_to_master(pid_t master, bool on)
 }
 
 /*
+ * How many requests a worker serves at once while they are quick (crew.c):
+ * the CPUs it may run on, shared out among the pool's processes.
+ */
+static size_t
+quick_base(const struct pool_conf *pc)
+{
+	cpu_set_t	 set;
+	long		 cpus = 1, procs = pc->processes > 0 ? pc->processes : 1;
+
+	if (sched_getaffinity(0, sizeof(set), &set) == 0)
+		cpus = CPU_COUNT(&set);
+	return (size_t)((cpus + procs - 1) / procs);
+}
+
+/*
  * Run one worker process as ws describes; never returns.
  * Exits with EX_CONFIG when the handler cannot be loaded or initialised:
  * the master then fails the start, or retries with back-off.
@@ -678,6 +715,7 @@ worker_main(const struct worker_spec *ws, int chan_fd)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&w.gate_cond, &ca);
 	pthread_condattr_destroy(&ca);
+	w.crew = crew_new((size_t)w.pool->threads, quick_base(w.pool));
 	w.acceptors = xcalloc((size_t)w.pool->threads, sizeof(*w.acceptors));
 	for (i = 0; i < (size_t)w.pool->threads; i++) {
 		if ((w.acceptors[i] = acceptor_start(&w, i)) == NULL)
