@@ -218,16 +218,14 @@ cp "$BENCH_DIR/peers/hello.php" "$WORK/www/hello.php"
 [ -n "$PHP_FPM" ] || log "php-fpm not installed: skipped"
 
 # NAME KIND ARG...: NAME is also the socket $WORK/s/NAME.sock.
-if [ "$MODE" = quick ]; then
-	BACKENDS=("pooled-2x1 pooled 2 1")
-else
-	BACKENDS=(
-		"pooled-2x1 pooled 2 1"
-		"pooled-2x4 pooled 2 4"
-		"pooled-4x16 pooled 4 16"
-		"pooled-1x64 pooled 1 64"
-	)
-fi
+# The shapes users configure, many threads included, beside one thread
+# per core.
+BACKENDS=(
+	"pooled-$(nproc)x1 pooled $(nproc) 1"
+	"pooled-4x16 pooled 4 16"
+	"pooled-1x64 pooled 1 64"
+)
+[ "$MODE" = full ] && BACKENDS+=("pooled-2x4 pooled 2 4")
 if [ "$HAVE_LIBFCGI" = 1 ]; then
 	BACKENDS+=("spawn-fcgi-4 spawnfcgi 4")
 	[ "$MODE" = full ] && BACKENDS+=("libfcgi-mt-8 fcgimt 8")
@@ -378,6 +376,7 @@ echo "pass,backend,keepconn,requests,errors,seconds,rps,backend_us,machine_us,cl
 log "$MODE: ${#BACKENDS[@]} backends x keep-conn off/on x $PASSES passes," \
     "$DURATION s each after $WARMUP s of warm-up, $CONC connections"
 declare -A LINES=()
+TARGETS=()
 for pass in $(seq 1 "$PASSES"); do
 	for b in "${BACKENDS[@]}"; do
 		if ! backend_start "$b"; then
@@ -444,10 +443,25 @@ done
 			    "$name" "$kc" "${med[rps]}" "${med[backend_us]}" \
 			    "$ratio" "${med[machine_us]}" "${med[client_us]}" \
 			    "${med[errors]}"
+			[[ $name == pooled-* ]] && [ "$ratio" != - ] &&
+			    TARGETS+=("$name $kc $ratio")
 			unset med
 		done
 	done
 	echo
 	echo "Errors are the median count per run. libfcgi and PHP-FPM hold a process (or thread) on every kept connection, so with keep-conn on and more connections than processes the rest wait (timeouts): their req/s there is not a usable figure, their µs/req is that of the requests served."
+	if [ "${#TARGETS[@]}" -gt 0 ]; then
+		echo
+		echo "| target (issue 17): pooled's CPU per request ÷ libfcgi's (spawn-fcgi 4) | measured | verdict |"
+		echo "|---|---:|---|"
+		for t in "${TARGETS[@]}"; do
+			read -r name kc ratio <<<"$t"
+			max=0.6
+			[ "$kc" = on ] && max=0.4
+			printf '| %s, keep-conn %s: ≤ %s | %s | %s |\n' "$name" \
+			    "$kc" "$max" "$ratio" "$(awk -v r="$ratio" \
+			    -v m="$max" 'BEGIN { print (r <= m ? "met" : "not met") }')"
+		done
+	fi
 } | tee "$OUT/backend.md"
 log "done: $OUT/backend.md, $RAW"
